@@ -1,0 +1,246 @@
+//! HTTP client for the server's agent API: enroll once, then check in.
+
+use crate::state::Credentials;
+use reqwest::header::{AUTHORIZATION, HeaderValue};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::path::Path;
+use std::time::Duration;
+use steward_shared::{
+    CHECKIN_PATH, CheckinRequest, CheckinResponse, ENROLL_PATH, EnrollRequest, EnrollResponse,
+    ErrorBody,
+};
+
+/// Longest error body quoted back when the server did not send the JSON error shape.
+const MAX_QUOTED_BODY: usize = 200;
+
+/// A client for one server.
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+}
+
+/// Why a request failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientError {
+    /// The server answered with an error status.
+    #[error("server answered {status} {code}: {message}")]
+    Http { status: u16, code: String, message: String },
+    /// The server could not be reached or did not answer in time.
+    #[error("cannot reach the server: {0}")]
+    Transport(String),
+    /// The client could not be set up (bad URL, unreadable CA certificate, ...).
+    #[error("{0}")]
+    Config(String),
+}
+
+impl ClientError {
+    /// Worth trying again later: the network, a server error, or rate limiting.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            ClientError::Transport(_) => true,
+            ClientError::Http { status, .. } => *status >= 500 || *status == 429,
+            ClientError::Config(_) => false,
+        }
+    }
+
+    /// HTTP status, when the server answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ClientError::Http { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+impl Client {
+    /// A client for the server at `server_url`. With `ca_cert`, only the certificate(s) in
+    /// that PEM file are trusted; otherwise the system's roots.
+    pub fn new(
+        server_url: &str,
+        ca_cert: Option<&Path>,
+        timeout: Duration,
+    ) -> Result<Client, ClientError> {
+        crate::install_crypto_provider();
+        let url = reqwest::Url::parse(server_url).map_err(|e| {
+            ClientError::Config(format!("server URL {server_url:?} is not valid: {e}"))
+        })?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(ClientError::Config(format!(
+                "server URL {server_url:?} must start with https://"
+            )));
+        }
+        let mut builder = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .user_agent(concat!("steward-agent/", env!("CARGO_PKG_VERSION")));
+        if let Some(path) = ca_cert {
+            let pem = std::fs::read(path).map_err(|e| {
+                ClientError::Config(format!("cannot read CA certificate {}: {e}", path.display()))
+            })?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+                ClientError::Config(format!("{} is not a PEM certificate: {e}", path.display()))
+            })?;
+            if certs.is_empty() {
+                return Err(ClientError::Config(format!(
+                    "{} contains no PEM certificate",
+                    path.display()
+                )));
+            }
+            builder = builder.tls_certs_only(certs);
+        }
+        let http = builder
+            .build()
+            .map_err(|e| ClientError::Config(format!("cannot set up HTTP client: {}", chain(&e))))?;
+        Ok(Client { http, base: server_url.trim_end_matches('/').to_string() })
+    }
+
+    /// The server's base URL, without a trailing slash.
+    pub fn server_url(&self) -> &str {
+        &self.base
+    }
+
+    /// Register this machine with an enrollment token.
+    pub async fn enroll(&self, token: &str, hostname: &str) -> Result<EnrollResponse, ClientError> {
+        let body = EnrollRequest {
+            token: token.to_string(),
+            hostname: hostname.to_string(),
+            agent_version: crate::AGENT_VERSION.to_string(),
+        };
+        self.post(ENROLL_PATH, &body, None).await
+    }
+
+    /// Send a report with the agent's credentials.
+    pub async fn checkin(
+        &self,
+        creds: &Credentials,
+        req: &CheckinRequest,
+    ) -> Result<CheckinResponse, ClientError> {
+        let mut auth = HeaderValue::from_str(&format!("Bearer {}.{}", creds.agent_id, creds.secret))
+            .map_err(|_| {
+                ClientError::Config(
+                    "the stored credentials contain invalid characters; enroll again".to_string(),
+                )
+            })?;
+        auth.set_sensitive(true);
+        self.post(CHECKIN_PATH, req, Some(auth)).await
+    }
+
+    async fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+        auth: Option<HeaderValue>,
+    ) -> Result<T, ClientError> {
+        let url = format!("{}{}", self.base, path);
+        let mut request = self.http.post(&url).json(body);
+        if let Some(auth) = auth {
+            request = request.header(AUTHORIZATION, auth);
+        }
+        let response = request.send().await.map_err(|e| ClientError::Transport(chain(&e)))?;
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(|e| ClientError::Transport(chain(&e)))?;
+        if status.is_success() {
+            serde_json::from_slice(&bytes).map_err(|e| ClientError::Http {
+                status: status.as_u16(),
+                code: "invalid_response".to_string(),
+                message: format!("the server's reply to {path} is not what this agent expects: {e}"),
+            })
+        } else {
+            Err(error_from_body(status.as_u16(), status.canonical_reason(), &bytes))
+        }
+    }
+}
+
+/// The server's `{"error": {"code", "message"}}`, or the status text and start of the body.
+fn error_from_body(status: u16, reason: Option<&str>, body: &[u8]) -> ClientError {
+    if let Ok(parsed) = serde_json::from_slice::<ErrorBody>(body) {
+        return ClientError::Http { status, code: parsed.error.code, message: parsed.error.message };
+    }
+    let reason = reason.unwrap_or("error");
+    let code = reason.to_ascii_lowercase().replace([' ', '-'], "_");
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    let message = if text.is_empty() {
+        reason.to_string()
+    } else {
+        text.chars().take(MAX_QUOTED_BODY).collect()
+    };
+    ClientError::Http { status, code, message }
+}
+
+/// An error and its sources on one line ("error sending request: connection refused").
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_error_body() {
+        let body = br#"{"error":{"code":"invalid_token","message":"token expired"}}"#;
+        assert_eq!(
+            error_from_body(401, Some("Unauthorized"), body),
+            ClientError::Http {
+                status: 401,
+                code: "invalid_token".into(),
+                message: "token expired".into()
+            }
+        );
+        let e = error_from_body(502, Some("Bad Gateway"), b"<html>nginx</html>");
+        assert_eq!(e.status(), Some(502));
+        assert!(matches!(&e, ClientError::Http { code, .. } if code == "bad_gateway"), "{e:?}");
+        let e = error_from_body(503, Some("Service Unavailable"), b"");
+        assert!(matches!(&e, ClientError::Http { message, .. } if message == "Service Unavailable"));
+    }
+
+    #[test]
+    fn retryable_errors() {
+        let http = |status| ClientError::Http { status, code: String::new(), message: String::new() };
+        assert!(ClientError::Transport("refused".into()).is_retryable());
+        assert!(http(500).is_retryable());
+        assert!(http(503).is_retryable());
+        assert!(http(429).is_retryable());
+        assert!(!http(400).is_retryable());
+        assert!(!http(401).is_retryable());
+        assert!(!ClientError::Config("x".into()).is_retryable());
+    }
+
+    #[test]
+    fn bad_setup_is_a_config_error() {
+        let t = Duration::from_secs(1);
+        assert!(matches!(Client::new("not a url", None, t), Err(ClientError::Config(_))));
+        assert!(matches!(Client::new("ftp://x", None, t), Err(ClientError::Config(_))));
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ca = dir.path().join("ca.pem");
+        std::fs::write(&ca, "not a certificate").expect("write");
+        assert!(matches!(Client::new("https://x", Some(&ca), t), Err(ClientError::Config(_))));
+        let c = Client::new("https://steward.example/", None, t).expect("builds");
+        assert_eq!(c.server_url(), "https://steward.example");
+    }
+
+    #[tokio::test]
+    async fn unreachable_server_is_a_transport_error() {
+        // A port that was just free: nothing listens there.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        drop(listener);
+        let c = Client::new(&format!("http://{addr}"), None, Duration::from_secs(5)).expect("client");
+        let e = c.enroll("tok", "host").await.expect_err("nothing listens");
+        assert!(matches!(e, ClientError::Transport(_)), "{e:?}");
+        assert!(e.is_retryable());
+    }
+}

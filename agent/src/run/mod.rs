@@ -1,0 +1,168 @@
+//! Running the agent: enroll once, then check in on the schedule until shut down.
+//!
+//! [`run`] is made of named tasks sharing one shutdown token: the scheduler (which owns
+//! the reporter) and, with [`run_with_reload`], the config watcher.
+
+mod backoff;
+mod reload;
+mod reporter;
+mod scheduler;
+#[cfg(test)]
+mod tests;
+
+pub use reporter::effective_server_url;
+
+use crate::client::{Client, ClientError};
+use crate::clock::SystemClock;
+use crate::config::{AgentConfig, ConfigError, check_server_url};
+use crate::schedule::{Schedule, ScheduleError};
+use crate::state::{self, Credentials, StateError};
+use reporter::{HttpReporter, Reporter};
+use scheduler::Scheduler;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use steward_shared::CheckinResponse;
+use tokio_util::sync::CancellationToken;
+
+/// Why the agent stopped or could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(
+        "this machine is not enrolled (no credentials in {}); run \
+         `steward-agent enroll --server URL --token TOKEN` first",
+        state_dir.display()
+    )]
+    NotEnrolled { state_dir: PathBuf },
+    #[error(
+        "the server refused this agent's credentials: the agent was revoked or deleted; \
+         enroll again with `steward-agent enroll --server URL --token TOKEN`"
+    )]
+    Revoked,
+    #[error(
+        "the server refused the enrollment ({status} {code}: {message}); ask an admin for a \
+         new token (`steward-server enrollment create`)"
+    )]
+    EnrollRefused { status: u16, code: String, message: String },
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Schedule(#[from] ScheduleError),
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    #[error("collection failed: {0}")]
+    Collect(String),
+    #[error("cannot watch config file {}: {message}", path.display())]
+    Watch { path: PathBuf, message: String },
+}
+
+impl RunError {
+    /// Worth trying again later (network trouble, server errors).
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, RunError::Client(e) if e.is_retryable())
+    }
+}
+
+/// Check in now and on the schedule until `shutdown` is cancelled. Returns `Ok` on
+/// shutdown, and an error when the agent cannot go on (not enrolled, revoked).
+pub async fn run(
+    config: AgentConfig,
+    state_dir: PathBuf,
+    shutdown: CancellationToken,
+) -> Result<(), RunError> {
+    run_tasks(None, config, &state_dir, shutdown).await
+}
+
+/// [`run`], reloading the config from `config_path` when the file changes (after 500 ms
+/// of quiet). An invalid file is logged and the previous config kept.
+pub async fn run_with_reload(
+    config_path: Option<PathBuf>,
+    config: AgentConfig,
+    state_dir: PathBuf,
+    shutdown: CancellationToken,
+) -> Result<(), RunError> {
+    run_tasks(config_path, config, &state_dir, shutdown).await
+}
+
+async fn run_tasks(
+    config_path: Option<PathBuf>,
+    config: AgentConfig,
+    state_dir: &Path,
+    shutdown: CancellationToken,
+) -> Result<(), RunError> {
+    config.validate()?;
+    let schedule = Schedule::parse(&config.schedule)?;
+    let reporter = HttpReporter::new(&config, state_dir)?;
+    tracing::info!(
+        agent_id = reporter.agent_id(),
+        server = reporter.server_url(),
+        schedule = %schedule,
+        "agent started"
+    );
+    // The watcher stops with the scheduler, whichever way the scheduler ends.
+    let tasks = shutdown.child_token();
+    let _stop_tasks = tasks.clone().drop_guard();
+    let updates = match config_path {
+        Some(path) => Some(reload::spawn_watcher(path, config.clone(), tasks.clone())?),
+        None => None,
+    };
+    let scheduler = Scheduler {
+        reporter,
+        clock: SystemClock,
+        schedule,
+        config,
+        updates,
+        shutdown: tasks,
+        random: Box::new(backoff::random_u64),
+    };
+    let result = scheduler.run().await;
+    tracing::info!("agent stopped");
+    result
+}
+
+/// Collect and check in once.
+pub async fn run_once(config: &AgentConfig, state_dir: &Path) -> Result<CheckinResponse, RunError> {
+    config.validate()?;
+    HttpReporter::new(config, state_dir)?.report().await
+}
+
+/// Enroll this machine with `server_url` using an enrollment `token`, and save the
+/// credentials (and the CA certificate given in `config.ca_cert`) in `state_dir`.
+pub async fn enroll(
+    config: &AgentConfig,
+    server_url: &str,
+    token: &str,
+    state_dir: &Path,
+) -> Result<Credentials, RunError> {
+    check_server_url(server_url, config.allow_insecure_http)
+        .map_err(|message| ConfigError::Invalid { key: "server_url", message })?;
+    if token.trim().is_empty() {
+        return Err(RunError::EnrollRefused {
+            status: 0,
+            code: "missing_token".to_string(),
+            message: "the enrollment token is empty".to_string(),
+        });
+    }
+    let ca = config.ca_cert.clone().or_else(|| state::saved_ca_cert(state_dir));
+    let client =
+        Client::new(server_url, ca.as_deref(), Duration::from_secs(config.request_timeout_secs))?;
+    let hostname = sysinfo::System::host_name().unwrap_or_default();
+    let reply = client.enroll(token.trim(), &hostname).await.map_err(|e| match e {
+        ClientError::Http { status, code, message } if (400..500).contains(&status) => {
+            RunError::EnrollRefused { status, code, message }
+        }
+        other => RunError::Client(other),
+    })?;
+    let creds = Credentials {
+        server_url: client.server_url().to_string(),
+        agent_id: reply.agent_id,
+        secret: reply.secret,
+    };
+    if let Some(ca) = &config.ca_cert {
+        state::save_ca_cert(state_dir, ca)?;
+    }
+    creds.save(state_dir)?;
+    tracing::info!(agent_id = %creds.agent_id, server = %creds.server_url, "enrolled");
+    Ok(creds)
+}

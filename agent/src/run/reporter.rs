@@ -1,0 +1,100 @@
+//! The reporter: collect (on a blocking thread) and check in with this agent's
+//! credentials. The run loop talks to it through [`Reporter`] so it can be tested alone.
+
+use super::RunError;
+use crate::client::{Client, ClientError};
+use crate::collect::{self, CollectOptions};
+use crate::config::{AgentConfig, ConfigError, check_server_url};
+use crate::state::{self, Credentials};
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use steward_shared::{CheckinRequest, CheckinResponse};
+
+/// One check-in, as the run loop sees it.
+pub(crate) trait Reporter: Send {
+    /// Collect and report once.
+    fn report(&mut self) -> impl Future<Output = Result<CheckinResponse, RunError>> + Send;
+    /// Apply a new configuration (server, TLS, timeout, what to collect).
+    fn reconfigure(&mut self, config: &AgentConfig) -> Result<(), RunError>;
+}
+
+/// The real reporter, over HTTP.
+pub(crate) struct HttpReporter {
+    client: Client,
+    creds: Credentials,
+    options: CollectOptions,
+    state_dir: PathBuf,
+}
+
+impl HttpReporter {
+    /// A reporter for the agent enrolled in `state_dir`.
+    pub(crate) fn new(config: &AgentConfig, state_dir: &Path) -> Result<HttpReporter, RunError> {
+        let creds = Credentials::load(state_dir)?
+            .ok_or_else(|| RunError::NotEnrolled { state_dir: state_dir.to_path_buf() })?;
+        let client = build_client(config, &creds, state_dir)?;
+        Ok(HttpReporter {
+            client,
+            creds,
+            options: CollectOptions::from(config),
+            state_dir: state_dir.to_path_buf(),
+        })
+    }
+
+    pub(crate) fn agent_id(&self) -> &str {
+        &self.creds.agent_id
+    }
+
+    pub(crate) fn server_url(&self) -> &str {
+        self.client.server_url()
+    }
+}
+
+/// The server is the configured one if set (the server moved), else the enrolled one; the
+/// CA is the configured one if set, else the one kept at enrollment.
+fn build_client(
+    config: &AgentConfig,
+    creds: &Credentials,
+    state_dir: &Path,
+) -> Result<Client, RunError> {
+    let url = effective_server_url(config, creds);
+    check_server_url(url, config.allow_insecure_http)
+        .map_err(|message| ConfigError::Invalid { key: "server_url", message })?;
+    let ca = config.ca_cert.clone().or_else(|| state::saved_ca_cert(state_dir));
+    Ok(Client::new(url, ca.as_deref(), Duration::from_secs(config.request_timeout_secs))?)
+}
+
+/// The server URL this agent reports to.
+pub fn effective_server_url<'a>(config: &'a AgentConfig, creds: &'a Credentials) -> &'a str {
+    if config.server_url.is_empty() { &creds.server_url } else { &config.server_url }
+}
+
+impl Reporter for HttpReporter {
+    fn report(&mut self) -> impl Future<Output = Result<CheckinResponse, RunError>> + Send {
+        let options = self.options;
+        let client = self.client.clone();
+        let creds = self.creds.clone();
+        async move {
+            let (inventory, health) =
+                tokio::task::spawn_blocking(move || collect::collect(&options))
+                    .await
+                    .map_err(|e| RunError::Collect(e.to_string()))?;
+            let request = CheckinRequest { inventory, health };
+            client.checkin(&creds, &request).await.map_err(checkin_error)
+        }
+    }
+
+    fn reconfigure(&mut self, config: &AgentConfig) -> Result<(), RunError> {
+        self.client = build_client(config, &self.creds, &self.state_dir)?;
+        self.options = CollectOptions::from(config);
+        Ok(())
+    }
+}
+
+/// A refused credential means the agent was revoked; everything else is kept as is.
+pub(crate) fn checkin_error(e: ClientError) -> RunError {
+    match e {
+        ClientError::Http { status: 401, .. } => RunError::Revoked,
+        other => RunError::Client(other),
+    }
+}

@@ -1,0 +1,237 @@
+//! Tests of the run loop on tokio's paused clock with a scripted reporter, and of enroll
+//! and check-in against a small scripted HTTP server.
+
+use super::reporter::Reporter;
+use super::scheduler::Scheduler;
+use super::*;
+use crate::clock::{Clock, TokioClock};
+use chrono::{DateTime, TimeZone, Utc};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use steward_shared::AgentCommand;
+use tokio::sync::watch;
+
+type Script = VecDeque<Result<CheckinResponse, RunError>>;
+
+/// Replays a script of results, recording when it was called; cancels the shutdown token
+/// when the script runs out.
+struct ScriptedReporter {
+    clock: TokioClock,
+    calls: Arc<Mutex<Vec<DateTime<Utc>>>>,
+    script: Script,
+    shutdown: CancellationToken,
+}
+
+impl Reporter for ScriptedReporter {
+    fn report(&mut self) -> impl Future<Output = Result<CheckinResponse, RunError>> + Send {
+        let next = self.script.pop_front();
+        if next.is_some() {
+            self.calls.lock().expect("lock").push(self.clock.now());
+        }
+        let shutdown = self.shutdown.clone();
+        async move {
+            match next {
+                Some(result) => result,
+                None => {
+                    shutdown.cancel();
+                    std::future::pending().await
+                }
+            }
+        }
+    }
+
+    fn reconfigure(&mut self, _config: &AgentConfig) -> Result<(), RunError> {
+        Ok(())
+    }
+}
+
+fn start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 1, 1, 12, 10, 0).single().expect("date")
+}
+
+/// Seconds after [`start`] at which the reporter was called, to the millisecond.
+fn offsets(calls: &[DateTime<Utc>]) -> Vec<f64> {
+    calls.iter().map(|t| (*t - start()).num_milliseconds() as f64 / 1000.0).collect()
+}
+
+fn ok() -> Result<CheckinResponse, RunError> {
+    Ok(CheckinResponse { asset_id: 1, commands: vec![] })
+}
+
+fn reply(commands: Vec<AgentCommand>) -> Result<CheckinResponse, RunError> {
+    Ok(CheckinResponse { asset_id: 1, commands })
+}
+
+fn unreachable() -> Result<CheckinResponse, RunError> {
+    Err(RunError::Client(ClientError::Transport("connection refused".into())))
+}
+
+struct Harness {
+    schedule: &'static str,
+    jitter_secs: u64,
+    random: u64,
+    updates: Option<watch::Receiver<AgentConfig>>,
+}
+
+impl Harness {
+    fn new(schedule: &'static str) -> Self {
+        Harness { schedule, jitter_secs: 0, random: 0, updates: None }
+    }
+
+    /// Run the scheduler over `script`; the offsets of the calls and how it ended.
+    async fn run(self, script: Vec<Result<CheckinResponse, RunError>>) -> (Vec<f64>, Result<(), RunError>) {
+        let clock = TokioClock::starting_at(start());
+        let shutdown = CancellationToken::new();
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let config = AgentConfig {
+            schedule: self.schedule.to_string(),
+            jitter_secs: self.jitter_secs,
+            ..AgentConfig::default()
+        };
+        let random = self.random;
+        let scheduler = Scheduler {
+            reporter: ScriptedReporter {
+                clock,
+                calls: calls.clone(),
+                script: script.into(),
+                shutdown: shutdown.clone(),
+            },
+            clock,
+            schedule: Schedule::parse(self.schedule).expect("schedule"),
+            config,
+            updates: self.updates,
+            shutdown,
+            random: Box::new(move || random),
+        };
+        let result = scheduler.run().await;
+        let calls = calls.lock().expect("lock").clone();
+        (offsets(&calls), result)
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn checks_in_at_start_then_on_schedule() {
+    let (calls, result) = Harness::new("*/30 * * * *").run(vec![ok(), ok(), ok()]).await;
+    assert!(result.is_ok());
+    // 12:10 (start), 12:30, 13:00.
+    assert_eq!(calls, vec![0.0, 1200.0, 3000.0]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn jitter_delays_each_run() {
+    let harness = Harness { jitter_secs: 60, random: 30, ..Harness::new("*/30 * * * *") };
+    let (calls, _) = harness.run(vec![ok(), ok(), ok()]).await;
+    assert_eq!(calls, vec![0.0, 1230.0, 3030.0]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn retries_with_backoff() {
+    let (calls, result) =
+        Harness::new("*/30 * * * *").run(vec![unreachable(), unreachable(), ok(), ok()]).await;
+    assert!(result.is_ok());
+    // Backoff 2.5 s then 5 s (lowest jitter), then the 12:30 run.
+    assert_eq!(calls, vec![0.0, 2.5, 7.5, 1200.0]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn gives_up_retrying_at_the_next_scheduled_time() {
+    let mut script: Vec<_> = (0..5).map(|_| unreachable()).collect();
+    script.push(ok());
+    script.push(ok());
+    let (calls, _) = Harness::new("* * * * *").run(script).await;
+    // 2.5, 5, 10, 20 s waits; the next (40 s) would pass 12:11, so the 12:11 run takes over.
+    assert_eq!(calls, vec![0.0, 2.5, 7.5, 17.5, 37.5, 60.0, 120.0]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn refused_report_waits_for_the_next_run() {
+    let bad_request = Err(RunError::Client(ClientError::Http {
+        status: 400,
+        code: "bad_request".into(),
+        message: "no".into(),
+    }));
+    let (calls, result) = Harness::new("*/30 * * * *").run(vec![bad_request, ok()]).await;
+    assert!(result.is_ok());
+    assert_eq!(calls, vec![0.0, 1200.0]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn revoked_agent_stops() {
+    let (calls, result) = Harness::new("*/30 * * * *").run(vec![Err(RunError::Revoked), ok()]).await;
+    assert!(matches!(result, Err(RunError::Revoked)), "{result:?}");
+    assert_eq!(calls, vec![0.0]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn collect_now_once_per_reply() {
+    let script = vec![
+        reply(vec![AgentCommand::CollectNow, AgentCommand::CollectNow]),
+        reply(vec![AgentCommand::CollectNow]),
+        ok(),
+    ];
+    let (calls, _) = Harness::new("*/30 * * * *").run(script).await;
+    assert_eq!(calls, vec![0.0, 0.0, 1200.0]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn set_schedule_applies_and_bad_ones_are_ignored() {
+    let set = |cron: &str| reply(vec![AgentCommand::SetSchedule { cron: cron.into() }]);
+    let (calls, _) = Harness::new("*/30 * * * *").run(vec![set("0 * * * *"), ok()]).await;
+    assert_eq!(calls, vec![0.0, 3000.0]);
+    let (calls, _) = Harness::new("*/30 * * * *").run(vec![set("bogus"), ok()]).await;
+    assert_eq!(calls, vec![0.0, 1200.0]);
+    let (calls, _) = Harness::new("*/30 * * * *")
+        .run(vec![reply(vec![AgentCommand::Unknown]), ok()])
+        .await;
+    assert_eq!(calls, vec![0.0, 1200.0]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn reloaded_config_changes_the_schedule() {
+    let (tx, rx) = watch::channel(AgentConfig::default());
+    tx.send_replace(AgentConfig { schedule: "0 14 * * *".into(), ..AgentConfig::default() });
+    let harness = Harness { updates: Some(rx), ..Harness::new("*/30 * * * *") };
+    let (calls, _) = harness.run(vec![ok(), ok()]).await;
+    assert_eq!(calls, vec![0.0, 6600.0]);
+    drop(tx);
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_while_waiting() {
+    let clock = TokioClock::starting_at(start());
+    let shutdown = CancellationToken::new();
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    let scheduler = Scheduler {
+        reporter: ScriptedReporter {
+            clock,
+            calls: calls.clone(),
+            script: vec![ok(), ok()].into(),
+            shutdown: CancellationToken::new(), // never cancelled by the script
+        },
+        clock,
+        schedule: Schedule::parse("*/30 * * * *").expect("schedule"),
+        config: AgentConfig::default(),
+        updates: None,
+        shutdown: shutdown.clone(),
+        random: Box::new(|| 0),
+    };
+    let stopper = shutdown.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_secs(60)).await; // virtual time
+        stopper.cancel();
+    });
+    assert!(scheduler.run().await.is_ok());
+    assert_eq!(offsets(&calls.lock().expect("lock")), vec![0.0]);
+}
+
+#[tokio::test]
+async fn not_enrolled_says_what_to_do() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let e = run(AgentConfig::default(), dir.path().to_path_buf(), CancellationToken::new())
+        .await
+        .expect_err("not enrolled");
+    assert!(e.to_string().contains("steward-agent enroll"), "{e}");
+    let e = run_once(&AgentConfig::default(), dir.path()).await.expect_err("not enrolled");
+    assert!(matches!(e, RunError::NotEnrolled { .. }));
+}

@@ -1,0 +1,269 @@
+//! Server configuration in layers: defaults, then a TOML file, then `STEWARD_*`
+//! environment variables, then command-line flags. Unknown keys are an error.
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    pub server: ServerSection,
+    pub database: DatabaseSection,
+    pub auth: AuthSection,
+    pub log: LogSection,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSection {
+    /// Address to listen on.
+    pub listen: String,
+    /// Where the database and attachments live.
+    pub data_dir: PathBuf,
+    /// Largest request body accepted, in bytes (agent reports are the largest).
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSection {
+    /// How long a connection waits for a lock before giving up, in milliseconds.
+    pub busy_timeout_ms: u64,
+    /// Read connections kept open for queries.
+    pub max_readers: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthSection {
+    /// Web sessions expire after this many hours.
+    pub session_ttl_hours: u64,
+    /// Mark cookies `Secure` (set this when users reach the server over HTTPS).
+    pub secure_cookies: bool,
+    /// Email of the admin created on an empty database.
+    pub admin_email: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSection {
+    /// tracing filter, e.g. "info" or "steward_server=debug,info".
+    pub level: String,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            server: ServerSection::default(),
+            database: DatabaseSection::default(),
+            auth: AuthSection::default(),
+            log: LogSection::default(),
+        }
+    }
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("./steward-data"),
+            max_body_bytes: 8 * 1024 * 1024,
+        }
+    }
+}
+
+impl Default for DatabaseSection {
+    fn default() -> Self {
+        Self { busy_timeout_ms: 5000, max_readers: 8 }
+    }
+}
+
+impl Default for AuthSection {
+    fn default() -> Self {
+        Self {
+            session_ttl_hours: 12,
+            secure_cookies: false,
+            admin_email: "admin@steward.local".into(),
+        }
+    }
+}
+
+impl Default for LogSection {
+    fn default() -> Self {
+        Self { level: "info".into() }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("config file {path} is not valid TOML: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// Command-line flags that override everything else.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub data_dir: Option<PathBuf>,
+    pub listen: Option<String>,
+}
+
+impl ServerConfig {
+    /// Builds the configuration from all layers. `env` is the process environment
+    /// (passed in so tests do not touch global state).
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+        overrides: &Overrides,
+    ) -> Result<Self, ConfigError> {
+        let mut table = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                })?;
+                text.parse::<toml::Table>().map_err(|e| ConfigError::Parse {
+                    path: path.to_owned(),
+                    message: e.to_string(),
+                })?
+            }
+            None => toml::Table::new(),
+        };
+        for (key, value) in env {
+            apply_env(&mut table, &key, &value)?;
+        }
+        let mut config: ServerConfig = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Invalid(e.message().to_owned()))?;
+        if let Some(dir) = &overrides.data_dir {
+            config.server.data_dir = dir.clone();
+        }
+        if let Some(listen) = &overrides.listen {
+            config.server.listen = listen.clone();
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.server.listen.parse::<std::net::SocketAddr>().is_err() {
+            return Err(ConfigError::Invalid(format!(
+                "server.listen = {:?} is not an address like 127.0.0.1:8080",
+                self.server.listen
+            )));
+        }
+        if self.server.max_body_bytes < 64 * 1024 {
+            return Err(ConfigError::Invalid(
+                "server.max_body_bytes must be at least 65536".into(),
+            ));
+        }
+        if self.database.max_readers == 0 {
+            return Err(ConfigError::Invalid("database.max_readers must be at least 1".into()));
+        }
+        if self.auth.session_ttl_hours == 0 {
+            return Err(ConfigError::Invalid("auth.session_ttl_hours must be at least 1".into()));
+        }
+        if !self.auth.admin_email.contains('@') {
+            return Err(ConfigError::Invalid("auth.admin_email must be an email address".into()));
+        }
+        Ok(())
+    }
+
+    /// The commented default configuration, as in `config/server.example.toml`.
+    pub fn default_toml() -> &'static str {
+        include_str!("../../config/server.example.toml")
+    }
+}
+
+/// Applies one environment variable: `STEWARD_DATA_DIR`, `STEWARD_LISTEN`, or
+/// `STEWARD_<SECTION>__<KEY>`. Other variables are ignored.
+fn apply_env(table: &mut toml::Table, key: &str, raw: &str) -> Result<(), ConfigError> {
+    let (section, field) = match key {
+        "STEWARD_DATA_DIR" => ("server".to_owned(), "data_dir".to_owned()),
+        "STEWARD_LISTEN" => ("server".to_owned(), "listen".to_owned()),
+        _ => match key.strip_prefix("STEWARD_").and_then(|k| k.split_once("__")) {
+            Some((s, f)) if !s.is_empty() && !f.is_empty() => (s.to_lowercase(), f.to_lowercase()),
+            _ => return Ok(()),
+        },
+    };
+    let value = parse_env_value(raw);
+    let entry = table
+        .entry(section.clone())
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    match entry {
+        toml::Value::Table(t) => {
+            t.insert(field, value);
+            Ok(())
+        }
+        _ => Err(ConfigError::Invalid(format!("{key}: [{section}] is not a section"))),
+    }
+}
+
+/// Environment values are TOML scalars when they parse as one (`true`, `42`), else strings.
+fn parse_env_value(raw: &str) -> toml::Value {
+    let doc = format!("v = {raw}");
+    match doc.parse::<toml::Table>() {
+        Ok(mut t) => match t.remove("v") {
+            Some(v @ (toml::Value::Boolean(_) | toml::Value::Integer(_) | toml::Value::Float(_))) => v,
+            _ => toml::Value::String(raw.to_owned()),
+        },
+        Err(_) => toml::Value::String(raw.to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn example_file_parses_to_defaults() {
+        let table: toml::Table = ServerConfig::default_toml().parse().expect("toml");
+        let parsed: ServerConfig = toml::Value::Table(table).try_into().expect("config");
+        assert_eq!(parsed, ServerConfig::default());
+    }
+
+    #[test]
+    fn layers_apply_in_order() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("s.toml");
+        std::fs::write(&file, "[server]\nlisten = \"127.0.0.1:9000\"\n[auth]\nsession_ttl_hours = 2\n")
+            .expect("write");
+        let cfg = ServerConfig::load(
+            Some(&file),
+            env(&[
+                ("STEWARD_AUTH__SESSION_TTL_HOURS", "5"),
+                ("STEWARD_AUTH__SECURE_COOKIES", "true"),
+                ("STEWARD_DATA_DIR", "/tmp/x"),
+                ("STEWARD_ADMIN_PASSWORD", "ignored"),
+                ("HOME", "/root"),
+            ]),
+            &Overrides { listen: Some("127.0.0.1:9100".into()), data_dir: None },
+        )
+        .expect("load");
+        assert_eq!(cfg.server.listen, "127.0.0.1:9100");
+        assert_eq!(cfg.auth.session_ttl_hours, 5);
+        assert!(cfg.auth.secure_cookies);
+        assert_eq!(cfg.server.data_dir, PathBuf::from("/tmp/x"));
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let err = ServerConfig::load(None, env(&[("STEWARD_SERVER__LISTNE", "x")]), &Overrides::default())
+            .expect_err("unknown key");
+        assert!(err.to_string().contains("listne"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_are_explained() {
+        let err = ServerConfig::load(None, env(&[("STEWARD_LISTEN", "nowhere")]), &Overrides::default())
+            .expect_err("bad listen");
+        assert!(err.to_string().contains("127.0.0.1:8080"), "{err}");
+    }
+}

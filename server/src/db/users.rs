@@ -1,0 +1,98 @@
+//! Users: accounts with a role and an argon2id password hash.
+
+use super::{DbResult, optional};
+use crate::domain::roles::Role;
+use rusqlite::{Connection, params};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct User {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub disabled: bool,
+    pub created_at: i64,
+}
+
+const COLUMNS: &str = "id, email, name, role, disabled, created_at";
+
+fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
+    let role: String = r.get(3)?;
+    Ok(User {
+        id: r.get(0)?,
+        email: r.get(1)?,
+        name: r.get(2)?,
+        role: role.parse().unwrap_or(Role::Employee),
+        disabled: r.get(4)?,
+        created_at: r.get(5)?,
+    })
+}
+
+pub fn insert(
+    c: &Connection,
+    email: &str,
+    name: &str,
+    role: Role,
+    password_hash: Option<&str>,
+    now: i64,
+) -> DbResult<i64> {
+    c.execute(
+        "INSERT INTO users (email, name, role, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![email, name, role.as_str(), password_hash, now],
+    )?;
+    Ok(c.last_insert_rowid())
+}
+
+pub fn count(c: &Connection) -> DbResult<i64> {
+    Ok(c.query_row("SELECT count(*) FROM users", [], |r| r.get(0))?)
+}
+
+pub fn by_id(c: &Connection, id: i64) -> DbResult<Option<User>> {
+    optional(c.query_row(&format!("SELECT {COLUMNS} FROM users WHERE id = ?1"), [id], from_row))
+}
+
+pub fn by_email(c: &Connection, email: &str) -> DbResult<Option<User>> {
+    optional(c.query_row(
+        &format!("SELECT {COLUMNS} FROM users WHERE email = ?1"),
+        [email],
+        from_row,
+    ))
+}
+
+/// The user and their password hash, for login.
+pub fn credentials(c: &Connection, email: &str) -> DbResult<Option<(User, Option<String>)>> {
+    optional(c.query_row(
+        &format!("SELECT {COLUMNS}, password_hash FROM users WHERE email = ?1"),
+        [email],
+        |r| Ok((from_row(r)?, r.get(6)?)),
+    ))
+}
+
+pub fn set_password(c: &Connection, id: i64, password_hash: &str) -> DbResult<bool> {
+    Ok(c.execute("UPDATE users SET password_hash = ?2 WHERE id = ?1", params![id, password_hash])? == 1)
+}
+
+/// Whether an email address looks usable (one `@`, something on each side, no spaces).
+pub fn valid_email(email: &str) -> bool {
+    let mut parts = email.split('@');
+    matches!(
+        (parts.next(), parts.next(), parts.next()),
+        (Some(local), Some(domain), None)
+            if !local.is_empty() && !domain.is_empty() && !email.contains(char::is_whitespace) && email.len() <= 254
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_email;
+
+    #[test]
+    fn email_validation() {
+        assert!(valid_email("ann@example.com"));
+        assert!(!valid_email("ann"));
+        assert!(!valid_email("a@b@c"));
+        assert!(!valid_email("a b@c"));
+        assert!(!valid_email("@c"));
+    }
+}

@@ -1,0 +1,63 @@
+//! Steward server: IT assets, facilities and service desk over embedded SQLite.
+//!
+//! `main.rs` is a thin CLI; everything it does is a function here, so tests call the same
+//! code: [`open`] builds the state, [`serve`] runs the HTTP server until shutdown.
+#![forbid(unsafe_code)]
+
+pub mod accounts;
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod domain;
+pub mod http;
+pub mod quickstart;
+pub mod ui;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+pub use config::ServerConfig;
+pub use http::AppState;
+
+/// File name of the database inside the data directory.
+pub const DB_FILE: &str = "steward.db";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot create data directory {path}: {source}")]
+    DataDir { path: std::path::PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Db(#[from] db::DbError),
+}
+
+/// Creates the data directory, opens and migrates the database.
+pub fn open(config: ServerConfig) -> Result<AppState, StartError> {
+    let dir = &config.server.data_dir;
+    std::fs::create_dir_all(dir).map_err(|source| StartError::DataDir { path: dir.clone(), source })?;
+    let db = db::Db::open(
+        &dir.join(DB_FILE),
+        Duration::from_millis(config.database.busy_timeout_ms),
+        config.database.max_readers,
+    )?;
+    Ok(AppState { db, config: Arc::new(config) })
+}
+
+/// Serves HTTP on `listener` until `shutdown` is cancelled, then finishes in-flight requests.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
+}
+
+/// Installs the process-wide rustls crypto provider (ring). Safe to call more than once.
+pub fn install_crypto_provider() {
+    steward_agent::install_crypto_provider();
+}

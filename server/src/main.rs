@@ -1,0 +1,258 @@
+//! `steward-server`: a thin command line over the `steward_server` library.
+#![forbid(unsafe_code)]
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use steward_server::config::{Overrides, ServerConfig};
+use steward_server::domain::roles::Role;
+use steward_server::{accounts, db};
+use tokio_util::sync::CancellationToken;
+
+#[derive(Parser)]
+#[command(name = "steward-server", version, about = "Steward: IT assets, facilities and service desk")]
+struct Cli {
+    /// Configuration file (TOML). Env: STEWARD_CONFIG.
+    #[arg(long, global = true, env = "STEWARD_CONFIG")]
+    config: Option<PathBuf>,
+    /// Data directory (database, attachments). Default ./steward-data.
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve {
+        /// Address to listen on, e.g. 0.0.0.0:8080.
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Run the server with this machine's own agent enrolled and reporting.
+    Quickstart {
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Manage enrollment tokens for agents.
+    #[command(subcommand)]
+    Enrollment(EnrollmentCommand),
+    /// Manage enrolled agents.
+    #[command(subcommand)]
+    Agent(AgentCommand),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Write a consistent copy of the database to a file.
+    Backup {
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Check the configuration and exit.
+    ValidateConfig,
+    /// Print the default configuration, with comments.
+    PrintDefaultConfig,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a user. The password comes from STEWARD_PASSWORD or a prompt.
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        role: Role,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create an API token for a user and print it (shown once).
+    Create {
+        #[arg(long)]
+        email: String,
+        /// A label to recognise the token by.
+        #[arg(long, default_value = "cli")]
+        name: String,
+        /// Expiry such as 30d; none by default.
+        #[arg(long)]
+        expires: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum EnrollmentCommand {
+    /// Create an enrollment token and print it (shown once).
+    Create {
+        /// How many agents may enroll with it.
+        #[arg(long, default_value_t = 1)]
+        uses: u32,
+        /// Expiry such as 24h or 7d; none by default.
+        #[arg(long)]
+        expires: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum AgentCommand {
+    /// Revoke an agent: its check-ins are refused from now on.
+    Revoke { id: String },
+}
+
+
+fn load_config(cli: &Cli, listen: Option<String>) -> anyhow::Result<ServerConfig> {
+    let overrides = Overrides { data_dir: cli.data_dir.clone(), listen };
+    Ok(ServerConfig::load(cli.config.as_deref(), std::env::vars(), &overrides)?)
+}
+
+fn init_logging(config: &ServerConfig) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log.level));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+fn shutdown_on_signal() -> CancellationToken {
+    let token = CancellationToken::new();
+    let t = token.clone();
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    t.cancel();
+                    return;
+                }
+            };
+            tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+        }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+        tracing::info!("shutting down");
+        t.cancel();
+    });
+    token
+}
+
+fn read_password() -> anyhow::Result<String> {
+    if let Ok(p) = std::env::var("STEWARD_PASSWORD") {
+        return Ok(p);
+    }
+    let p = rpassword::prompt_password("Password (at least 12 characters): ")?;
+    let again = rpassword::prompt_password("Repeat: ")?;
+    if p != again {
+        bail!("the passwords differ; try again");
+    }
+    Ok(p)
+}
+
+fn parse_expiry(e: Option<&str>) -> anyhow::Result<Option<i64>> {
+    e.map(db::enrollment::parse_duration).transpose().map_err(anyhow::Error::msg)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    steward_server::install_crypto_provider();
+    match &cli.command {
+        Command::PrintDefaultConfig => {
+            print!("{}", ServerConfig::default_toml());
+            return Ok(());
+        }
+        Command::ValidateConfig => {
+            let config = load_config(&cli, None)?;
+            println!("configuration is valid (data dir {}, listening on {})", config.server.data_dir.display(), config.server.listen);
+            return Ok(());
+        }
+        _ => {}
+    }
+    let listen = match &cli.command {
+        Command::Serve { listen } | Command::Quickstart { listen } => listen.clone(),
+        _ => None,
+    };
+    let config = load_config(&cli, listen)?;
+    init_logging(&config);
+    let state = tokio::task::spawn_blocking(move || steward_server::open(config)).await??;
+    let db = state.db.clone();
+    match cli.command {
+        Command::Serve { .. } | Command::Quickstart { .. } => {
+            let quick = matches!(cli.command, Command::Quickstart { .. });
+            run_server(state, quick).await?;
+        }
+        Command::User(UserCommand::Add { email, name, role }) => {
+            let password = read_password()?;
+            let id = tokio::task::spawn_blocking(move || accounts::add_user(&db, &email, &name, role, &password)).await??;
+            println!("created user {id} ({role})");
+        }
+        Command::Token(TokenCommand::Create { email, name, expires }) => {
+            let exp = parse_expiry(expires.as_deref())?;
+            let token = tokio::task::spawn_blocking(move || accounts::create_api_token(&db, &email, &name, exp)).await??;
+            println!("{token}");
+            eprintln!("Keep this token secret; it is shown only once. Use it as `Authorization: Bearer <token>`.");
+        }
+        Command::Enrollment(EnrollmentCommand::Create { uses, expires }) => {
+            let exp = parse_expiry(expires.as_deref())?;
+            let token = tokio::task::spawn_blocking(move || accounts::create_enrollment_token(&db, uses, exp)).await??;
+            println!("{token}");
+            eprintln!("On each machine: steward-agent enroll --server URL --token {token}");
+        }
+        Command::Agent(AgentCommand::Revoke { id }) => {
+            let now = steward_server::clock::now();
+            let done = tokio::task::spawn_blocking(move || db.write_blocking(|tx| db::agents::revoke(tx, &id, now))).await??;
+            if !done {
+                bail!("no active agent with that id");
+            }
+            println!("agent revoked");
+        }
+        Command::Migrate => println!("database is at schema version {}", db::migrations::latest()),
+        Command::Backup { to } => {
+            if to.exists() {
+                bail!("{} already exists; choose a new file name", to.display());
+            }
+            let target = to.clone();
+            tokio::task::spawn_blocking(move || db.backup_to(&target)).await??;
+            println!("backup written to {}", to.display());
+        }
+        Command::ValidateConfig | Command::PrintDefaultConfig => {}
+    }
+    Ok(())
+}
+
+async fn run_server(state: steward_server::AppState, quickstart: bool) -> anyhow::Result<()> {
+    let config = state.config.clone();
+    let db = state.db.clone();
+    let email = config.auth.admin_email.clone();
+    let env_password = std::env::var("STEWARD_ADMIN_PASSWORD").ok();
+    let generated = tokio::task::spawn_blocking(move || accounts::ensure_admin(&db, &email, env_password)).await??;
+    let listener = tokio::net::TcpListener::bind(&config.server.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}: is another server running? Choose another with --listen", config.server.listen))?;
+    let addr = listener.local_addr()?;
+    let url = format!("http://{addr}");
+    let shutdown = shutdown_on_signal();
+    let server = tokio::spawn(steward_server::serve(listener, state.clone(), shutdown.clone()));
+    tracing::info!(%addr, data_dir = %config.server.data_dir.display(), "Steward server listening");
+    println!("Steward is running at {url}");
+    match &generated {
+        Some(p) => println!("  Sign in as {} with password {p}\n  (shown once; set STEWARD_ADMIN_PASSWORD to choose it)", config.auth.admin_email),
+        None => println!("  Sign in as {} (or any user you created)", config.auth.admin_email),
+    }
+    if quickstart {
+        match steward_server::quickstart::start_local_agent(&state, &url, shutdown.clone()).await {
+            Ok(s) => println!("  This machine reports as asset {}: {}/assets/{}", s.asset_id, s.url, s.asset_id),
+            Err(e) => eprintln!("  The built-in agent could not report: {e:#}"),
+        }
+    }
+    server.await??;
+    Ok(())
+}

@@ -1,0 +1,274 @@
+//! Asset pages: the searchable list and one asset with hardware, health, software, history.
+
+use super::format::{ago, datetime, duration, url_encode};
+use super::{Nav, UiUser, message, render};
+use crate::db::assets::{self, AssetDetail, HistoryEntry};
+use crate::domain::changes::human_bytes;
+use crate::http::assets::ListQuery;
+use crate::http::{AppError, AppState};
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Deserialize;
+use steward_shared::{Health, Inventory};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/assets", get(list)).route("/assets/{id}", get(detail))
+}
+
+fn staff_or_message(user: &UiUser) -> Option<Response> {
+    (!user.0.user.role.is_staff()).then(|| {
+        message(StatusCode::FORBIDDEN, user.nav(""), "Not available", "The asset list is for IT staff. Your own devices appear on your start page.")
+    })
+}
+
+pub struct AssetRow {
+    pub id: i64,
+    pub name: String,
+    pub vendor: String,
+    pub model: String,
+    pub serial: String,
+    pub os_name: String,
+    pub primary_ip: String,
+    pub software_count: i64,
+    pub last_seen: String,
+    pub last_seen_abs: String,
+}
+
+#[derive(Template)]
+#[template(path = "assets.html")]
+struct ListPage {
+    nav: Option<Nav>,
+    q: String,
+    total: i64,
+    rows: Vec<AssetRow>,
+    next_url: Option<String>,
+}
+
+async fn list(user: UiUser, State(state): State<AppState>, Query(q): Query<ListQuery>) -> Response {
+    if let Some(r) = staff_or_message(&user) {
+        return r;
+    }
+    let page = match crate::http::assets::list_page(&state, &q).await {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let total = match state.db.read(assets::count).await {
+        Ok(n) => n,
+        Err(e) => return AppError::from(e).into_response(),
+    };
+    let now = crate::clock::now();
+    let query = q.q.clone().unwrap_or_default();
+    let next_url = page.next_cursor.map(|c| format!("/assets?q={}&cursor={c}", url_encode(&query)));
+    let rows = page
+        .items
+        .into_iter()
+        .map(|a| AssetRow {
+            id: a.id,
+            name: a.name,
+            vendor: a.vendor,
+            model: a.model,
+            serial: a.serial,
+            os_name: a.os_name,
+            primary_ip: a.primary_ip,
+            software_count: a.software_count,
+            last_seen: ago(a.last_seen_at, now),
+            last_seen_abs: datetime(a.last_seen_at),
+        })
+        .collect();
+    render(&ListPage { nav: user.nav("assets"), q: query, total, rows, next_url })
+}
+
+pub struct AssetView {
+    pub id: i64,
+    pub name: String,
+    pub kind: String,
+    pub hostname: String,
+    pub vendor: String,
+    pub model: String,
+    pub serial: String,
+    pub uuid: String,
+    pub bios: String,
+    pub cpu: String,
+    pub memory: String,
+    pub os: String,
+    pub kernel: String,
+    pub ip: String,
+    pub mac: String,
+    pub users: String,
+    pub first_seen: String,
+    pub last_seen: String,
+    pub software_count: i64,
+}
+
+pub struct FsView {
+    pub mount: String,
+    pub label: String,
+    pub percent: String,
+}
+
+pub struct HealthView {
+    pub load: String,
+    pub uptime: String,
+    pub taken: String,
+    pub memory_percent: String,
+    pub memory_label: String,
+    pub swap_total: u64,
+    pub swap_percent: String,
+    pub swap_label: String,
+    pub filesystems: Vec<FsView>,
+}
+
+pub struct SoftwareRow {
+    pub name: String,
+    pub version: String,
+    pub arch: String,
+    pub publisher: String,
+    pub installed: String,
+}
+
+pub struct HistoryRow {
+    pub at: String,
+    pub text: String,
+    pub actor: String,
+}
+
+#[derive(Template)]
+#[template(path = "asset.html")]
+struct DetailPage {
+    nav: Option<Nav>,
+    a: AssetView,
+    health: Option<HealthView>,
+    disks: Vec<(String, String, String, String)>,
+    nics: Vec<(String, String, String)>,
+    sq: String,
+    software: Vec<SoftwareRow>,
+    software_more: Option<String>,
+    history: Vec<HistoryRow>,
+}
+
+#[derive(Deserialize)]
+struct DetailQuery {
+    sq: Option<String>,
+}
+
+const SOFTWARE_ON_PAGE: u32 = 300;
+
+async fn detail(user: UiUser, State(state): State<AppState>, Path(id): Path<i64>, Query(q): Query<DetailQuery>) -> Response {
+    if let Some(r) = staff_or_message(&user) {
+        return r;
+    }
+    let sq = q.sq.unwrap_or_default().chars().take(100).collect::<String>();
+    let search = sq.clone();
+    let loaded = state
+        .db
+        .read(move |c| {
+            let Some(a) = assets::get(c, id)? else { return Ok(None) };
+            let filter = Some(search.as_str()).filter(|s| !s.trim().is_empty());
+            let sw = assets::software(c, id, filter, None, SOFTWARE_ON_PAGE)?;
+            let hist = assets::history(c, id, None, 100)?;
+            Ok(Some((a, sw, hist)))
+        })
+        .await;
+    let (a, sw, hist) = match loaded {
+        Ok(Some(x)) => x,
+        Ok(None) => return message(StatusCode::NOT_FOUND, user.nav("assets"), "Asset not found", "It may have been deleted."),
+        Err(e) => return AppError::from(e).into_response(),
+    };
+    let inv: Inventory = a.inventory.clone().and_then(|v| serde_json::from_value(v).ok()).unwrap_or_default();
+    let health: Option<Health> = a.health.clone().and_then(|v| serde_json::from_value(v).ok());
+    let software_more = (sw.len() == SOFTWARE_ON_PAGE as usize)
+        .then(|| format!("/api/v1/assets/{id}/software?limit=500"));
+    let page = DetailPage {
+        nav: user.nav("assets"),
+        a: view(&a, &inv),
+        health: health.map(|h| health_view(&h)),
+        disks: inv.disks.iter().map(|d| (d.mount_point.clone(), d.device.clone(), d.filesystem.clone(), human_bytes(d.total_bytes))).collect(),
+        nics: inv.network.iter().map(|n| (n.name.clone(), n.mac.clone(), n.ips.join(", "))).collect(),
+        sq,
+        software: sw
+            .into_iter()
+            .map(|s| SoftwareRow {
+                installed: if s.install_date > 0 { datetime(Some(s.install_date)) } else { String::new() },
+                name: s.name,
+                version: s.version,
+                arch: s.arch,
+                publisher: s.publisher,
+            })
+            .collect(),
+        software_more,
+        history: hist.iter().map(history_row).collect(),
+    };
+    render(&page)
+}
+
+fn view(a: &AssetDetail, inv: &Inventory) -> AssetView {
+    let s = &a.summary;
+    let hw = &inv.hardware;
+    AssetView {
+        id: s.id,
+        name: s.name.clone(),
+        kind: s.kind.clone(),
+        hostname: s.hostname.clone(),
+        vendor: s.vendor.clone(),
+        model: s.model.clone(),
+        serial: s.serial.clone(),
+        uuid: hw.uuid.clone(),
+        bios: format!("{} {} {}", hw.bios_vendor, hw.bios_version, hw.bios_date).trim().to_owned(),
+        cpu: if a.cpu_cores > 0 { format!("{} ({} threads)", a.cpu_model, a.cpu_cores) } else { a.cpu_model.clone() },
+        memory: human_bytes(a.memory_bytes.max(0) as u64),
+        os: format!("{} {}", s.os_name, a.os_version).trim().to_owned(),
+        kernel: a.kernel.clone(),
+        ip: s.primary_ip.clone(),
+        mac: a.primary_mac.clone(),
+        users: if inv.logged_in_users.is_empty() { "nobody".into() } else { inv.logged_in_users.join(", ") },
+        first_seen: datetime(a.first_seen_at),
+        last_seen: datetime(s.last_seen_at),
+        software_count: s.software_count,
+    }
+}
+
+fn percent(used: u64, total: u64) -> String {
+    if total == 0 { "0".into() } else { format!("{:.0}", used as f64 * 100.0 / total as f64) }
+}
+
+fn health_view(h: &Health) -> HealthView {
+    HealthView {
+        load: format!("{:.2} / {:.2} / {:.2}", h.load_1, h.load_5, h.load_15),
+        uptime: duration(h.uptime_secs),
+        taken: datetime(Some(h.taken_at)),
+        memory_percent: percent(h.memory_used_bytes, h.memory_total_bytes),
+        memory_label: format!("{} of {}", human_bytes(h.memory_used_bytes), human_bytes(h.memory_total_bytes)),
+        swap_total: h.swap_total_bytes,
+        swap_percent: percent(h.swap_used_bytes, h.swap_total_bytes),
+        swap_label: format!("{} of {}", human_bytes(h.swap_used_bytes), human_bytes(h.swap_total_bytes)),
+        filesystems: h
+            .filesystems
+            .iter()
+            .map(|f| FsView {
+                mount: f.mount_point.clone(),
+                label: format!("{} of {}", human_bytes(f.used_bytes), human_bytes(f.total_bytes)),
+                percent: format!("{:.0}", f.used_percent()),
+            })
+            .collect(),
+    }
+}
+
+/// One history entry in words.
+pub fn history_row(h: &HistoryEntry) -> HistoryRow {
+    let old = h.old_value.as_deref().unwrap_or("");
+    let new = h.new_value.as_deref().unwrap_or("");
+    let text = match h.kind.as_str() {
+        "created" => format!("Created: {new}"),
+        "changed" => format!("{} changed: {old} → {new}", h.field),
+        "software_installed" => format!("Installed {} {new}", h.field),
+        "software_removed" => format!("Removed {} {old}", h.field),
+        "software_updated" => format!("Updated {} {old} → {new}", h.field),
+        "software_changes_truncated" => format!("… and {new} more software changes"),
+        other => format!("{other} {} {old} {new}", h.field),
+    };
+    HistoryRow { at: datetime(Some(h.at)), text, actor: h.actor.clone() }
+}

@@ -1,0 +1,123 @@
+//! The web UI: server-rendered pages (askama, auto-escaped), static files embedded in the binary.
+
+pub mod assets;
+pub mod auth;
+pub mod format;
+
+use crate::http::AppState;
+use crate::http::auth::CurrentUser;
+use askama::Template;
+use axum::Router;
+use axum::extract::{FromRequestParts, OriginalUri};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/static/style.css", get(style))
+        .route("/static/app.js", get(script))
+        .merge(auth::router())
+        .merge(assets::router())
+}
+
+/// The top bar of every signed-in page.
+pub struct Nav {
+    pub user_name: String,
+    pub role: String,
+    pub csrf: String,
+    pub is_staff: bool,
+    pub active: &'static str,
+}
+
+/// A signed-in user on a page; anyone else is sent to the login page.
+pub struct UiUser(pub CurrentUser);
+
+impl UiUser {
+    pub fn nav(&self, active: &'static str) -> Option<Nav> {
+        let u = &self.0;
+        Some(Nav {
+            user_name: u.user.name.clone(),
+            role: u.user.role.to_string(),
+            csrf: u.csrf().unwrap_or_default().to_owned(),
+            is_staff: u.user.role.is_staff(),
+            active,
+        })
+    }
+}
+
+impl FromRequestParts<AppState> for UiUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let path = OriginalUri::from_request_parts(parts, state)
+            .await
+            .map(|u| u.0.path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_default())
+            .unwrap_or_default();
+        match crate::http::auth::identify(parts, state).await {
+            Ok(Some(user)) => Ok(UiUser(user)),
+            Ok(None) => Err(Redirect::to(&format!("/login?next={}", format::url_encode(&path))).into_response()),
+            Err(e) => Err(e.into_response()),
+        }
+    }
+}
+
+/// Renders a template, or a plain 500 page if rendering fails.
+pub fn render(t: &impl Template) -> Response {
+    match t.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed to render");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error; see the server log").into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+pub struct MessagePage {
+    pub nav: Option<Nav>,
+    pub heading: String,
+    pub text: String,
+}
+
+/// A page that says something went wrong, with a status.
+pub fn message(status: StatusCode, nav: Option<Nav>, heading: &str, text: &str) -> Response {
+    let mut resp = render(&MessagePage { nav, heading: heading.into(), text: text.into() });
+    *resp.status_mut() = status;
+    resp
+}
+
+pub fn not_found_page() -> Response {
+    message(StatusCode::NOT_FOUND, None, "Not found", "There is no page at this address.")
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    nav: Option<Nav>,
+    name: String,
+}
+
+async fn home(user: UiUser) -> Response {
+    if user.0.user.role.is_staff() {
+        return Redirect::to("/assets").into_response();
+    }
+    render(&HomePage { nav: user.nav("home"), name: user.0.user.name.clone() })
+}
+
+async fn style() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        include_str!("../../static/style.css"),
+    )
+}
+
+async fn script() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        include_str!("../../static/app.js"),
+    )
+}

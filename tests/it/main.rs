@@ -1,0 +1,11 @@
+//! End-to-end tests: the real server on 127.0.0.1:0 with a real SQLite file in a temp
+//! dir, spoken to over HTTP by the real agent code and by reqwest.
+#![forbid(unsafe_code)]
+#![allow(clippy::unwrap_used)]
+
+mod accounts;
+mod agents;
+mod assets;
+mod bad_input;
+mod helpers;
+mod web;
