@@ -26,7 +26,11 @@ pub struct Client {
 pub enum ClientError {
     /// The server answered with an error status.
     #[error("server answered {status} {code}: {message}")]
-    Http { status: u16, code: String, message: String },
+    Http {
+        status: u16,
+        code: String,
+        message: String,
+    },
     /// The server could not be reached or did not answer in time.
     #[error("cannot reach the server: {0}")]
     Transport(String),
@@ -77,7 +81,10 @@ impl Client {
             .user_agent(concat!("steward-agent/", env!("CARGO_PKG_VERSION")));
         if let Some(path) = ca_cert {
             let pem = std::fs::read(path).map_err(|e| {
-                ClientError::Config(format!("cannot read CA certificate {}: {e}", path.display()))
+                ClientError::Config(format!(
+                    "cannot read CA certificate {}: {e}",
+                    path.display()
+                ))
             })?;
             let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
                 ClientError::Config(format!("{} is not a PEM certificate: {e}", path.display()))
@@ -90,10 +97,13 @@ impl Client {
             }
             builder = builder.tls_certs_only(certs);
         }
-        let http = builder
-            .build()
-            .map_err(|e| ClientError::Config(format!("cannot set up HTTP client: {}", chain(&e))))?;
-        Ok(Client { http, base: server_url.trim_end_matches('/').to_string() })
+        let http = builder.build().map_err(|e| {
+            ClientError::Config(format!("cannot set up HTTP client: {}", chain(&e)))
+        })?;
+        Ok(Client {
+            http,
+            base: server_url.trim_end_matches('/').to_string(),
+        })
     }
 
     /// The server's base URL, without a trailing slash.
@@ -117,12 +127,15 @@ impl Client {
         creds: &Credentials,
         req: &CheckinRequest,
     ) -> Result<CheckinResponse, ClientError> {
-        let mut auth = HeaderValue::from_str(&format!("Bearer {}.{}", creds.agent_id, creds.secret))
-            .map_err(|_| {
-                ClientError::Config(
-                    "the stored credentials contain invalid characters; enroll again".to_string(),
-                )
-            })?;
+        let mut auth = HeaderValue::from_str(&format!(
+            "Bearer {}.{}",
+            creds.agent_id, creds.secret
+        ))
+        .map_err(|_| {
+            ClientError::Config(
+                "the stored credentials contain invalid characters; enroll again".to_string(),
+            )
+        })?;
         auth.set_sensitive(true);
         self.post(CHECKIN_PATH, req, Some(auth)).await
     }
@@ -138,17 +151,29 @@ impl Client {
         if let Some(auth) = auth {
             request = request.header(AUTHORIZATION, auth);
         }
-        let response = request.send().await.map_err(|e| ClientError::Transport(chain(&e)))?;
+        let response = request
+            .send()
+            .await
+            .map_err(|e| ClientError::Transport(chain(&e)))?;
         let status = response.status();
-        let bytes = response.bytes().await.map_err(|e| ClientError::Transport(chain(&e)))?;
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| ClientError::Transport(chain(&e)))?;
         if status.is_success() {
             serde_json::from_slice(&bytes).map_err(|e| ClientError::Http {
                 status: status.as_u16(),
                 code: "invalid_response".to_string(),
-                message: format!("the server's reply to {path} is not what this agent expects: {e}"),
+                message: format!(
+                    "the server's reply to {path} is not what this agent expects: {e}"
+                ),
             })
         } else {
-            Err(error_from_body(status.as_u16(), status.canonical_reason(), &bytes))
+            Err(error_from_body(
+                status.as_u16(),
+                status.canonical_reason(),
+                &bytes,
+            ))
         }
     }
 }
@@ -156,7 +181,11 @@ impl Client {
 /// The server's `{"error": {"code", "message"}}`, or the status text and start of the body.
 fn error_from_body(status: u16, reason: Option<&str>, body: &[u8]) -> ClientError {
     if let Ok(parsed) = serde_json::from_slice::<ErrorBody>(body) {
-        return ClientError::Http { status, code: parsed.error.code, message: parsed.error.message };
+        return ClientError::Http {
+            status,
+            code: parsed.error.code,
+            message: parsed.error.message,
+        };
     }
     let reason = reason.unwrap_or("error");
     let code = reason.to_ascii_lowercase().replace([' ', '-'], "_");
@@ -167,7 +196,11 @@ fn error_from_body(status: u16, reason: Option<&str>, body: &[u8]) -> ClientErro
     } else {
         text.chars().take(MAX_QUOTED_BODY).collect()
     };
-    ClientError::Http { status, code, message }
+    ClientError::Http {
+        status,
+        code,
+        message,
+    }
 }
 
 /// An error and its sources on one line ("error sending request: connection refused").
@@ -202,14 +235,23 @@ mod tests {
         );
         let e = error_from_body(502, Some("Bad Gateway"), b"<html>nginx</html>");
         assert_eq!(e.status(), Some(502));
-        assert!(matches!(&e, ClientError::Http { code, .. } if code == "bad_gateway"), "{e:?}");
+        assert!(
+            matches!(&e, ClientError::Http { code, .. } if code == "bad_gateway"),
+            "{e:?}"
+        );
         let e = error_from_body(503, Some("Service Unavailable"), b"");
-        assert!(matches!(&e, ClientError::Http { message, .. } if message == "Service Unavailable"));
+        assert!(
+            matches!(&e, ClientError::Http { message, .. } if message == "Service Unavailable")
+        );
     }
 
     #[test]
     fn retryable_errors() {
-        let http = |status| ClientError::Http { status, code: String::new(), message: String::new() };
+        let http = |status| ClientError::Http {
+            status,
+            code: String::new(),
+            message: String::new(),
+        };
         assert!(ClientError::Transport("refused".into()).is_retryable());
         assert!(http(500).is_retryable());
         assert!(http(503).is_retryable());
@@ -222,12 +264,21 @@ mod tests {
     #[test]
     fn bad_setup_is_a_config_error() {
         let t = Duration::from_secs(1);
-        assert!(matches!(Client::new("not a url", None, t), Err(ClientError::Config(_))));
-        assert!(matches!(Client::new("ftp://x", None, t), Err(ClientError::Config(_))));
+        assert!(matches!(
+            Client::new("not a url", None, t),
+            Err(ClientError::Config(_))
+        ));
+        assert!(matches!(
+            Client::new("ftp://x", None, t),
+            Err(ClientError::Config(_))
+        ));
         let dir = tempfile::tempdir().expect("tempdir");
         let ca = dir.path().join("ca.pem");
         std::fs::write(&ca, "not a certificate").expect("write");
-        assert!(matches!(Client::new("https://x", Some(&ca), t), Err(ClientError::Config(_))));
+        assert!(matches!(
+            Client::new("https://x", Some(&ca), t),
+            Err(ClientError::Config(_))
+        ));
         let c = Client::new("https://steward.example/", None, t).expect("builds");
         assert_eq!(c.server_url(), "https://steward.example");
     }
@@ -238,7 +289,8 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let addr = listener.local_addr().expect("addr");
         drop(listener);
-        let c = Client::new(&format!("http://{addr}"), None, Duration::from_secs(5)).expect("client");
+        let c =
+            Client::new(&format!("http://{addr}"), None, Duration::from_secs(5)).expect("client");
         let e = c.enroll("tok", "host").await.expect_err("nothing listens");
         assert!(matches!(e, ClientError::Transport(_)), "{e:?}");
         assert!(e.is_retryable());

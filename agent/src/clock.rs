@@ -34,7 +34,10 @@ pub(crate) struct TokioClock {
 #[cfg(test)]
 impl TokioClock {
     pub(crate) fn starting_at(start_utc: DateTime<Utc>) -> Self {
-        TokioClock { start_utc, start: tokio::time::Instant::now() }
+        TokioClock {
+            start_utc,
+            start: tokio::time::Instant::now(),
+        }
     }
 }
 

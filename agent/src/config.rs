@@ -53,7 +53,10 @@ impl Default for AgentConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("config file {path} is not valid: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("environment variable {var}: {message}")]
@@ -85,8 +88,10 @@ impl AgentConfig {
 
     /// Parse a TOML file (missing keys take their defaults; unknown keys are an error).
     fn from_file(path: &Path) -> Result<AgentConfig, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
         toml::from_str(&text).map_err(|e| ConfigError::Parse {
             path: path.to_path_buf(),
             message: e.to_string().trim_end().to_string(),
@@ -104,7 +109,10 @@ impl AgentConfig {
                 continue;
             };
             let var = format!("{ENV_PREFIX}{key}");
-            let err = |message: String| ConfigError::Env { var: var.clone(), message };
+            let err = |message: String| ConfigError::Env {
+                var: var.clone(),
+                message,
+            };
             let Some(value) = value.to_str() else {
                 return Err(err("value is not valid UTF-8".to_string()));
             };
@@ -118,7 +126,9 @@ impl AgentConfig {
                 "ca_cert" => {
                     self.ca_cert = (!value.is_empty()).then(|| PathBuf::from(value));
                 }
-                "allow_insecure_http" => self.allow_insecure_http = parse_bool(value).map_err(err)?,
+                "allow_insecure_http" => {
+                    self.allow_insecure_http = parse_bool(value).map_err(err)?
+                }
                 "collect_software" => self.collect_software = parse_bool(value).map_err(err)?,
                 "log_level" => self.log_level = value.to_string(),
                 _ => {}
@@ -129,11 +139,17 @@ impl AgentConfig {
 
     /// Check every key; the schedule is parsed here, not when it first fires.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        Schedule::parse(&self.schedule)
-            .map_err(|e| ConfigError::Invalid { key: "schedule", message: e.to_string() })?;
+        Schedule::parse(&self.schedule).map_err(|e| ConfigError::Invalid {
+            key: "schedule",
+            message: e.to_string(),
+        })?;
         if !self.server_url.is_empty() {
-            check_server_url(&self.server_url, self.allow_insecure_http)
-                .map_err(|message| ConfigError::Invalid { key: "server_url", message })?;
+            check_server_url(&self.server_url, self.allow_insecure_http).map_err(|message| {
+                ConfigError::Invalid {
+                    key: "server_url",
+                    message,
+                }
+            })?;
         }
         if self.request_timeout_secs == 0 {
             return Err(ConfigError::Invalid {
@@ -150,7 +166,10 @@ impl AgentConfig {
             });
         }
         tracing_subscriber::EnvFilter::try_new(&self.log_level).map_err(|e| {
-            ConfigError::Invalid { key: "log_level", message: format!("{e} (try \"info\")") }
+            ConfigError::Invalid {
+                key: "log_level",
+                message: format!("{e} (try \"info\")"),
+            }
         })?;
         Ok(())
     }
@@ -164,8 +183,9 @@ impl AgentConfig {
 /// Check a server URL: http(s) with a host; plain http only to a loopback host unless
 /// `allow_insecure_http`. The message says what to do.
 pub fn check_server_url(url: &str, allow_insecure_http: bool) -> Result<(), String> {
-    let parsed = reqwest::Url::parse(url)
-        .map_err(|e| format!("{url:?} is not a URL ({e}); expected e.g. https://steward.example.com"))?;
+    let parsed = reqwest::Url::parse(url).map_err(|e| {
+        format!("{url:?} is not a URL ({e}); expected e.g. https://steward.example.com")
+    })?;
     let Some(host) = parsed.host_str().filter(|h| !h.is_empty()) else {
         return Err(format!("{url:?} has no host"));
     };
@@ -176,18 +196,25 @@ pub fn check_server_url(url: &str, allow_insecure_http: bool) -> Result<(), Stri
             "{url:?} uses plain http to a remote host, which would send the agent's secret \
              unencrypted; use https, or set allow_insecure_http = true if you really mean it"
         )),
-        other => Err(format!("{url:?}: scheme {other:?} is not supported; use https")),
+        other => Err(format!(
+            "{url:?}: scheme {other:?} is not supported; use https"
+        )),
     }
 }
 
 fn is_loopback(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     host.eq_ignore_ascii_case("localhost")
-        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn parse_u64(value: &str) -> Result<u64, String> {
-    value.trim().parse().map_err(|_| format!("{value:?} is not a whole number"))
+    value
+        .trim()
+        .parse()
+        .map_err(|_| format!("{value:?} is not a whole number"))
 }
 
 fn parse_bool(value: &str) -> Result<bool, String> {
@@ -203,7 +230,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(OsString, OsString)> {
-        pairs.iter().map(|(k, v)| (OsString::from(k), OsString::from(v))).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (OsString::from(k), OsString::from(v)))
+            .collect()
     }
 
     #[test]
@@ -212,17 +242,24 @@ mod tests {
             .expect("example parses");
         assert_eq!(parsed, AgentConfig::default());
         assert_eq!(AgentConfig::default_toml(), DEFAULT_TOML);
-        AgentConfig::default().validate().expect("defaults are valid");
+        AgentConfig::default()
+            .validate()
+            .expect("defaults are valid");
     }
 
     #[test]
     fn example_file_lists_every_key() {
-        let mut all = AgentConfig::default();
-        all.ca_cert = Some(PathBuf::from("/x"));
+        let all = AgentConfig {
+            ca_cert: Some(PathBuf::from("/x")),
+            ..AgentConfig::default()
+        };
         let keys = toml::to_string(&all).expect("serializes");
         for line in keys.lines() {
             let key = line.split(" =").next().unwrap_or_default();
-            assert!(DEFAULT_TOML.contains(&format!("{key} =")), "{key} missing from example");
+            assert!(
+                DEFAULT_TOML.contains(&format!("{key} =")),
+                "{key} missing from example"
+            );
         }
     }
 
@@ -230,8 +267,11 @@ mod tests {
     fn file_then_env_overlay() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("agent.toml");
-        std::fs::write(&path, "server_url = \"https://s.example\"\njitter_secs = 5\n")
-            .expect("write");
+        std::fs::write(
+            &path,
+            "server_url = \"https://s.example\"\njitter_secs = 5\n",
+        )
+        .expect("write");
         let c = AgentConfig::load_with_env(
             Some(&path),
             env(&[
@@ -265,7 +305,16 @@ mod tests {
 
         let e = AgentConfig::load_with_env(None, env(&[("STEWARD_AGENT_SCHEDULE", "hourly")]))
             .expect_err("rejected");
-        assert!(matches!(e, ConfigError::Invalid { key: "schedule", .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                ConfigError::Invalid {
+                    key: "schedule",
+                    ..
+                }
+            ),
+            "{e}"
+        );
 
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("agent.toml");
@@ -291,9 +340,15 @@ mod tests {
         assert!(check_server_url("ftp://steward.example.com", true).is_err());
         assert!(check_server_url("steward.example.com", true).is_err());
 
-        let c = AgentConfig { server_url: "http://10.0.0.1".into(), ..AgentConfig::default() };
+        let c = AgentConfig {
+            server_url: "http://10.0.0.1".into(),
+            ..AgentConfig::default()
+        };
         assert!(c.validate().is_err());
-        let c = AgentConfig { allow_insecure_http: true, ..c };
+        let c = AgentConfig {
+            allow_insecure_http: true,
+            ..c
+        };
         assert!(c.validate().is_ok());
     }
 }

@@ -1,1 +1,279 @@
-fn main() {}
+//! `steward-agent`: the command line, a thin shim over the `steward_agent` library.
+#![forbid(unsafe_code)]
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use steward_agent::collect::{self, CollectOptions};
+use steward_agent::config::AgentConfig;
+use steward_agent::run;
+use steward_agent::schedule::Schedule;
+use steward_agent::state::{self, Credentials};
+use steward_shared::CheckinRequest;
+use tokio_util::sync::CancellationToken;
+
+/// Reports this machine's inventory and health to a Steward server.
+#[derive(Parser)]
+#[command(name = "steward-agent", version, about)]
+struct Cli {
+    /// Config file (TOML; see `print-default-config`).
+    #[arg(long, global = true, env = "STEWARD_AGENT_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Where the credentials are kept [default: /var/lib/steward-agent for root, else
+    /// ~/.local/state/steward-agent].
+    #[arg(
+        long,
+        global = true,
+        env = "STEWARD_AGENT_STATE_DIR",
+        value_name = "DIR"
+    )]
+    state_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Register this machine with a server, using an enrollment token.
+    Enroll {
+        /// Server URL, e.g. https://steward.example.com
+        #[arg(long, value_name = "URL")]
+        server: String,
+        /// Enrollment token from `steward-server enrollment create`.
+        #[arg(
+            long,
+            env = "STEWARD_AGENT_TOKEN",
+            hide_env_values = true,
+            value_name = "T"
+        )]
+        token: String,
+        /// PEM file with the CA certificate that signed the server's certificate.
+        #[arg(long, value_name = "FILE")]
+        ca_cert: Option<PathBuf>,
+    },
+    /// Check in now and then on the schedule, until stopped.
+    Run {
+        /// Check in once and exit.
+        #[arg(long)]
+        once: bool,
+    },
+    /// Print the inventory and health as JSON (no server needed).
+    Collect {
+        /// Indent the JSON.
+        #[arg(long)]
+        pretty: bool,
+    },
+    /// Show enrollment, configuration and the next scheduled run.
+    Status,
+    /// Check the configuration; exit 1 with the reason if it is invalid.
+    ValidateConfig,
+    /// Print a config file with every key and its default.
+    PrintDefaultConfig,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<ExitCode> {
+    if let Command::PrintDefaultConfig = cli.command {
+        let mut out = std::io::stdout().lock();
+        ignore_broken_pipe(out.write_all(AgentConfig::default_toml().as_bytes()))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let config = AgentConfig::load(cli.config.as_deref());
+    if let Command::ValidateConfig = cli.command {
+        return Ok(validate_config(cli.config.as_deref(), config));
+    }
+    let config =
+        config.context("invalid configuration (check it with `steward-agent validate-config`)")?;
+    init_logging(&config.log_level);
+    let state_dir = cli
+        .state_dir
+        .clone()
+        .unwrap_or_else(state::default_state_dir);
+    match cli.command {
+        Command::Enroll {
+            server,
+            token,
+            ca_cert,
+        } => {
+            let config = AgentConfig {
+                ca_cert: ca_cert.or(config.ca_cert),
+                ..config
+            };
+            let creds = runtime()?.block_on(run::enroll(&config, &server, &token, &state_dir))?;
+            println!(
+                "Enrolled as agent {} with {}.\nStart reporting with `steward-agent run` \
+                 (or the steward-agent service).",
+                creds.agent_id, creds.server_url
+            );
+        }
+        Command::Run { once: true } => {
+            let reply = runtime()?.block_on(run::run_once(&config, &state_dir))?;
+            println!("Checked in: asset {}.", reply.asset_id);
+        }
+        Command::Run { once: false } => {
+            runtime()?.block_on(async {
+                let shutdown = CancellationToken::new();
+                tokio::spawn(cancel_on_signal(shutdown.clone()));
+                run::run_with_reload(cli.config, config, state_dir, shutdown).await
+            })?;
+        }
+        Command::Collect { pretty } => collect_json(&config, pretty)?,
+        Command::Status => status(cli.config.as_deref(), &config, &state_dir)?,
+        Command::ValidateConfig | Command::PrintDefaultConfig => {}
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn validate_config(
+    path: Option<&Path>,
+    config: Result<AgentConfig, steward_agent::config::ConfigError>,
+) -> ExitCode {
+    let source = path.map_or("defaults and environment".to_string(), |p| {
+        p.display().to_string()
+    });
+    match config {
+        Ok(_) => {
+            println!("{source}: OK");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{source}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs go to stderr; `RUST_LOG` overrides the configured level.
+fn init_logging(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_env_filter(filter)
+        .init();
+}
+
+/// One thread is plenty for an agent that sleeps most of the time.
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// Cancel `shutdown` on Ctrl-C or SIGTERM.
+async fn cancel_on_signal(shutdown: CancellationToken) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    tracing::info!("shutting down");
+    shutdown.cancel();
+}
+
+fn collect_json(config: &AgentConfig, pretty: bool) -> Result<()> {
+    let (inventory, health) = collect::collect(&CollectOptions::from(config));
+    let report = CheckinRequest { inventory, health };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let written = if pretty {
+        serde_json::to_writer_pretty(&mut out, &report)
+    } else {
+        serde_json::to_writer(&mut out, &report)
+    };
+    ignore_broken_pipe(written.map_err(std::io::Error::from))?;
+    ignore_broken_pipe(writeln!(out).and_then(|()| out.flush()))
+}
+
+/// A reader that went away (`| head`) is not an error.
+fn ignore_broken_pipe(result: std::io::Result<()>) -> Result<()> {
+    match result {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("cannot write to stdout"),
+    }
+}
+
+fn status(config_path: Option<&Path>, config: &AgentConfig, state_dir: &Path) -> Result<()> {
+    let creds = Credentials::load(state_dir)?;
+    let schedule = Schedule::parse(&config.schedule)?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "state dir:        {}", state_dir.display())?;
+    match &creds {
+        Some(c) => {
+            writeln!(out, "enrolled:         yes")?;
+            writeln!(out, "agent id:         {}", c.agent_id)?;
+            writeln!(
+                out,
+                "server:           {}",
+                run::effective_server_url(config, c)
+            )?;
+        }
+        None => writeln!(
+            out,
+            "enrolled:         no (run `steward-agent enroll --server URL --token TOKEN`)"
+        )?,
+    }
+    let ca = config
+        .ca_cert
+        .clone()
+        .or_else(|| state::saved_ca_cert(state_dir));
+    writeln!(
+        out,
+        "config:           {}",
+        config_path.map_or("(defaults and environment)".to_string(), |p| p
+            .display()
+            .to_string())
+    )?;
+    writeln!(
+        out,
+        "trusted CA:       {}",
+        ca.map_or("system roots".to_string(), |p| p.display().to_string())
+    )?;
+    writeln!(
+        out,
+        "schedule:         {schedule} (UTC), plus up to {} s jitter",
+        config.jitter_secs
+    )?;
+    match schedule.next_after(chrono::Utc::now()) {
+        Some(next) => writeln!(
+            out,
+            "next run:         {}",
+            next.format("%Y-%m-%d %H:%M:%S UTC")
+        )?,
+        None => writeln!(out, "next run:         never")?,
+    }
+    writeln!(
+        out,
+        "collect software: {}",
+        if config.collect_software { "yes" } else { "no" }
+    )?;
+    writeln!(out, "log level:        {}", config.log_level)?;
+    Ok(())
+}

@@ -33,12 +33,24 @@ pub struct ScheduleError {
     pub message: String,
 }
 
-const DAY_NAMES: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+/// Day names from Sunday; any prefix of three letters or more is accepted.
+const DAY_NAMES: [&str; 7] = [
+    "sunday",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+];
 
 impl Schedule {
     /// Parse a crontab expression (see the module docs for the accepted forms).
     pub fn parse(expr: &str) -> Result<Schedule, ScheduleError> {
-        let err = |message: String| ScheduleError { expr: expr.to_string(), message };
+        let err = |message: String| ScheduleError {
+            expr: expr.to_string(),
+            message,
+        };
         let trimmed = expr.trim();
         let mut fields: Vec<String> = if let Some(name) = trimmed.strip_prefix('@') {
             shorthand(name).ok_or_else(|| {
@@ -75,7 +87,10 @@ impl Schedule {
             .iter()
             .map(|f| cron::Schedule::from_str(&f.join(" ")).map_err(|e| err(e.to_string())))
             .collect::<Result<Vec<_>, _>>()?;
-        let schedule = Schedule { expr: trimmed.to_string(), parts };
+        let schedule = Schedule {
+            expr: trimmed.to_string(),
+            parts,
+        };
         if schedule.next_after(DateTime::UNIX_EPOCH).is_none() {
             return Err(err("it never fires".to_string()));
         }
@@ -160,7 +175,10 @@ fn day_of_week_item(item: &str) -> Result<Vec<u32>, String> {
         // "a/n" means from a to the end of the week, stepping by n.
         (a, if item.contains('/') { 6.max(a) } else { a })
     };
-    Ok((start..=end).step_by(step as usize).map(|d| d % 7).collect())
+    Ok((start..=end)
+        .step_by(step as usize)
+        .map(|d| d % 7)
+        .collect())
 }
 
 fn day_value(s: &str) -> Result<u32, String> {
@@ -168,27 +186,17 @@ fn day_value(s: &str) -> Result<u32, String> {
         return if n <= 7 {
             Ok(n)
         } else {
-            Err(format!("day-of-week {n} is out of range (0-7, 0 and 7 are Sunday)"))
+            Err(format!(
+                "day-of-week {n} is out of range (0-7, 0 and 7 are Sunday)"
+            ))
         };
     }
     let lower = s.to_ascii_lowercase();
     DAY_NAMES
         .iter()
-        .position(|d| lower.len() >= 3 && lower.starts_with(d) && full_day_name(d).starts_with(&lower))
+        .position(|d| lower.len() >= 3 && d.starts_with(&lower))
         .map(|p| p as u32)
         .ok_or_else(|| format!("{s:?} is not a day of the week (use 0-7 or SUN..SAT)"))
-}
-
-fn full_day_name(short: &str) -> &'static str {
-    match short {
-        "sun" => "sunday",
-        "mon" => "monday",
-        "tue" => "tuesday",
-        "wed" => "wednesday",
-        "thu" => "thursday",
-        "fri" => "friday",
-        _ => "saturday",
-    }
 }
 
 #[cfg(test)]
@@ -197,11 +205,16 @@ mod tests {
     use chrono::{Datelike, TimeZone, Timelike, Weekday};
 
     fn at(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).single().expect("valid date")
+        Utc.with_ymd_and_hms(y, mo, d, h, mi, 0)
+            .single()
+            .expect("valid date")
     }
 
     fn next(expr: &str, t: DateTime<Utc>) -> DateTime<Utc> {
-        Schedule::parse(expr).expect("parses").next_after(t).expect("fires")
+        Schedule::parse(expr)
+            .expect("parses")
+            .next_after(t)
+            .expect("fires")
     }
 
     #[test]
@@ -216,7 +229,10 @@ mod tests {
 
     #[test]
     fn default_schedule_every_thirty_minutes() {
-        assert_eq!(next("*/30 * * * *", at(2025, 3, 10, 12, 30)), at(2025, 3, 10, 13, 0));
+        assert_eq!(
+            next("*/30 * * * *", at(2025, 3, 10, 12, 30)),
+            at(2025, 3, 10, 13, 0)
+        );
     }
 
     #[test]
@@ -242,7 +258,10 @@ mod tests {
     #[test]
     fn weekday_ranges_and_wraps() {
         // Mon-Fri at 08:30; from Friday 09:00 the next is Monday.
-        assert_eq!(next("30 8 * * 1-5", at(2025, 3, 14, 9, 0)), at(2025, 3, 17, 8, 30));
+        assert_eq!(
+            next("30 8 * * 1-5", at(2025, 3, 14, 9, 0)),
+            at(2025, 3, 17, 8, 30)
+        );
         // Fri-Sun written with 7.
         let days: Vec<Weekday> = {
             let s = Schedule::parse("0 0 * * 5-7").expect("parses");
@@ -274,7 +293,10 @@ mod tests {
         assert_eq!((n.minute(), n.second()), (0, 30));
         assert_eq!(next("@daily", at(2025, 1, 1, 5, 0)), at(2025, 1, 2, 0, 0));
         assert_eq!(next("@hourly", at(2025, 1, 1, 5, 10)), at(2025, 1, 1, 6, 0));
-        assert_eq!(next("@weekly", at(2025, 3, 10, 0, 0)).weekday(), Weekday::Sun);
+        assert_eq!(
+            next("@weekly", at(2025, 3, 10, 0, 0)).weekday(),
+            Weekday::Sun
+        );
     }
 
     #[test]

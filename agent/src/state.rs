@@ -32,14 +32,22 @@ impl std::fmt::Debug for Credentials {
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
     #[error("cannot {action} {path}: {source}")]
-    Io { action: &'static str, path: PathBuf, source: std::io::Error },
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path} is corrupt ({message}); enroll again with `steward-agent enroll`")]
     Corrupt { path: PathBuf, message: String },
 }
 
 fn io_err(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> StateError {
     let path = path.to_path_buf();
-    move |source| StateError::Io { action, path, source }
+    move |source| StateError::Io {
+        action,
+        path,
+        source,
+    }
 }
 
 impl Credentials {
@@ -53,7 +61,10 @@ impl Credentials {
         };
         serde_json::from_slice(&bytes)
             .map(Some)
-            .map_err(|e| StateError::Corrupt { path, message: e.to_string() })
+            .map_err(|e| StateError::Corrupt {
+                path,
+                message: e.to_string(),
+            })
     }
 
     /// Write the credentials to `state_dir` atomically, readable by this user only.
@@ -195,7 +206,10 @@ mod tests {
             assert_eq!(meta.permissions().mode() & 0o777, 0o600);
         }
         // Overwrite keeps it private and leaves no temp file behind.
-        let other = Credentials { agent_id: "agt_2".into(), ..creds() };
+        let other = Credentials {
+            agent_id: "agt_2".into(),
+            ..creds()
+        };
         other.save(&state).expect("save again");
         assert_eq!(Credentials::load(&state).expect("load"), Some(other));
         let names: Vec<_> = std::fs::read_dir(&state)
@@ -228,7 +242,10 @@ mod tests {
         assert!(!is_root(Some(user), Some("root")));
         assert!(is_root(None, Some("root")));
         assert!(!is_root(None, None));
-        assert_eq!(state_dir_for(true, None, None), PathBuf::from("/var/lib/steward-agent"));
+        assert_eq!(
+            state_dir_for(true, None, None),
+            PathBuf::from("/var/lib/steward-agent")
+        );
         assert_eq!(
             state_dir_for(false, Some("/x/state".into()), Some("/home/a".into())),
             PathBuf::from("/x/state/steward-agent")

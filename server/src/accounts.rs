@@ -18,14 +18,19 @@ pub enum AccountError {
 
 /// On an empty database, creates the admin. Returns the password when one was generated
 /// (it is shown once; only its argon2id hash is stored).
-pub fn ensure_admin(db: &Db, email: &str, password: Option<String>) -> Result<Option<String>, AccountError> {
+pub fn ensure_admin(
+    db: &Db,
+    email: &str,
+    password: Option<String>,
+) -> Result<Option<String>, AccountError> {
     if db.read_blocking(db::users::count)? > 0 {
         return Ok(None);
     }
     let generated = password.is_none();
     let password = password.unwrap_or_else(|| crate::crypto::random_hex(10));
     crate::crypto::check_password_policy(&password).map_err(AccountError::Invalid)?;
-    let hash = crate::crypto::hash_password(&password).map_err(|e| AccountError::Invalid(e.to_string()))?;
+    let hash = crate::crypto::hash_password(&password)
+        .map_err(|e| AccountError::Invalid(e.to_string()))?;
     let now = crate::clock::now();
     let email = email.to_owned();
     db.write_blocking(move |tx| {
@@ -38,15 +43,26 @@ pub fn ensure_admin(db: &Db, email: &str, password: Option<String>) -> Result<Op
     Ok(generated.then_some(password))
 }
 
-pub fn add_user(db: &Db, email: &str, name: &str, role: Role, password: &str) -> Result<i64, AccountError> {
+pub fn add_user(
+    db: &Db,
+    email: &str,
+    name: &str,
+    role: Role,
+    password: &str,
+) -> Result<i64, AccountError> {
     if !db::users::valid_email(email) {
-        return Err(AccountError::Invalid(format!("{email:?} is not an email address")));
+        return Err(AccountError::Invalid(format!(
+            "{email:?} is not an email address"
+        )));
     }
     if name.trim().is_empty() || name.len() > 200 {
-        return Err(AccountError::Invalid("the name must be 1 to 200 characters".into()));
+        return Err(AccountError::Invalid(
+            "the name must be 1 to 200 characters".into(),
+        ));
     }
     crate::crypto::check_password_policy(password).map_err(AccountError::Invalid)?;
-    let hash = crate::crypto::hash_password(password).map_err(|e| AccountError::Invalid(e.to_string()))?;
+    let hash =
+        crate::crypto::hash_password(password).map_err(|e| AccountError::Invalid(e.to_string()))?;
     let now = crate::clock::now();
     let (e, n) = (email.to_owned(), name.trim().to_owned());
     let id = db.write_blocking(move |tx| {
@@ -59,26 +75,43 @@ pub fn add_user(db: &Db, email: &str, name: &str, role: Role, password: &str) ->
 }
 
 /// Creates an API token for the user with `email`; returns the token (shown once).
-pub fn create_api_token(db: &Db, email: &str, name: &str, expires_in: Option<i64>) -> Result<String, AccountError> {
+pub fn create_api_token(
+    db: &Db,
+    email: &str,
+    name: &str,
+    expires_in: Option<i64>,
+) -> Result<String, AccountError> {
     let token = crate::crypto::new_api_token();
     let now = crate::clock::now();
     let (e, n, t) = (email.to_owned(), name.to_owned(), token.clone());
     let created = db.write_blocking(move |tx| {
-        let Some(user) = db::users::by_email(tx, &e)? else { return Ok(false) };
+        let Some(user) = db::users::by_email(tx, &e)? else {
+            return Ok(false);
+        };
         db::tokens::insert(tx, user.id, &n, &t, expires_in.map(|s| now + s), now)?;
         Ok(true)
     })?;
-    if created { Ok(token) } else { Err(AccountError::NoSuchUser(email.to_owned())) }
+    if created {
+        Ok(token)
+    } else {
+        Err(AccountError::NoSuchUser(email.to_owned()))
+    }
 }
 
 /// Creates an enrollment token with `uses` uses, expiring after `expires_in` seconds.
-pub fn create_enrollment_token(db: &Db, uses: u32, expires_in: Option<i64>) -> Result<String, AccountError> {
+pub fn create_enrollment_token(
+    db: &Db,
+    uses: u32,
+    expires_in: Option<i64>,
+) -> Result<String, AccountError> {
     if uses == 0 {
         return Err(AccountError::Invalid("--uses must be at least 1".into()));
     }
     let token = crate::crypto::new_enrollment_token();
     let now = crate::clock::now();
     let t = token.clone();
-    db.write_blocking(move |tx| db::enrollment::insert(tx, &t, uses, expires_in.map(|s| now + s), None, now))?;
+    db.write_blocking(move |tx| {
+        db::enrollment::insert(tx, &t, uses, expires_in.map(|s| now + s), None, now)
+    })?;
     Ok(token)
 }

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
     pub server: ServerSection,
@@ -51,17 +51,6 @@ pub struct LogSection {
     pub level: String,
 }
 
-impl Default for ServerConfig {
-    fn default() -> Self {
-        Self {
-            server: ServerSection::default(),
-            database: DatabaseSection::default(),
-            auth: AuthSection::default(),
-            log: LogSection::default(),
-        }
-    }
-}
-
 impl Default for ServerSection {
     fn default() -> Self {
         Self {
@@ -74,7 +63,10 @@ impl Default for ServerSection {
 
 impl Default for DatabaseSection {
     fn default() -> Self {
-        Self { busy_timeout_ms: 5000, max_readers: 8 }
+        Self {
+            busy_timeout_ms: 5000,
+            max_readers: 8,
+        }
     }
 }
 
@@ -90,14 +82,19 @@ impl Default for AuthSection {
 
 impl Default for LogSection {
     fn default() -> Self {
-        Self { level: "info".into() }
+        Self {
+            level: "info".into(),
+        }
     }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("config file {path} is not valid TOML: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("invalid configuration: {0}")]
@@ -125,10 +122,11 @@ impl ServerConfig {
                     path: path.to_owned(),
                     source,
                 })?;
-                text.parse::<toml::Table>().map_err(|e| ConfigError::Parse {
-                    path: path.to_owned(),
-                    message: e.to_string(),
-                })?
+                text.parse::<toml::Table>()
+                    .map_err(|e| ConfigError::Parse {
+                        path: path.to_owned(),
+                        message: e.to_string(),
+                    })?
             }
             None => toml::Table::new(),
         };
@@ -161,13 +159,19 @@ impl ServerConfig {
             ));
         }
         if self.database.max_readers == 0 {
-            return Err(ConfigError::Invalid("database.max_readers must be at least 1".into()));
+            return Err(ConfigError::Invalid(
+                "database.max_readers must be at least 1".into(),
+            ));
         }
         if self.auth.session_ttl_hours == 0 {
-            return Err(ConfigError::Invalid("auth.session_ttl_hours must be at least 1".into()));
+            return Err(ConfigError::Invalid(
+                "auth.session_ttl_hours must be at least 1".into(),
+            ));
         }
         if !self.auth.admin_email.contains('@') {
-            return Err(ConfigError::Invalid("auth.admin_email must be an email address".into()));
+            return Err(ConfigError::Invalid(
+                "auth.admin_email must be an email address".into(),
+            ));
         }
         Ok(())
     }
@@ -184,7 +188,10 @@ fn apply_env(table: &mut toml::Table, key: &str, raw: &str) -> Result<(), Config
     let (section, field) = match key {
         "STEWARD_DATA_DIR" => ("server".to_owned(), "data_dir".to_owned()),
         "STEWARD_LISTEN" => ("server".to_owned(), "listen".to_owned()),
-        _ => match key.strip_prefix("STEWARD_").and_then(|k| k.split_once("__")) {
+        _ => match key
+            .strip_prefix("STEWARD_")
+            .and_then(|k| k.split_once("__"))
+        {
             Some((s, f)) if !s.is_empty() && !f.is_empty() => (s.to_lowercase(), f.to_lowercase()),
             _ => return Ok(()),
         },
@@ -198,7 +205,9 @@ fn apply_env(table: &mut toml::Table, key: &str, raw: &str) -> Result<(), Config
             t.insert(field, value);
             Ok(())
         }
-        _ => Err(ConfigError::Invalid(format!("{key}: [{section}] is not a section"))),
+        _ => Err(ConfigError::Invalid(format!(
+            "{key}: [{section}] is not a section"
+        ))),
     }
 }
 
@@ -207,7 +216,9 @@ fn parse_env_value(raw: &str) -> toml::Value {
     let doc = format!("v = {raw}");
     match doc.parse::<toml::Table>() {
         Ok(mut t) => match t.remove("v") {
-            Some(v @ (toml::Value::Boolean(_) | toml::Value::Integer(_) | toml::Value::Float(_))) => v,
+            Some(
+                v @ (toml::Value::Boolean(_) | toml::Value::Integer(_) | toml::Value::Float(_)),
+            ) => v,
             _ => toml::Value::String(raw.to_owned()),
         },
         Err(_) => toml::Value::String(raw.to_owned()),
@@ -219,7 +230,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -233,8 +247,11 @@ mod tests {
     fn layers_apply_in_order() {
         let dir = tempfile::tempdir().expect("tempdir");
         let file = dir.path().join("s.toml");
-        std::fs::write(&file, "[server]\nlisten = \"127.0.0.1:9000\"\n[auth]\nsession_ttl_hours = 2\n")
-            .expect("write");
+        std::fs::write(
+            &file,
+            "[server]\nlisten = \"127.0.0.1:9000\"\n[auth]\nsession_ttl_hours = 2\n",
+        )
+        .expect("write");
         let cfg = ServerConfig::load(
             Some(&file),
             env(&[
@@ -244,7 +261,10 @@ mod tests {
                 ("STEWARD_ADMIN_PASSWORD", "ignored"),
                 ("HOME", "/root"),
             ]),
-            &Overrides { listen: Some("127.0.0.1:9100".into()), data_dir: None },
+            &Overrides {
+                listen: Some("127.0.0.1:9100".into()),
+                data_dir: None,
+            },
         )
         .expect("load");
         assert_eq!(cfg.server.listen, "127.0.0.1:9100");
@@ -255,15 +275,23 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_rejected() {
-        let err = ServerConfig::load(None, env(&[("STEWARD_SERVER__LISTNE", "x")]), &Overrides::default())
-            .expect_err("unknown key");
+        let err = ServerConfig::load(
+            None,
+            env(&[("STEWARD_SERVER__LISTNE", "x")]),
+            &Overrides::default(),
+        )
+        .expect_err("unknown key");
         assert!(err.to_string().contains("listne"), "{err}");
     }
 
     #[test]
     fn bad_values_are_explained() {
-        let err = ServerConfig::load(None, env(&[("STEWARD_LISTEN", "nowhere")]), &Overrides::default())
-            .expect_err("bad listen");
+        let err = ServerConfig::load(
+            None,
+            env(&[("STEWARD_LISTEN", "nowhere")]),
+            &Overrides::default(),
+        )
+        .expect_err("bad listen");
         assert!(err.to_string().contains("127.0.0.1:8080"), "{err}");
     }
 }

@@ -28,7 +28,10 @@ pub const DB_FILE: &str = "steward.db";
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("cannot create data directory {path}: {source}")]
-    DataDir { path: std::path::PathBuf, source: std::io::Error },
+    DataDir {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Db(#[from] db::DbError),
 }
@@ -36,13 +39,19 @@ pub enum StartError {
 /// Creates the data directory, opens and migrates the database.
 pub fn open(config: ServerConfig) -> Result<AppState, StartError> {
     let dir = &config.server.data_dir;
-    std::fs::create_dir_all(dir).map_err(|source| StartError::DataDir { path: dir.clone(), source })?;
+    std::fs::create_dir_all(dir).map_err(|source| StartError::DataDir {
+        path: dir.clone(),
+        source,
+    })?;
     let db = db::Db::open(
         &dir.join(DB_FILE),
         Duration::from_millis(config.database.busy_timeout_ms),
         config.database.max_readers,
     )?;
-    Ok(AppState { db, config: Arc::new(config) })
+    Ok(AppState {
+        db,
+        config: Arc::new(config),
+    })
 }
 
 /// Serves HTTP on `listener` until `shutdown` is cancelled, then finishes in-flight requests.

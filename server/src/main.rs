@@ -10,7 +10,11 @@ use steward_server::{accounts, db};
 use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
-#[command(name = "steward-server", version, about = "Steward: IT assets, facilities and service desk")]
+#[command(
+    name = "steward-server",
+    version,
+    about = "Steward: IT assets, facilities and service desk"
+)]
 struct Cli {
     /// Configuration file (TOML). Env: STEWARD_CONFIG.
     #[arg(long, global = true, env = "STEWARD_CONFIG")]
@@ -107,16 +111,25 @@ enum AgentCommand {
     Revoke { id: String },
 }
 
-
 fn load_config(cli: &Cli, listen: Option<String>) -> anyhow::Result<ServerConfig> {
-    let overrides = Overrides { data_dir: cli.data_dir.clone(), listen };
-    Ok(ServerConfig::load(cli.config.as_deref(), std::env::vars(), &overrides)?)
+    let overrides = Overrides {
+        data_dir: cli.data_dir.clone(),
+        listen,
+    };
+    Ok(ServerConfig::load(
+        cli.config.as_deref(),
+        std::env::vars(),
+        &overrides,
+    )?)
 }
 
 fn init_logging(config: &ServerConfig) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log.level));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 fn shutdown_on_signal() -> CancellationToken {
@@ -126,14 +139,15 @@ fn shutdown_on_signal() -> CancellationToken {
         let ctrl_c = tokio::signal::ctrl_c();
         #[cfg(unix)]
         {
-            let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    t.cancel();
-                    return;
-                }
-            };
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(s) => s,
+                    Err(_) => {
+                        let _ = ctrl_c.await;
+                        t.cancel();
+                        return;
+                    }
+                };
             tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
         }
         #[cfg(not(unix))]
@@ -157,7 +171,9 @@ fn read_password() -> anyhow::Result<String> {
 }
 
 fn parse_expiry(e: Option<&str>) -> anyhow::Result<Option<i64>> {
-    e.map(db::enrollment::parse_duration).transpose().map_err(anyhow::Error::msg)
+    e.map(db::enrollment::parse_duration)
+        .transpose()
+        .map_err(anyhow::Error::msg)
 }
 
 #[tokio::main]
@@ -171,7 +187,11 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::ValidateConfig => {
             let config = load_config(&cli, None)?;
-            println!("configuration is valid (data dir {}, listening on {})", config.server.data_dir.display(), config.server.listen);
+            println!(
+                "configuration is valid (data dir {}, listening on {})",
+                config.server.data_dir.display(),
+                config.server.listen
+            );
             return Ok(());
         }
         _ => {}
@@ -191,24 +211,42 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::User(UserCommand::Add { email, name, role }) => {
             let password = read_password()?;
-            let id = tokio::task::spawn_blocking(move || accounts::add_user(&db, &email, &name, role, &password)).await??;
+            let id = tokio::task::spawn_blocking(move || {
+                accounts::add_user(&db, &email, &name, role, &password)
+            })
+            .await??;
             println!("created user {id} ({role})");
         }
-        Command::Token(TokenCommand::Create { email, name, expires }) => {
+        Command::Token(TokenCommand::Create {
+            email,
+            name,
+            expires,
+        }) => {
             let exp = parse_expiry(expires.as_deref())?;
-            let token = tokio::task::spawn_blocking(move || accounts::create_api_token(&db, &email, &name, exp)).await??;
+            let token = tokio::task::spawn_blocking(move || {
+                accounts::create_api_token(&db, &email, &name, exp)
+            })
+            .await??;
             println!("{token}");
-            eprintln!("Keep this token secret; it is shown only once. Use it as `Authorization: Bearer <token>`.");
+            eprintln!(
+                "Keep this token secret; it is shown only once. Use it as `Authorization: Bearer <token>`."
+            );
         }
         Command::Enrollment(EnrollmentCommand::Create { uses, expires }) => {
             let exp = parse_expiry(expires.as_deref())?;
-            let token = tokio::task::spawn_blocking(move || accounts::create_enrollment_token(&db, uses, exp)).await??;
+            let token = tokio::task::spawn_blocking(move || {
+                accounts::create_enrollment_token(&db, uses, exp)
+            })
+            .await??;
             println!("{token}");
             eprintln!("On each machine: steward-agent enroll --server URL --token {token}");
         }
         Command::Agent(AgentCommand::Revoke { id }) => {
             let now = steward_server::clock::now();
-            let done = tokio::task::spawn_blocking(move || db.write_blocking(|tx| db::agents::revoke(tx, &id, now))).await??;
+            let done = tokio::task::spawn_blocking(move || {
+                db.write_blocking(|tx| db::agents::revoke(tx, &id, now))
+            })
+            .await??;
             if !done {
                 bail!("no active agent with that id");
             }
@@ -233,23 +271,43 @@ async fn run_server(state: steward_server::AppState, quickstart: bool) -> anyhow
     let db = state.db.clone();
     let email = config.auth.admin_email.clone();
     let env_password = std::env::var("STEWARD_ADMIN_PASSWORD").ok();
-    let generated = tokio::task::spawn_blocking(move || accounts::ensure_admin(&db, &email, env_password)).await??;
+    let generated =
+        tokio::task::spawn_blocking(move || accounts::ensure_admin(&db, &email, env_password))
+            .await??;
     let listener = tokio::net::TcpListener::bind(&config.server.listen)
         .await
-        .with_context(|| format!("cannot listen on {}: is another server running? Choose another with --listen", config.server.listen))?;
+        .with_context(|| {
+            format!(
+                "cannot listen on {}: is another server running? Choose another with --listen",
+                config.server.listen
+            )
+        })?;
     let addr = listener.local_addr()?;
     let url = format!("http://{addr}");
     let shutdown = shutdown_on_signal();
-    let server = tokio::spawn(steward_server::serve(listener, state.clone(), shutdown.clone()));
+    let server = tokio::spawn(steward_server::serve(
+        listener,
+        state.clone(),
+        shutdown.clone(),
+    ));
     tracing::info!(%addr, data_dir = %config.server.data_dir.display(), "Steward server listening");
     println!("Steward is running at {url}");
     match &generated {
-        Some(p) => println!("  Sign in as {} with password {p}\n  (shown once; set STEWARD_ADMIN_PASSWORD to choose it)", config.auth.admin_email),
-        None => println!("  Sign in as {} (or any user you created)", config.auth.admin_email),
+        Some(p) => println!(
+            "  Sign in as {} with password {p}\n  (shown once; set STEWARD_ADMIN_PASSWORD to choose it)",
+            config.auth.admin_email
+        ),
+        None => println!(
+            "  Sign in as {} (or any user you created)",
+            config.auth.admin_email
+        ),
     }
     if quickstart {
         match steward_server::quickstart::start_local_agent(&state, &url, shutdown.clone()).await {
-            Ok(s) => println!("  This machine reports as asset {}: {}/assets/{}", s.asset_id, s.url, s.asset_id),
+            Ok(s) => println!(
+                "  This machine reports as asset {}: {}/assets/{}",
+                s.asset_id, s.url, s.asset_id
+            ),
             Err(e) => eprintln!("  The built-in agent could not report: {e:#}"),
         }
     }

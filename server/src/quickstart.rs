@@ -20,7 +20,11 @@ pub struct Started {
 
 /// Enrolls (if needed) and starts the local agent against the server at `url`.
 /// Returns once the first report has been accepted.
-pub async fn start_local_agent(state: &AppState, url: &str, shutdown: CancellationToken) -> anyhow::Result<Started> {
+pub async fn start_local_agent(
+    state: &AppState,
+    url: &str,
+    shutdown: CancellationToken,
+) -> anyhow::Result<Started> {
     let state_dir: PathBuf = state.config.server.data_dir.join("agent");
     let config = AgentConfig {
         server_url: url.to_owned(),
@@ -31,7 +35,10 @@ pub async fn start_local_agent(state: &AppState, url: &str, shutdown: Cancellati
     let enrolled = Credentials::load(&state_dir)?.filter(|c| c.server_url == url);
     if enrolled.is_none() {
         let db = state.db.clone();
-        let token = tokio::task::spawn_blocking(move || accounts::create_enrollment_token(&db, 1, Some(600))).await??;
+        let token = tokio::task::spawn_blocking(move || {
+            accounts::create_enrollment_token(&db, 1, Some(600))
+        })
+        .await??;
         steward_agent::run::enroll(&config, url, &token, &state_dir).await?;
     }
     let reply = steward_agent::run::run_once(&config, &state_dir).await?;
@@ -40,5 +47,9 @@ pub async fn start_local_agent(state: &AppState, url: &str, shutdown: Cancellati
             tracing::error!(error = %e, "the built-in agent stopped");
         }
     });
-    Ok(Started { url: url.to_owned(), asset_id: reply.asset_id, agent_task })
+    Ok(Started {
+        url: url.to_owned(),
+        asset_id: reply.asset_id,
+        agent_task,
+    })
 }

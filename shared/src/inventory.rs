@@ -151,7 +151,11 @@ mod tests {
 
     #[test]
     fn fs_usage_percent() {
-        let fs = FsUsage { mount_point: "/".into(), total_bytes: 200, used_bytes: 50 };
+        let fs = FsUsage {
+            mount_point: "/".into(),
+            total_bytes: 200,
+            used_bytes: 50,
+        };
         assert!((fs.used_percent() - 25.0).abs() < f64::EPSILON);
         assert_eq!(FsUsage::default().used_percent(), 0.0);
     }

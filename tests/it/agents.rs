@@ -28,7 +28,8 @@ async fn enrollment_token_valid_reused_expired_unknown() {
     let t = expired.clone();
     s.with_db(move |d| {
         let now = steward_server::clock::now();
-        d.write_blocking(|tx| db::enrollment::insert(tx, &t, 5, Some(now - 1), None, now - 100)).unwrap();
+        d.write_blocking(|tx| db::enrollment::insert(tx, &t, 5, Some(now - 1), None, now - 100))
+            .unwrap();
     })
     .await;
     let err = client.enroll(&expired, "pc-3").await.unwrap_err();
@@ -41,7 +42,10 @@ async fn enrollment_token_valid_reused_expired_unknown() {
     let multi = s.enrollment_token(2).await;
     client.enroll(&multi, "a").await.unwrap();
     client.enroll(&multi, "b").await.unwrap();
-    assert_eq!(http_code(client.enroll(&multi, "c").await.unwrap_err()).1, "enrollment_token_used_up");
+    assert_eq!(
+        http_code(client.enroll(&multi, "c").await.unwrap_err()).1,
+        "enrollment_token_used_up"
+    );
     s.stop().await;
 }
 
@@ -51,15 +55,42 @@ async fn checkin_creates_one_asset_and_rename_updates_it() {
     let admin = s.admin_token().await;
     let (client, creds) = s.enrolled_agent().await;
 
-    let first = client.checkin(&creds, &report("pc-old", "4c4c4544-0042-3510-8052-b4c04f563532", &[("curl", "7.88"), ("vim", "9.0")])).await.unwrap();
-    let again = client.checkin(&creds, &report("pc-old", "4c4c4544-0042-3510-8052-b4c04f563532", &[("curl", "7.88"), ("vim", "9.0")])).await.unwrap();
+    let first = client
+        .checkin(
+            &creds,
+            &report(
+                "pc-old",
+                "4c4c4544-0042-3510-8052-b4c04f563532",
+                &[("curl", "7.88"), ("vim", "9.0")],
+            ),
+        )
+        .await
+        .unwrap();
+    let again = client
+        .checkin(
+            &creds,
+            &report(
+                "pc-old",
+                "4c4c4544-0042-3510-8052-b4c04f563532",
+                &[("curl", "7.88"), ("vim", "9.0")],
+            ),
+        )
+        .await
+        .unwrap();
     assert_eq!(first.asset_id, again.asset_id);
     let (_, list) = s.get_json("/api/v1/assets", &admin).await;
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
 
     // Same hardware, new hostname, curl upgraded, htop installed, vim removed.
     let renamed = client
-        .checkin(&creds, &report("pc-new", "4C4C4544-0042-3510-8052-B4C04F563532", &[("curl", "8.0"), ("htop", "3.2")]))
+        .checkin(
+            &creds,
+            &report(
+                "pc-new",
+                "4C4C4544-0042-3510-8052-B4C04F563532",
+                &[("curl", "8.0"), ("htop", "3.2")],
+            ),
+        )
         .await
         .unwrap();
     assert_eq!(renamed.asset_id, first.asset_id);
@@ -69,23 +100,50 @@ async fn checkin_creates_one_asset_and_rename_updates_it() {
     assert_eq!(items[0]["name"], "pc-new");
     assert_eq!(items[0]["software_count"], 2);
 
-    let (_, hist) = s.get_json(&format!("/api/v1/assets/{}/history", first.asset_id), &admin).await;
+    let (_, hist) = s
+        .get_json(
+            &format!("/api/v1/assets/{}/history", first.asset_id),
+            &admin,
+        )
+        .await;
     let entries = hist["items"].as_array().unwrap();
     let has = |kind: &str, field: &str, old: Option<&str>, new: Option<&str>| {
         entries.iter().any(|e| {
-            e["kind"] == kind && e["field"] == field && e["old_value"].as_str() == old && e["new_value"].as_str() == new
+            e["kind"] == kind
+                && e["field"] == field
+                && e["old_value"].as_str() == old
+                && e["new_value"].as_str() == new
         })
     };
-    assert!(has("changed", "hostname", Some("pc-old"), Some("pc-new")), "{hist}");
-    assert!(has("software_updated", "curl", Some("7.88"), Some("8.0")), "{hist}");
-    assert!(has("software_installed", "htop", None, Some("3.2")), "{hist}");
+    assert!(
+        has("changed", "hostname", Some("pc-old"), Some("pc-new")),
+        "{hist}"
+    );
+    assert!(
+        has("software_updated", "curl", Some("7.88"), Some("8.0")),
+        "{hist}"
+    );
+    assert!(
+        has("software_installed", "htop", None, Some("3.2")),
+        "{hist}"
+    );
     assert!(has("software_removed", "vim", Some("9.0"), None), "{hist}");
     assert!(entries.iter().any(|e| e["kind"] == "created"));
     // The unchanged second report added nothing: created + 4 changes.
     assert_eq!(entries.len(), 5, "{hist}");
 
-    let (_, sw) = s.get_json(&format!("/api/v1/assets/{}/software", first.asset_id), &admin).await;
-    let names: Vec<&str> = sw["items"].as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap()).collect();
+    let (_, sw) = s
+        .get_json(
+            &format!("/api/v1/assets/{}/software", first.asset_id),
+            &admin,
+        )
+        .await;
+    let names: Vec<&str> = sw["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["curl", "htop"]);
     s.stop().await;
 }
@@ -96,9 +154,24 @@ async fn different_hardware_is_a_different_asset() {
     let admin = s.admin_token().await;
     let (client, creds) = s.enrolled_agent().await;
     let (client2, creds2) = s.enrolled_agent().await;
-    let a = client.checkin(&creds, &report("same-name", "11111111-2222-3333-4444-555555555555", &[])).await.unwrap();
-    let b = client2.checkin(&creds2, &report("same-name", "99999999-2222-3333-4444-555555555555", &[])).await.unwrap();
-    assert_ne!(a.asset_id, b.asset_id, "hostname alone must never merge two machines");
+    let a = client
+        .checkin(
+            &creds,
+            &report("same-name", "11111111-2222-3333-4444-555555555555", &[]),
+        )
+        .await
+        .unwrap();
+    let b = client2
+        .checkin(
+            &creds2,
+            &report("same-name", "99999999-2222-3333-4444-555555555555", &[]),
+        )
+        .await
+        .unwrap();
+    assert_ne!(
+        a.asset_id, b.asset_id,
+        "hostname alone must never merge two machines"
+    );
     let (_, list) = s.get_json("/api/v1/assets?q=same-name", &admin).await;
     assert_eq!(list["items"].as_array().unwrap().len(), 2);
     s.stop().await;
@@ -109,16 +182,37 @@ async fn revoked_or_unknown_agents_are_refused() {
     let s = TestServer::spawn().await;
     let admin = s.admin_token().await;
     let (client, creds) = s.enrolled_agent().await;
-    client.checkin(&creds, &report("pc", "abcdef01-2222-3333-4444-555555555555", &[])).await.unwrap();
+    client
+        .checkin(
+            &creds,
+            &report("pc", "abcdef01-2222-3333-4444-555555555555", &[]),
+        )
+        .await
+        .unwrap();
 
-    let resp = s.http.post(s.url(&format!("/api/v1/agents/{}/revoke", creds.agent_id))).bearer_auth(&admin).send().await.unwrap();
+    let resp = s
+        .http
+        .post(s.url(&format!("/api/v1/agents/{}/revoke", creds.agent_id)))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 204);
-    let err = client.checkin(&creds, &report("pc", "abcdef01-2222-3333-4444-555555555555", &[])).await.unwrap_err();
+    let err = client
+        .checkin(
+            &creds,
+            &report("pc", "abcdef01-2222-3333-4444-555555555555", &[]),
+        )
+        .await
+        .unwrap_err();
     assert_eq!(http_code(err), (401, "agent_revoked".into()));
 
     let mut forged = creds.clone();
     forged.secret = "0".repeat(64);
-    let err = client.checkin(&forged, &report("pc", "x", &[])).await.unwrap_err();
+    let err = client
+        .checkin(&forged, &report("pc", "x", &[]))
+        .await
+        .unwrap_err();
     assert_eq!(http_code(err), (401, "invalid_agent_credential".into()));
     s.stop().await;
 }
@@ -128,20 +222,34 @@ async fn this_machine_reports_its_real_inventory() {
     let s = TestServer::spawn().await;
     let admin = s.admin_token().await;
     let state_dir = s.dir.path().join("agent");
-    let config = steward_agent::config::AgentConfig { server_url: s.url.clone(), ..Default::default() };
+    let config = steward_agent::config::AgentConfig {
+        server_url: s.url.clone(),
+        ..Default::default()
+    };
     let token = s.enrollment_token(1).await;
-    steward_agent::run::enroll(&config, &s.url, &token, &state_dir).await.unwrap();
-    let reply = steward_agent::run::run_once(&config, &state_dir).await.unwrap();
+    steward_agent::run::enroll(&config, &s.url, &token, &state_dir)
+        .await
+        .unwrap();
+    let reply = steward_agent::run::run_once(&config, &state_dir)
+        .await
+        .unwrap();
 
     let collected = tokio::task::spawn_blocking(|| {
-        steward_agent::collect::collect_inventory(&steward_agent::collect::CollectOptions { software: true })
+        steward_agent::collect::collect_inventory(&steward_agent::collect::CollectOptions {
+            software: true,
+        })
     })
     .await
     .unwrap();
-    let (status, asset) = s.get_json(&format!("/api/v1/assets/{}", reply.asset_id), &admin).await;
+    let (status, asset) = s
+        .get_json(&format!("/api/v1/assets/{}", reply.asset_id), &admin)
+        .await;
     assert_eq!(status, 200);
     assert_eq!(asset["hostname"], collected.hostname.as_str());
-    assert_eq!(asset["software_count"].as_u64().unwrap() as usize, collected.software.len());
+    assert_eq!(
+        asset["software_count"].as_u64().unwrap() as usize,
+        collected.software.len()
+    );
     assert!(asset["health"]["memory_total_bytes"].as_u64().unwrap() > 0);
     // On a Debian machine the count must equal what dpkg itself lists.
     if let Ok(out) = std::process::Command::new("dpkg-query").arg("-W").output() {

@@ -7,7 +7,13 @@ use serde_json::Value;
 async fn error_code(resp: reqwest::Response) -> (StatusCode, String) {
     let status = resp.status();
     let body: Value = resp.json().await.expect("error bodies are JSON");
-    (status, body["error"]["code"].as_str().unwrap_or_default().to_owned())
+    (
+        status,
+        body["error"]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+    )
 }
 
 #[tokio::test]
@@ -24,13 +30,38 @@ async fn malformed_json_gets_a_json_400() {
         .send()
         .await
         .unwrap();
-    assert_eq!(error_code(resp).await, (StatusCode::BAD_REQUEST, "invalid_body".into()));
+    assert_eq!(
+        error_code(resp).await,
+        (StatusCode::BAD_REQUEST, "invalid_body".into())
+    );
 
-    let resp = s.http.post(s.url(steward_shared::ENROLL_PATH)).header("content-type", "application/json").body("[1,2").send().await.unwrap();
-    assert_eq!(error_code(resp).await, (StatusCode::BAD_REQUEST, "invalid_body".into()));
+    let resp = s
+        .http
+        .post(s.url(steward_shared::ENROLL_PATH))
+        .header("content-type", "application/json")
+        .body("[1,2")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_code(resp).await,
+        (StatusCode::BAD_REQUEST, "invalid_body".into())
+    );
 
-    let resp = s.http.post(s.url(steward_shared::ENROLL_PATH)).body("token=x").send().await.unwrap();
-    assert_eq!(error_code(resp).await, (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type".into()));
+    let resp = s
+        .http
+        .post(s.url(steward_shared::ENROLL_PATH))
+        .body("token=x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_code(resp).await,
+        (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type".into()
+        )
+    );
     s.stop().await;
 }
 
@@ -38,20 +69,39 @@ async fn malformed_json_gets_a_json_400() {
 async fn a_20_mb_body_gets_a_json_413() {
     let s = TestServer::spawn().await;
     let (_, creds) = s.enrolled_agent().await;
-    let big = format!("{{\"inventory\": {{\"hostname\": \"{}\"}}}}", "x".repeat(20 * 1024 * 1024));
+    let big = format!(
+        "{{\"inventory\": {{\"hostname\": \"{}\"}}}}",
+        "x".repeat(20 * 1024 * 1024)
+    );
     let resp = s
         .http
         .post(s.url(steward_shared::CHECKIN_PATH))
-        .header("authorization", format!("Bearer {}.{}", creds.agent_id, creds.secret))
+        .header(
+            "authorization",
+            format!("Bearer {}.{}", creds.agent_id, creds.secret),
+        )
         .header("content-type", "application/json")
         .body(big.clone())
         .send()
         .await
         .unwrap();
-    assert_eq!(error_code(resp).await, (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large".into()));
+    assert_eq!(
+        error_code(resp).await,
+        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large".into())
+    );
 
-    let resp = s.http.post(s.url(steward_shared::ENROLL_PATH)).header("content-type", "application/json").body(big).send().await.unwrap();
-    assert_eq!(error_code(resp).await, (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large".into()));
+    let resp = s
+        .http
+        .post(s.url(steward_shared::ENROLL_PATH))
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_code(resp).await,
+        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large".into())
+    );
     // Nothing was stored.
     let admin = s.admin_token().await;
     let (_, list) = s.get_json("/api/v1/assets", &admin).await;
@@ -65,7 +115,10 @@ async fn unreasonable_inventory_is_refused_with_422() {
     let (client, creds) = s.enrolled_agent().await;
     let mut r = report("pc", "12345678-aaaa-bbbb-cccc-1234567890ab", &[("", "1.0")]);
     let err = client.checkin(&creds, &r).await.unwrap_err();
-    assert!(matches!(err, steward_agent::client::ClientError::Http { status: 422, ref code, .. } if code == "invalid_inventory"), "{err:?}");
+    assert!(
+        matches!(err, steward_agent::client::ClientError::Http { status: 422, ref code, .. } if code == "invalid_inventory"),
+        "{err:?}"
+    );
     r.inventory.software.clear();
     r.inventory.hostname = "h".repeat(300);
     assert!(client.checkin(&creds, &r).await.is_err());
@@ -87,11 +140,17 @@ async fn bad_query_parameters_and_unknown_things_are_4xx() {
         ("/api/v1/nope", 404, "not_found"),
     ] {
         let (st, body) = s.get_json(path, &admin).await;
-        assert_eq!((st.as_u16(), body["error"]["code"].as_str().unwrap_or("")), (status, code), "{path}: {body}");
+        assert_eq!(
+            (st.as_u16(), body["error"]["code"].as_str().unwrap_or("")),
+            (status, code),
+            "{path}: {body}"
+        );
     }
     // Search syntax that FTS5 would choke on is treated as plain words.
     for q in ["\"", "a AND (", "NEAR(", "*", "-x", "col:val"] {
-        let (st, _) = s.get_json(&format!("/api/v1/assets?q={}", urlencode(q)), &admin).await;
+        let (st, _) = s
+            .get_json(&format!("/api/v1/assets?q={}", urlencode(q)), &admin)
+            .await;
         assert_eq!(st, StatusCode::OK, "q={q}");
     }
     s.stop().await;

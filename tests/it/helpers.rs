@@ -27,7 +27,10 @@ impl TestServer {
     pub async fn spawn() -> TestServer {
         steward_server::install_crypto_provider();
         let dir = tempfile::tempdir().unwrap();
-        let overrides = Overrides { data_dir: Some(dir.path().join("data")), listen: Some("127.0.0.1:0".into()) };
+        let overrides = Overrides {
+            data_dir: Some(dir.path().join("data")),
+            listen: Some("127.0.0.1:0".into()),
+        };
         let config = ServerConfig::load(None, Vec::new(), &overrides).unwrap();
         let state = tokio::task::spawn_blocking(move || {
             let state = steward_server::open(config).unwrap();
@@ -39,9 +42,23 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let shutdown = CancellationToken::new();
-        let task = tokio::spawn(steward_server::serve(listener, state.clone(), shutdown.clone()));
-        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        TestServer { url, state, dir, http, shutdown, task: Some(task) }
+        let task = tokio::spawn(steward_server::serve(
+            listener,
+            state.clone(),
+            shutdown.clone(),
+        ));
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        TestServer {
+            url,
+            state,
+            dir,
+            http,
+            shutdown,
+            task: Some(task),
+        }
     }
 
     /// Stops the server and waits for it to finish in-flight requests.
@@ -57,14 +74,21 @@ impl TestServer {
     }
 
     /// Runs blocking setup code against the server's database.
-    pub async fn with_db<T: Send + 'static>(&self, f: impl FnOnce(&steward_server::db::Db) -> T + Send + 'static) -> T {
+    pub async fn with_db<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&steward_server::db::Db) -> T + Send + 'static,
+    ) -> T {
         let db = self.state.db.clone();
         tokio::task::spawn_blocking(move || f(&db)).await.unwrap()
     }
 
     /// An API token for a new user with `role`.
     pub async fn token_for(&self, role: Role) -> String {
-        let email = format!("{}-{}@example.test", role, steward_server::crypto::random_hex(4));
+        let email = format!(
+            "{}-{}@example.test",
+            role,
+            steward_server::crypto::random_hex(4)
+        );
         self.with_db(move |db| {
             accounts::add_user(db, &email, "Test User", role, "long enough password").unwrap();
             accounts::create_api_token(db, &email, "test", None).unwrap()
@@ -73,11 +97,13 @@ impl TestServer {
     }
 
     pub async fn admin_token(&self) -> String {
-        self.with_db(|db| accounts::create_api_token(db, ADMIN_EMAIL, "test", None).unwrap()).await
+        self.with_db(|db| accounts::create_api_token(db, ADMIN_EMAIL, "test", None).unwrap())
+            .await
     }
 
     pub async fn enrollment_token(&self, uses: u32) -> String {
-        self.with_db(move |db| accounts::create_enrollment_token(db, uses, None).unwrap()).await
+        self.with_db(move |db| accounts::create_enrollment_token(db, uses, None).unwrap())
+            .await
     }
 
     /// An agent enrolled through the real HTTP endpoint with the real client.
@@ -85,13 +111,23 @@ impl TestServer {
         let token = self.enrollment_token(1).await;
         let client = agent_client(&self.url);
         let reply = client.enroll(&token, "test-host").await.unwrap();
-        let creds = Credentials { server_url: self.url.clone(), agent_id: reply.agent_id, secret: reply.secret };
+        let creds = Credentials {
+            server_url: self.url.clone(),
+            agent_id: reply.agent_id,
+            secret: reply.secret,
+        };
         (client, creds)
     }
 
     /// GET with a bearer token; returns status and JSON body.
     pub async fn get_json(&self, path: &str, token: &str) -> (StatusCode, Value) {
-        let resp = self.http.get(self.url(path)).bearer_auth(token).send().await.unwrap();
+        let resp = self
+            .http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
         let status = resp.status();
         (status, resp.json().await.unwrap_or(Value::Null))
     }
@@ -103,7 +139,11 @@ pub fn agent_client(url: &str) -> Client {
 
 /// A small report for a machine with the given identity.
 pub fn report(hostname: &str, uuid: &str, software: &[(&str, &str)]) -> CheckinRequest {
-    let mut inv = Inventory { hostname: hostname.into(), agent_version: "test".into(), ..Default::default() };
+    let mut inv = Inventory {
+        hostname: hostname.into(),
+        agent_version: "test".into(),
+        ..Default::default()
+    };
     inv.hardware.uuid = uuid.into();
     inv.hardware.vendor = "Test Vendor".into();
     inv.hardware.model = "T-1000".into();
@@ -111,9 +151,22 @@ pub fn report(hostname: &str, uuid: &str, software: &[(&str, &str)]) -> CheckinR
     inv.memory.total_bytes = 8 << 30;
     inv.software = software
         .iter()
-        .map(|(n, v)| Software { name: (*n).into(), version: (*v).into(), arch: "amd64".into(), source: "dpkg".into(), ..Default::default() })
+        .map(|(n, v)| Software {
+            name: (*n).into(),
+            version: (*v).into(),
+            arch: "amd64".into(),
+            source: "dpkg".into(),
+            ..Default::default()
+        })
         .collect();
-    CheckinRequest { inventory: inv, health: Health { memory_total_bytes: 8 << 30, memory_used_bytes: 2 << 30, ..Default::default() } }
+    CheckinRequest {
+        inventory: inv,
+        health: Health {
+            memory_total_bytes: 8 << 30,
+            memory_used_bytes: 2 << 30,
+            ..Default::default()
+        },
+    }
 }
 
 pub fn data_dir(dir: &Path) -> PathBuf {

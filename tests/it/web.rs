@@ -10,12 +10,23 @@ fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
         .iter()
         .filter_map(|v| v.to_str().ok())
         .find(|v| v.starts_with(&format!("{name}=")))
-        .map(|v| v.split(';').next().unwrap().split_once('=').unwrap().1.to_owned())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap()
+                .split_once('=')
+                .unwrap()
+                .1
+                .to_owned()
+        })
 }
 
 fn hidden_field(html: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
-    let start = html.find(&marker).unwrap_or_else(|| panic!("no field {name}")) + marker.len();
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no field {name}"))
+        + marker.len();
     html[start..].split('"').next().unwrap().to_owned()
 }
 
@@ -28,14 +39,28 @@ async fn sign_in(s: &TestServer) -> String {
         .http
         .post(s.url("/login"))
         .header("cookie", format!("steward_login_csrf={login_cookie}"))
-        .form(&[("csrf", csrf.as_str()), ("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD), ("next", "/assets")])
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("email", ADMIN_EMAIL),
+            ("password", ADMIN_PASSWORD),
+            ("next", "/assets"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     assert_eq!(resp.headers()["location"], "/assets");
-    let raw = resp.headers().get_all(SET_COOKIE).iter().map(|v| v.to_str().unwrap().to_owned()).collect::<Vec<_>>().join("\n");
-    assert!(raw.contains("HttpOnly") && raw.contains("SameSite=Lax"), "{raw}");
+    let raw = resp
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        raw.contains("HttpOnly") && raw.contains("SameSite=Lax"),
+        "{raw}"
+    );
     cookie_value(resp.headers(), "steward_session").unwrap()
 }
 
@@ -50,7 +75,11 @@ async fn pages_need_a_session_and_login_needs_csrf() {
     let resp = s
         .http
         .post(s.url("/login"))
-        .form(&[("csrf", "forged"), ("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)])
+        .form(&[
+            ("csrf", "forged"),
+            ("email", ADMIN_EMAIL),
+            ("password", ADMIN_PASSWORD),
+        ])
         .send()
         .await
         .unwrap();
@@ -65,12 +94,21 @@ async fn pages_need_a_session_and_login_needs_csrf() {
         .http
         .post(s.url("/login"))
         .header("cookie", format!("steward_login_csrf={c}"))
-        .form(&[("csrf", csrf.as_str()), ("email", ADMIN_EMAIL), ("password", "wrong password!")])
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("email", ADMIN_EMAIL),
+            ("password", "wrong password!"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
-    assert!(resp.text().await.unwrap().contains("Wrong email or password"));
+    assert!(
+        resp.text()
+            .await
+            .unwrap()
+            .contains("Wrong email or password")
+    );
     s.stop().await;
 }
 
@@ -79,25 +117,59 @@ async fn asset_pages_render_and_escape_agent_data() {
     let s = TestServer::spawn().await;
     let (client, creds) = s.enrolled_agent().await;
     let hostile = "<script>alert(1)</script>";
-    let r = client.checkin(&creds, &report(hostile, "aaaaaaaa-1111-2222-3333-444444444444", &[("curl", "8.0")])).await.unwrap();
+    let r = client
+        .checkin(
+            &creds,
+            &report(
+                hostile,
+                "aaaaaaaa-1111-2222-3333-444444444444",
+                &[("curl", "8.0")],
+            ),
+        )
+        .await
+        .unwrap();
     let session = sign_in(&s).await;
     let cookie = format!("steward_session={session}");
 
-    let list = s.http.get(s.url("/assets")).header("cookie", &cookie).send().await.unwrap();
+    let list = s
+        .http
+        .get(s.url("/assets"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(list.status(), StatusCode::OK);
-    let csp = list.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    let csp = list.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(csp.contains("script-src 'self'"), "{csp}");
     let html = list.text().await.unwrap();
-    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;") || html.contains("&#60;script&#62;"), "{html}");
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt;") || html.contains("&#60;script&#62;"),
+        "{html}"
+    );
     assert!(!html.contains(hostile));
 
-    let page = s.http.get(s.url(&format!("/assets/{}", r.asset_id))).header("cookie", &cookie).send().await.unwrap();
+    let page = s
+        .http
+        .get(s.url(&format!("/assets/{}", r.asset_id)))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();
     assert!(!html.contains(hostile));
     assert!(html.contains("curl") && html.contains("Test Vendor"));
 
-    let search = s.http.get(s.url("/assets?q=nothing-matches-this")).header("cookie", &cookie).send().await.unwrap();
+    let search = s
+        .http
+        .get(s.url("/assets?q=nothing-matches-this"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
     assert!(search.text().await.unwrap().contains("No asset matches"));
     s.stop().await;
 }
@@ -109,10 +181,26 @@ async fn cookie_sessions_need_csrf_for_api_writes_and_end_at_logout() {
     let cookie = format!("steward_session={session}");
     let body = serde_json::json!({"uses": 1});
 
-    let resp = s.http.post(s.url("/api/v1/enrollment-tokens")).header("cookie", &cookie).json(&body).send().await.unwrap();
+    let resp = s
+        .http
+        .post(s.url("/api/v1/enrollment-tokens"))
+        .header("cookie", &cookie)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
 
-    let me: serde_json::Value = s.http.get(s.url("/api/v1/me")).header("cookie", &cookie).send().await.unwrap().json().await.unwrap();
+    let me: serde_json::Value = s
+        .http
+        .get(s.url("/api/v1/me"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let csrf = me["csrf_token"].as_str().unwrap().to_owned();
     let resp = s
         .http
@@ -126,11 +214,31 @@ async fn cookie_sessions_need_csrf_for_api_writes_and_end_at_logout() {
     assert_eq!(resp.status(), StatusCode::CREATED);
 
     // Sign-out needs the token too, then the session is gone.
-    let resp = s.http.post(s.url("/logout")).header("cookie", &cookie).form(&[("csrf", "wrong")]).send().await.unwrap();
+    let resp = s
+        .http
+        .post(s.url("/logout"))
+        .header("cookie", &cookie)
+        .form(&[("csrf", "wrong")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
-    let resp = s.http.post(s.url("/logout")).header("cookie", &cookie).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+    let resp = s
+        .http
+        .post(s.url("/logout"))
+        .header("cookie", &cookie)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
-    let resp = s.http.get(s.url("/api/v1/me")).header("cookie", &cookie).send().await.unwrap();
+    let resp = s
+        .http
+        .get(s.url("/api/v1/me"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
     s.stop().await;
 }
@@ -139,7 +247,14 @@ async fn cookie_sessions_need_csrf_for_api_writes_and_end_at_logout() {
 async fn employees_see_their_home_not_the_fleet() {
     let s = TestServer::spawn().await;
     s.with_db(|db| {
-        steward_server::accounts::add_user(db, "emp@example.test", "Erin Employee", steward_server::domain::roles::Role::Employee, "employee password 1").unwrap();
+        steward_server::accounts::add_user(
+            db,
+            "emp@example.test",
+            "Erin Employee",
+            steward_server::domain::roles::Role::Employee,
+            "employee password 1",
+        )
+        .unwrap();
     })
     .await;
     let page = s.http.get(s.url("/login")).send().await.unwrap();
@@ -149,16 +264,32 @@ async fn employees_see_their_home_not_the_fleet() {
         .http
         .post(s.url("/login"))
         .header("cookie", format!("steward_login_csrf={c}"))
-        .form(&[("csrf", csrf.as_str()), ("email", "emp@example.test"), ("password", "employee password 1")])
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("email", "emp@example.test"),
+            ("password", "employee password 1"),
+        ])
         .send()
         .await
         .unwrap();
     let session = cookie_value(resp.headers(), "steward_session").unwrap();
     let cookie = format!("steward_session={session}");
-    let home = s.http.get(s.url("/")).header("cookie", &cookie).send().await.unwrap();
+    let home = s
+        .http
+        .get(s.url("/"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(home.status(), StatusCode::OK);
     assert!(home.text().await.unwrap().contains("Erin Employee"));
-    let assets = s.http.get(s.url("/assets")).header("cookie", &cookie).send().await.unwrap();
+    let assets = s
+        .http
+        .get(s.url("/assets"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(assets.status(), StatusCode::FORBIDDEN);
     s.stop().await;
 }

@@ -10,11 +10,17 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
     #[error("cannot start {program}: {source}")]
-    Spawn { program: String, source: std::io::Error },
+    Spawn {
+        program: String,
+        source: std::io::Error,
+    },
     #[error("{program} did not finish within {timeout:?} and was killed")]
     Timeout { program: String, timeout: Duration },
     #[error("{program} failed: {status}")]
-    Failed { program: String, status: std::process::ExitStatus },
+    Failed {
+        program: String,
+        status: std::process::ExitStatus,
+    },
 }
 
 /// Run `program args..` and return its standard output, killing it after `timeout`.
@@ -31,7 +37,10 @@ pub fn output_with_timeout(
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .map_err(|source| CommandError::Spawn { program: name.clone(), source })?;
+        .map_err(|source| CommandError::Spawn {
+            program: name.clone(),
+            source,
+        })?;
     let mut stdout = child.stdout.take();
     let (tx, rx) = mpsc::channel();
     // The reader finishes when the child closes its stdout: on exit or when killed.
@@ -51,13 +60,19 @@ pub fn output_with_timeout(
             if status.success() {
                 Ok(buf)
             } else {
-                Err(CommandError::Failed { program: name, status })
+                Err(CommandError::Failed {
+                    program: name,
+                    status,
+                })
             }
         }
         Err(_) => {
             let _ = child.kill();
             let _ = child.wait();
-            Err(CommandError::Timeout { program: name, timeout })
+            Err(CommandError::Timeout {
+                program: name,
+                timeout,
+            })
         }
     }
 }
@@ -65,7 +80,9 @@ pub fn output_with_timeout(
 /// The first executable called `name` on `$PATH`.
 pub fn find_on_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|dir| dir.join(name)).find(|p| p.is_file())
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
 }
 
 #[cfg(test)]
@@ -75,8 +92,8 @@ mod tests {
     #[test]
     fn captures_output() {
         let sh = find_on_path("sh").expect("sh on PATH");
-        let out = output_with_timeout(&sh, &["-c", "echo hi"], Duration::from_secs(10))
-            .expect("runs");
+        let out =
+            output_with_timeout(&sh, &["-c", "echo hi"], Duration::from_secs(10)).expect("runs");
         assert_eq!(out, b"hi\n");
     }
 
@@ -93,7 +110,11 @@ mod tests {
     fn a_hanging_program_is_killed() {
         let sh = find_on_path("sh").expect("sh on PATH");
         // `exec` so that killing the child kills the process holding stdout.
-        let e = output_with_timeout(&sh, &["-c", "exec tail -f /dev/null"], Duration::from_millis(50));
+        let e = output_with_timeout(
+            &sh,
+            &["-c", "exec tail -f /dev/null"],
+            Duration::from_millis(50),
+        );
         assert!(matches!(e, Err(CommandError::Timeout { .. })), "{e:?}");
     }
 }

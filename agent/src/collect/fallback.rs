@@ -7,7 +7,9 @@ use sysinfo::{Motherboard, Product, System};
 pub(super) fn os_info() -> OsInfo {
     OsInfo {
         family: std::env::consts::OS.to_string(),
-        name: System::long_os_version().or_else(|_| System::name()).unwrap_or_default(),
+        name: System::long_os_version()
+            .or_else(|_| System::name())
+            .unwrap_or_default(),
         version: System::os_version().unwrap_or_default(),
         ..OsInfo::default()
     }
@@ -15,9 +17,8 @@ pub(super) fn os_info() -> OsInfo {
 
 pub(super) fn hardware() -> Hardware {
     let board = Motherboard::new().ok();
-    let board_field = |f: fn(&Motherboard) -> Option<String>| {
-        board.as_ref().and_then(f).unwrap_or_default()
-    };
+    let board_field =
+        |f: fn(&Motherboard) -> Option<String>| board.as_ref().and_then(f).unwrap_or_default();
     Hardware {
         vendor: Product::vendor_name().unwrap_or_default(),
         model: Product::name().unwrap_or_default(),

@@ -9,9 +9,9 @@ use sysinfo::{CpuRefreshKind, DiskRefreshKind, Disks, MemoryRefreshKind, Network
 /// listed (statvfs on a hard-mounted NFS share can hang); `/` is always kept, whatever it
 /// is (in a container it is often `overlay`).
 const REAL_FILESYSTEMS: &[&str] = &[
-    "ext2", "ext3", "ext4", "xfs", "btrfs", "bcachefs", "zfs", "f2fs", "jfs", "reiserfs",
-    "nilfs2", "vfat", "fat", "msdos", "exfat", "ntfs", "ntfs3", "fuseblk", "hfs", "hfsplus",
-    "apfs", "ufs", "refs",
+    "ext2", "ext3", "ext4", "xfs", "btrfs", "bcachefs", "zfs", "f2fs", "jfs", "reiserfs", "nilfs2",
+    "vfat", "fat", "msdos", "exfat", "ntfs", "ntfs3", "fuseblk", "hfs", "hfsplus", "apfs", "ufs",
+    "refs",
 ];
 
 /// Whether a mounted file system belongs in the inventory and health report.
@@ -51,17 +51,26 @@ impl Snapshot {
             s.refresh_memory_specifics(MemoryRefreshKind::nothing().with_ram().with_swap());
             s
         });
-        Snapshot { system, mounts: mounts() }
+        Snapshot {
+            system,
+            mounts: mounts(),
+        }
     }
 
     pub(super) fn cpu(&self) -> Cpu {
-        let Some(system) = &self.system else { return Cpu::default() };
+        let Some(system) = &self.system else {
+            return Cpu::default();
+        };
         let cpus = system.cpus();
         let first = cpus.first();
         let logical = u32::try_from(cpus.len()).unwrap_or(u32::MAX);
         Cpu {
-            model: first.map(|c| c.brand().trim().to_string()).unwrap_or_default(),
-            vendor: first.map(|c| c.vendor_id().trim().to_string()).unwrap_or_default(),
+            model: first
+                .map(|c| c.brand().trim().to_string())
+                .unwrap_or_default(),
+            vendor: first
+                .map(|c| c.vendor_id().trim().to_string())
+                .unwrap_or_default(),
             physical_cores: System::physical_core_count()
                 .ok()
                 .and_then(|n| u32::try_from(n).ok())
@@ -72,8 +81,13 @@ impl Snapshot {
     }
 
     pub(super) fn memory(&self) -> Memory {
-        let Some(system) = &self.system else { return Memory::default() };
-        Memory { total_bytes: system.total_memory(), swap_total_bytes: system.total_swap() }
+        let Some(system) = &self.system else {
+            return Memory::default();
+        };
+        Memory {
+            total_bytes: system.total_memory(),
+            swap_total_bytes: system.total_swap(),
+        }
     }
 
     pub(super) fn disks(&self) -> Vec<Disk> {
@@ -94,7 +108,12 @@ impl Snapshot {
     pub(super) fn health(&self, now: i64) -> Health {
         let load = System::load_average().ok();
         let (memory_used, memory_total, swap_used, swap_total) = match &self.system {
-            Some(s) => (s.used_memory(), s.total_memory(), s.used_swap(), s.total_swap()),
+            Some(s) => (
+                s.used_memory(),
+                s.total_memory(),
+                s.used_swap(),
+                s.total_swap(),
+            ),
             None => (0, 0, 0, 0),
         };
         Health {
@@ -123,7 +142,8 @@ impl Snapshot {
 /// Real file systems, one per device (the shortest mount point wins, so bind mounts and
 /// btrfs subvolumes of the same device are not counted twice), sorted by mount point.
 fn mounts() -> Vec<Mount> {
-    let Ok(disks) = Disks::new_with_refreshed_list_specifics(DiskRefreshKind::nothing().with_storage())
+    let Ok(disks) =
+        Disks::new_with_refreshed_list_specifics(DiskRefreshKind::nothing().with_storage())
     else {
         return Vec::new();
     };
@@ -156,19 +176,28 @@ fn mounts() -> Vec<Mount> {
 
 /// Network interfaces except loopback, sorted by name, with their addresses sorted.
 pub(super) fn network() -> Vec<NetInterface> {
-    let Ok(networks) = Networks::new_with_refreshed_list() else { return Vec::new() };
+    let Ok(networks) = Networks::new_with_refreshed_list() else {
+        return Vec::new();
+    };
     let mut list: Vec<NetInterface> = networks
         .iter()
         .filter(|(name, _)| name.as_os_str() != "lo")
         .map(|(name, data)| {
             let mac = data.mac_address();
-            let mut ips: Vec<String> =
-                data.ip_networks().iter().map(|n| n.addr.to_string()).collect();
+            let mut ips: Vec<String> = data
+                .ip_networks()
+                .iter()
+                .map(|n| n.addr.to_string())
+                .collect();
             ips.sort();
             ips.dedup();
             NetInterface {
                 name: name.to_string_lossy().into_owned(),
-                mac: if mac.is_unspecified() { String::new() } else { mac.to_string() },
+                mac: if mac.is_unspecified() {
+                    String::new()
+                } else {
+                    mac.to_string()
+                },
                 ips,
             }
         })
@@ -199,7 +228,10 @@ mod tests {
         assert!(keep_filesystem("XFS", "/srv"));
         assert!(keep_filesystem("vfat", "/boot/efi"));
         assert!(keep_filesystem("overlay", "/"));
-        assert!(!keep_filesystem("overlay", "/var/lib/docker/overlay2/x/merged"));
+        assert!(!keep_filesystem(
+            "overlay",
+            "/var/lib/docker/overlay2/x/merged"
+        ));
         assert!(!keep_filesystem("tmpfs", "/dev/shm"));
         assert!(!keep_filesystem("squashfs", "/snap/core/1"));
         assert!(!keep_filesystem("nfs4", "/mnt/share"));

@@ -72,8 +72,15 @@ mod tests {
 
     #[test]
     fn jitter_stays_before_the_next_occurrence() {
-        let t = |m| Utc.with_ymd_and_hms(2025, 1, 1, 12, m, 0).single().expect("date");
-        assert_eq!(jittered(t(0), Some(t(30)), 60, 42), t(0) + TimeDelta::seconds(42));
+        let t = |m| {
+            Utc.with_ymd_and_hms(2025, 1, 1, 12, m, 0)
+                .single()
+                .expect("date")
+        };
+        assert_eq!(
+            jittered(t(0), Some(t(30)), 60, 42),
+            t(0) + TimeDelta::seconds(42)
+        );
         assert_eq!(jittered(t(0), Some(t(30)), 60, 61), t(0));
         assert_eq!(jittered(t(0), Some(t(30)), 0, 12_345), t(0));
         // Every minute with a 60 s jitter: at most 59 s late.

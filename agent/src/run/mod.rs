@@ -4,6 +4,8 @@
 //! the reporter) and, with [`run_with_reload`], the config watcher.
 
 mod backoff;
+#[cfg(test)]
+mod http_tests;
 mod reload;
 mod reporter;
 mod scheduler;
@@ -42,7 +44,15 @@ pub enum RunError {
         "the server refused the enrollment ({status} {code}: {message}); ask an admin for a \
          new token (`steward-server enrollment create`)"
     )]
-    EnrollRefused { status: u16, code: String, message: String },
+    EnrollRefused {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    #[error(
+        "the enrollment token is empty; pass the one `steward-server enrollment create` printed"
+    )]
+    EmptyToken,
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error(transparent)]
@@ -135,30 +145,48 @@ pub async fn enroll(
     token: &str,
     state_dir: &Path,
 ) -> Result<Credentials, RunError> {
-    check_server_url(server_url, config.allow_insecure_http)
-        .map_err(|message| ConfigError::Invalid { key: "server_url", message })?;
-    if token.trim().is_empty() {
-        return Err(RunError::EnrollRefused {
-            status: 0,
-            code: "missing_token".to_string(),
-            message: "the enrollment token is empty".to_string(),
-        });
-    }
-    let ca = config.ca_cert.clone().or_else(|| state::saved_ca_cert(state_dir));
-    let client =
-        Client::new(server_url, ca.as_deref(), Duration::from_secs(config.request_timeout_secs))?;
-    let hostname = sysinfo::System::host_name().unwrap_or_default();
-    let reply = client.enroll(token.trim(), &hostname).await.map_err(|e| match e {
-        ClientError::Http { status, code, message } if (400..500).contains(&status) => {
-            RunError::EnrollRefused { status, code, message }
+    check_server_url(server_url, config.allow_insecure_http).map_err(|message| {
+        ConfigError::Invalid {
+            key: "server_url",
+            message,
         }
-        other => RunError::Client(other),
     })?;
+    if token.trim().is_empty() {
+        return Err(RunError::EmptyToken);
+    }
+    let ca = config
+        .ca_cert
+        .clone()
+        .or_else(|| state::saved_ca_cert(state_dir));
+    let client = Client::new(
+        server_url,
+        ca.as_deref(),
+        Duration::from_secs(config.request_timeout_secs),
+    )?;
+    let hostname = sysinfo::System::host_name().unwrap_or_default();
+    let reply = client
+        .enroll(token.trim(), &hostname)
+        .await
+        .map_err(|e| match e {
+            ClientError::Http {
+                status,
+                code,
+                message,
+            } if (400..500).contains(&status) => RunError::EnrollRefused {
+                status,
+                code,
+                message,
+            },
+            other => RunError::Client(other),
+        })?;
     let creds = Credentials {
         server_url: client.server_url().to_string(),
         agent_id: reply.agent_id,
         secret: reply.secret,
     };
+    if let Ok(Some(old)) = Credentials::load(state_dir) {
+        tracing::warn!(old_agent_id = %old.agent_id, "replacing this machine's previous enrollment");
+    }
     if let Some(ca) = &config.ca_cert {
         state::save_ca_cert(state_dir, ca)?;
     }

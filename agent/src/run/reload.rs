@@ -22,7 +22,10 @@ pub(crate) fn spawn_watcher(
     current: AgentConfig,
     shutdown: CancellationToken,
 ) -> Result<watch::Receiver<AgentConfig>, RunError> {
-    let watch_err = |e: notify::Error| RunError::Watch { path: path.clone(), message: e.to_string() };
+    let watch_err = |e: notify::Error| RunError::Watch {
+        path: path.clone(),
+        message: e.to_string(),
+    };
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -32,13 +35,18 @@ pub(crate) fn spawn_watcher(
     let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
         if let Ok(event) = res
             && is_change(&event.kind)
-            && event.paths.iter().any(|p| p.file_name() == Some(name.as_os_str()))
+            && event
+                .paths
+                .iter()
+                .any(|p| p.file_name() == Some(name.as_os_str()))
         {
             let _ = event_tx.send(());
         }
     })
     .map_err(watch_err)?;
-    watcher.watch(&dir, RecursiveMode::NonRecursive).map_err(watch_err)?;
+    watcher
+        .watch(&dir, RecursiveMode::NonRecursive)
+        .map_err(watch_err)?;
 
     let (tx, rx) = watch::channel(current);
     tokio::spawn(async move {
@@ -65,11 +73,13 @@ pub(crate) fn spawn_watcher(
 /// Reading the file (which we do ourselves) is not a change; writing, creating, renaming
 /// and removing are.
 fn is_change(kind: &EventKind) -> bool {
-    match kind {
-        EventKind::Create(_) | EventKind::Modify(_) | EventKind::Remove(_) => true,
-        EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
-        _ => false,
-    }
+    matches!(
+        kind,
+        EventKind::Create(_)
+            | EventKind::Modify(_)
+            | EventKind::Remove(_)
+            | EventKind::Access(AccessKind::Close(AccessMode::Write))
+    )
 }
 
 fn reload(path: &Path, tx: &watch::Sender<AgentConfig>) {
@@ -84,7 +94,9 @@ fn reload(path: &Path, tx: &watch::Sender<AgentConfig>) {
                 }
             });
         }
-        Err(e) => tracing::warn!(error = %e, "config file changed but cannot be used; keeping the previous config"),
+        Err(e) => {
+            tracing::warn!(error = %e, "config file changed but cannot be used; keeping the previous config")
+        }
     }
 }
 
@@ -100,11 +112,17 @@ mod tests {
 
         std::fs::write(&path, "schedule = \"whenever\"\n").expect("write");
         reload(&path, &tx);
-        assert!(!rx.has_changed().expect("open"), "invalid file is not published");
+        assert!(
+            !rx.has_changed().expect("open"),
+            "invalid file is not published"
+        );
 
         std::fs::write(&path, "# only a comment\n").expect("write");
         reload(&path, &tx);
-        assert!(!rx.has_changed().expect("open"), "same config is not published");
+        assert!(
+            !rx.has_changed().expect("open"),
+            "same config is not published"
+        );
 
         std::fs::write(&path, "schedule = \"0 * * * *\"\n").expect("write");
         reload(&path, &tx);
@@ -118,16 +136,22 @@ mod tests {
         let path = dir.path().join("agent.toml");
         std::fs::write(&path, "jitter_secs = 60\n").expect("write");
         let shutdown = CancellationToken::new();
-        let mut rx = spawn_watcher(path.clone(), AgentConfig::default(), shutdown.clone())
-            .expect("watch");
+        let mut rx =
+            spawn_watcher(path.clone(), AgentConfig::default(), shutdown.clone()).expect("watch");
         let wait = Duration::from_secs(20);
 
         let tmp = dir.path().join(".agent.toml.swp");
         std::fs::write(&tmp, "schedule = \"0 * * * *\"\njitter_secs = 1\n").expect("write");
         std::fs::rename(&tmp, &path).expect("rename over the config");
-        tokio::time::timeout(wait, rx.changed()).await.expect("reloaded in time").expect("open");
+        tokio::time::timeout(wait, rx.changed())
+            .await
+            .expect("reloaded in time")
+            .expect("open");
         let config = rx.borrow_and_update().clone();
-        assert_eq!((config.schedule.as_str(), config.jitter_secs), ("0 * * * *", 1));
+        assert_eq!(
+            (config.schedule.as_str(), config.jitter_secs),
+            ("0 * * * *", 1)
+        );
 
         shutdown.cancel();
         tokio::time::timeout(wait, async { while rx.changed().await.is_ok() {} })

@@ -30,8 +30,9 @@ pub(crate) struct HttpReporter {
 impl HttpReporter {
     /// A reporter for the agent enrolled in `state_dir`.
     pub(crate) fn new(config: &AgentConfig, state_dir: &Path) -> Result<HttpReporter, RunError> {
-        let creds = Credentials::load(state_dir)?
-            .ok_or_else(|| RunError::NotEnrolled { state_dir: state_dir.to_path_buf() })?;
+        let creds = Credentials::load(state_dir)?.ok_or_else(|| RunError::NotEnrolled {
+            state_dir: state_dir.to_path_buf(),
+        })?;
         let client = build_client(config, &creds, state_dir)?;
         Ok(HttpReporter {
             client,
@@ -58,15 +59,28 @@ fn build_client(
     state_dir: &Path,
 ) -> Result<Client, RunError> {
     let url = effective_server_url(config, creds);
-    check_server_url(url, config.allow_insecure_http)
-        .map_err(|message| ConfigError::Invalid { key: "server_url", message })?;
-    let ca = config.ca_cert.clone().or_else(|| state::saved_ca_cert(state_dir));
-    Ok(Client::new(url, ca.as_deref(), Duration::from_secs(config.request_timeout_secs))?)
+    check_server_url(url, config.allow_insecure_http).map_err(|message| ConfigError::Invalid {
+        key: "server_url",
+        message,
+    })?;
+    let ca = config
+        .ca_cert
+        .clone()
+        .or_else(|| state::saved_ca_cert(state_dir));
+    Ok(Client::new(
+        url,
+        ca.as_deref(),
+        Duration::from_secs(config.request_timeout_secs),
+    )?)
 }
 
 /// The server URL this agent reports to.
 pub fn effective_server_url<'a>(config: &'a AgentConfig, creds: &'a Credentials) -> &'a str {
-    if config.server_url.is_empty() { &creds.server_url } else { &config.server_url }
+    if config.server_url.is_empty() {
+        &creds.server_url
+    } else {
+        &config.server_url
+    }
 }
 
 impl Reporter for HttpReporter {
@@ -80,7 +94,10 @@ impl Reporter for HttpReporter {
                     .await
                     .map_err(|e| RunError::Collect(e.to_string()))?;
             let request = CheckinRequest { inventory, health };
-            client.checkin(&creds, &request).await.map_err(checkin_error)
+            client
+                .checkin(&creds, &request)
+                .await
+                .map_err(checkin_error)
         }
     }
 

@@ -118,7 +118,8 @@ impl<R: Reporter, C: Clock> Scheduler<R, C> {
             }
             let delay = backoff_delay(attempt, (self.random)());
             attempt = attempt.saturating_add(1);
-            let retry_at = self.clock.now() + chrono::TimeDelta::from_std(delay).unwrap_or_default();
+            let retry_at =
+                self.clock.now() + chrono::TimeDelta::from_std(delay).unwrap_or_default();
             if give_up_at.is_some_and(|g| retry_at >= g) {
                 tracing::warn!(error = %error, "check-in failed; trying again at the next scheduled time");
                 return Ok(Attempt::GaveUp);
@@ -173,14 +174,21 @@ impl<R: Reporter, C: Clock> Scheduler<R, C> {
         let from = after.max(self.clock.now());
         let occurrence = self.schedule.next_after(from)?;
         let following = self.schedule.next_after(occurrence);
-        Some(jittered(occurrence, following, self.config.jitter_secs, (self.random)()))
+        Some(jittered(
+            occurrence,
+            following,
+            self.config.jitter_secs,
+            (self.random)(),
+        ))
     }
 }
 
 /// Sleep until the wall clock reaches `due` (forever for `None`), in naps of at most
 /// [`MAX_NAP`].
 async fn sleep_until<C: Clock>(clock: &C, due: Option<DateTime<Utc>>) {
-    let Some(due) = due else { return std::future::pending().await };
+    let Some(due) = due else {
+        return std::future::pending().await;
+    };
     loop {
         let left = (due - clock.now()).to_std().unwrap_or(Duration::ZERO);
         if left.is_zero() {
@@ -192,7 +200,9 @@ async fn sleep_until<C: Clock>(clock: &C, due: Option<DateTime<Utc>>) {
 
 /// The next config from the watcher; `None` when the watcher is gone (or never was).
 async fn config_changed(updates: Option<&mut watch::Receiver<AgentConfig>>) -> Option<AgentConfig> {
-    let Some(rx) = updates else { return std::future::pending().await };
+    let Some(rx) = updates else {
+        return std::future::pending().await;
+    };
     match rx.changed().await {
         Ok(()) => Some(rx.borrow_and_update().clone()),
         Err(_) => None,

@@ -47,24 +47,37 @@ impl Reporter for ScriptedReporter {
 }
 
 fn start() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2025, 1, 1, 12, 10, 0).single().expect("date")
+    Utc.with_ymd_and_hms(2025, 1, 1, 12, 10, 0)
+        .single()
+        .expect("date")
 }
 
 /// Seconds after [`start`] at which the reporter was called, to the millisecond.
 fn offsets(calls: &[DateTime<Utc>]) -> Vec<f64> {
-    calls.iter().map(|t| (*t - start()).num_milliseconds() as f64 / 1000.0).collect()
+    calls
+        .iter()
+        .map(|t| (*t - start()).num_milliseconds() as f64 / 1000.0)
+        .collect()
 }
 
 fn ok() -> Result<CheckinResponse, RunError> {
-    Ok(CheckinResponse { asset_id: 1, commands: vec![] })
+    Ok(CheckinResponse {
+        asset_id: 1,
+        commands: vec![],
+    })
 }
 
 fn reply(commands: Vec<AgentCommand>) -> Result<CheckinResponse, RunError> {
-    Ok(CheckinResponse { asset_id: 1, commands })
+    Ok(CheckinResponse {
+        asset_id: 1,
+        commands,
+    })
 }
 
 fn unreachable() -> Result<CheckinResponse, RunError> {
-    Err(RunError::Client(ClientError::Transport("connection refused".into())))
+    Err(RunError::Client(ClientError::Transport(
+        "connection refused".into(),
+    )))
 }
 
 struct Harness {
@@ -76,11 +89,19 @@ struct Harness {
 
 impl Harness {
     fn new(schedule: &'static str) -> Self {
-        Harness { schedule, jitter_secs: 0, random: 0, updates: None }
+        Harness {
+            schedule,
+            jitter_secs: 0,
+            random: 0,
+            updates: None,
+        }
     }
 
     /// Run the scheduler over `script`; the offsets of the calls and how it ended.
-    async fn run(self, script: Vec<Result<CheckinResponse, RunError>>) -> (Vec<f64>, Result<(), RunError>) {
+    async fn run(
+        self,
+        script: Vec<Result<CheckinResponse, RunError>>,
+    ) -> (Vec<f64>, Result<(), RunError>) {
         let clock = TokioClock::starting_at(start());
         let shutdown = CancellationToken::new();
         let calls = Arc::new(Mutex::new(Vec::new()));
@@ -112,7 +133,9 @@ impl Harness {
 
 #[tokio::test(start_paused = true)]
 async fn checks_in_at_start_then_on_schedule() {
-    let (calls, result) = Harness::new("*/30 * * * *").run(vec![ok(), ok(), ok()]).await;
+    let (calls, result) = Harness::new("*/30 * * * *")
+        .run(vec![ok(), ok(), ok()])
+        .await;
     assert!(result.is_ok());
     // 12:10 (start), 12:30, 13:00.
     assert_eq!(calls, vec![0.0, 1200.0, 3000.0]);
@@ -120,15 +143,20 @@ async fn checks_in_at_start_then_on_schedule() {
 
 #[tokio::test(start_paused = true)]
 async fn jitter_delays_each_run() {
-    let harness = Harness { jitter_secs: 60, random: 30, ..Harness::new("*/30 * * * *") };
+    let harness = Harness {
+        jitter_secs: 60,
+        random: 30,
+        ..Harness::new("*/30 * * * *")
+    };
     let (calls, _) = harness.run(vec![ok(), ok(), ok()]).await;
     assert_eq!(calls, vec![0.0, 1230.0, 3030.0]);
 }
 
 #[tokio::test(start_paused = true)]
 async fn retries_with_backoff() {
-    let (calls, result) =
-        Harness::new("*/30 * * * *").run(vec![unreachable(), unreachable(), ok(), ok()]).await;
+    let (calls, result) = Harness::new("*/30 * * * *")
+        .run(vec![unreachable(), unreachable(), ok(), ok()])
+        .await;
     assert!(result.is_ok());
     // Backoff 2.5 s then 5 s (lowest jitter), then the 12:30 run.
     assert_eq!(calls, vec![0.0, 2.5, 7.5, 1200.0]);
@@ -151,14 +179,18 @@ async fn refused_report_waits_for_the_next_run() {
         code: "bad_request".into(),
         message: "no".into(),
     }));
-    let (calls, result) = Harness::new("*/30 * * * *").run(vec![bad_request, ok()]).await;
+    let (calls, result) = Harness::new("*/30 * * * *")
+        .run(vec![bad_request, ok()])
+        .await;
     assert!(result.is_ok());
     assert_eq!(calls, vec![0.0, 1200.0]);
 }
 
 #[tokio::test(start_paused = true)]
 async fn revoked_agent_stops() {
-    let (calls, result) = Harness::new("*/30 * * * *").run(vec![Err(RunError::Revoked), ok()]).await;
+    let (calls, result) = Harness::new("*/30 * * * *")
+        .run(vec![Err(RunError::Revoked), ok()])
+        .await;
     assert!(matches!(result, Err(RunError::Revoked)), "{result:?}");
     assert_eq!(calls, vec![0.0]);
 }
@@ -177,9 +209,13 @@ async fn collect_now_once_per_reply() {
 #[tokio::test(start_paused = true)]
 async fn set_schedule_applies_and_bad_ones_are_ignored() {
     let set = |cron: &str| reply(vec![AgentCommand::SetSchedule { cron: cron.into() }]);
-    let (calls, _) = Harness::new("*/30 * * * *").run(vec![set("0 * * * *"), ok()]).await;
+    let (calls, _) = Harness::new("*/30 * * * *")
+        .run(vec![set("0 * * * *"), ok()])
+        .await;
     assert_eq!(calls, vec![0.0, 3000.0]);
-    let (calls, _) = Harness::new("*/30 * * * *").run(vec![set("bogus"), ok()]).await;
+    let (calls, _) = Harness::new("*/30 * * * *")
+        .run(vec![set("bogus"), ok()])
+        .await;
     assert_eq!(calls, vec![0.0, 1200.0]);
     let (calls, _) = Harness::new("*/30 * * * *")
         .run(vec![reply(vec![AgentCommand::Unknown]), ok()])
@@ -190,8 +226,14 @@ async fn set_schedule_applies_and_bad_ones_are_ignored() {
 #[tokio::test(start_paused = true)]
 async fn reloaded_config_changes_the_schedule() {
     let (tx, rx) = watch::channel(AgentConfig::default());
-    tx.send_replace(AgentConfig { schedule: "0 14 * * *".into(), ..AgentConfig::default() });
-    let harness = Harness { updates: Some(rx), ..Harness::new("*/30 * * * *") };
+    tx.send_replace(AgentConfig {
+        schedule: "0 14 * * *".into(),
+        ..AgentConfig::default()
+    });
+    let harness = Harness {
+        updates: Some(rx),
+        ..Harness::new("*/30 * * * *")
+    };
     let (calls, _) = harness.run(vec![ok(), ok()]).await;
     assert_eq!(calls, vec![0.0, 6600.0]);
     drop(tx);
@@ -228,10 +270,33 @@ async fn shutdown_while_waiting() {
 #[tokio::test]
 async fn not_enrolled_says_what_to_do() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let e = run(AgentConfig::default(), dir.path().to_path_buf(), CancellationToken::new())
+    let e = run(
+        AgentConfig::default(),
+        dir.path().to_path_buf(),
+        CancellationToken::new(),
+    )
+    .await
+    .expect_err("not enrolled");
+    assert!(e.to_string().contains("steward-agent enroll"), "{e}");
+    let e = run_once(&AgentConfig::default(), dir.path())
         .await
         .expect_err("not enrolled");
-    assert!(e.to_string().contains("steward-agent enroll"), "{e}");
-    let e = run_once(&AgentConfig::default(), dir.path()).await.expect_err("not enrolled");
     assert!(matches!(e, RunError::NotEnrolled { .. }));
+}
+
+/// The server's `quickstart` spawns the agent on its runtime: the futures must be `Send`.
+#[test]
+fn futures_are_send() {
+    fn assert_send<T: Send>(_: &T) {}
+    let dir = std::path::Path::new("/nonexistent");
+    let config = AgentConfig::default();
+    assert_send(&run(config.clone(), dir.into(), CancellationToken::new()));
+    assert_send(&run_with_reload(
+        None,
+        config.clone(),
+        dir.into(),
+        CancellationToken::new(),
+    ));
+    assert_send(&run_once(&config, dir));
+    assert_send(&enroll(&config, "https://x", "t", dir));
 }

@@ -60,7 +60,9 @@ pub fn authenticate(c: &Connection, id: &str, secret: &str) -> DbResult<Result<(
     ))?;
     Ok(match row {
         None => Err(AgentRefusal::Unknown),
-        Some((hash, _)) if !crate::crypto::constant_time_eq(&hash, &crate::crypto::token_hash(secret)) => {
+        Some((hash, _))
+            if !crate::crypto::constant_time_eq(&hash, &crate::crypto::token_hash(secret)) =>
+        {
             Err(AgentRefusal::Unknown)
         }
         Some((_, Some(_))) => Err(AgentRefusal::Revoked),
@@ -92,7 +94,15 @@ pub fn get(c: &Connection, id: &str) -> DbResult<Option<Agent>> {
     ))
 }
 
-pub fn mark_seen(c: &Connection, id: &str, asset_id: i64, hostname: &str, version: &str, ip: &str, now: i64) -> DbResult<()> {
+pub fn mark_seen(
+    c: &Connection,
+    id: &str,
+    asset_id: i64,
+    hostname: &str,
+    version: &str,
+    ip: &str,
+    now: i64,
+) -> DbResult<()> {
     c.execute(
         "UPDATE agents SET asset_id = ?2, hostname = ?3, agent_version = ?4, last_ip = ?5, last_seen_at = ?6 WHERE id = ?1",
         params![id, asset_id, hostname, version, ip, now],

@@ -70,25 +70,47 @@ fn summary(r: &rusqlite::Row<'_>) -> rusqlite::Result<AssetSummary> {
 pub fn fts_query(q: &str) -> Option<String> {
     let cleaned: String = q
         .chars()
-        .map(|c| if c.is_alphanumeric() || "-_.:".contains(c) { c } else { ' ' })
+        .map(|c| {
+            if c.is_alphanumeric() || "-_.:".contains(c) {
+                c
+            } else {
+                ' '
+            }
+        })
         .collect();
     let terms: Vec<String> = cleaned
         .split_whitespace()
         .take(16)
         .map(|w| format!("\"{w}\"*"))
         .collect();
-    if terms.is_empty() { None } else { Some(terms.join(" ")) }
+    if terms.is_empty() {
+        None
+    } else {
+        Some(terms.join(" "))
+    }
 }
 
 /// Assets ordered by id, after `after` (the cursor), at most `limit`.
-pub fn list(c: &Connection, f: &AssetFilter, after: Option<i64>, limit: u32) -> DbResult<Vec<AssetSummary>> {
+pub fn list(
+    c: &Connection,
+    f: &AssetFilter,
+    after: Option<i64>,
+    limit: u32,
+) -> DbResult<Vec<AssetSummary>> {
     let mut sql = format!("SELECT {SUMMARY} FROM assets a WHERE a.id > ?1");
     let mut args: Vec<Value> = vec![Value::Integer(after.unwrap_or(0))];
     if let Some(q) = f.q.as_deref().and_then(fts_query) {
         args.push(Value::Text(q));
-        sql += &format!(" AND a.id IN (SELECT rowid FROM assets_fts WHERE assets_fts MATCH ?{})", args.len());
+        sql += &format!(
+            " AND a.id IN (SELECT rowid FROM assets_fts WHERE assets_fts MATCH ?{})",
+            args.len()
+        );
     }
-    for (col, val) in [("a.kind", &f.kind), ("a.vendor", &f.vendor), ("a.os_name", &f.os)] {
+    for (col, val) in [
+        ("a.kind", &f.kind),
+        ("a.vendor", &f.vendor),
+        ("a.os_name", &f.os),
+    ] {
         if let Some(v) = val {
             args.push(Value::Text(v.clone()));
             sql += &format!(" AND {col} = ?{} COLLATE NOCASE", args.len());
@@ -195,22 +217,30 @@ pub struct HistoryEntry {
 }
 
 /// Newest first; `before` is the last id seen.
-pub fn history(c: &Connection, asset_id: i64, before: Option<i64>, limit: u32) -> DbResult<Vec<HistoryEntry>> {
+pub fn history(
+    c: &Connection,
+    asset_id: i64,
+    before: Option<i64>,
+    limit: u32,
+) -> DbResult<Vec<HistoryEntry>> {
     let mut stmt = c.prepare_cached(
         "SELECT id, at, actor, kind, field, old_value, new_value FROM asset_history
          WHERE asset_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
     )?;
-    let rows = stmt.query_map(rusqlite::params![asset_id, before.unwrap_or(i64::MAX), limit], |r| {
-        Ok(HistoryEntry {
-            id: r.get(0)?,
-            at: r.get(1)?,
-            actor: r.get(2)?,
-            kind: r.get(3)?,
-            field: r.get(4)?,
-            old_value: r.get(5)?,
-            new_value: r.get(6)?,
-        })
-    })?;
+    let rows = stmt.query_map(
+        rusqlite::params![asset_id, before.unwrap_or(i64::MAX), limit],
+        |r| {
+            Ok(HistoryEntry {
+                id: r.get(0)?,
+                at: r.get(1)?,
+                actor: r.get(2)?,
+                kind: r.get(3)?,
+                field: r.get(4)?,
+                old_value: r.get(5)?,
+                new_value: r.get(6)?,
+            })
+        },
+    )?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
@@ -222,7 +252,10 @@ mod tests {
     fn search_terms_become_prefix_queries() {
         assert_eq!(fts_query("dell lat").as_deref(), Some("\"dell\"* \"lat\"*"));
         assert_eq!(fts_query("a\"b").as_deref(), Some("\"a\"* \"b\"*"));
-        assert_eq!(fts_query("NEAR(x* OR").as_deref(), Some("\"NEAR\"* \"x\"* \"OR\"*"));
+        assert_eq!(
+            fts_query("NEAR(x* OR").as_deref(),
+            Some("\"NEAR\"* \"x\"* \"OR\"*")
+        );
         assert_eq!(fts_query("  "), None);
         assert_eq!(fts_query("\"\""), None);
     }

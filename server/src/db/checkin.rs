@@ -20,11 +20,21 @@ pub struct CheckinOutcome {
 }
 
 /// Applies one full report from `agent_id`. Runs inside the caller's write transaction.
-pub fn apply(c: &Connection, agent_id: &str, req: &CheckinRequest, ip: &str, now: i64) -> DbResult<CheckinOutcome> {
+pub fn apply(
+    c: &Connection,
+    agent_id: &str,
+    req: &CheckinRequest,
+    ip: &str,
+    now: i64,
+) -> DbResult<CheckinOutcome> {
     let inv = &req.inventory;
     let keys = identity::keys(inv);
-    let previous: Option<i64> =
-        optional(c.query_row("SELECT asset_id FROM agents WHERE id = ?1", [agent_id], |r| r.get(0)))?.flatten();
+    let previous: Option<i64> = optional(c.query_row(
+        "SELECT asset_id FROM agents WHERE id = ?1",
+        [agent_id],
+        |r| r.get(0),
+    ))?
+    .flatten();
     let matched = match_asset(c, &keys)?.or(if keys.is_empty() { previous } else { None });
     let actor = format!("agent:{agent_id}");
     let outcome = match matched {
@@ -32,12 +42,22 @@ pub fn apply(c: &Connection, agent_id: &str, req: &CheckinRequest, ip: &str, now
         None => create_asset(c, inv, &actor, now)?,
     };
     for key in &keys {
-        c.prepare_cached("INSERT OR IGNORE INTO asset_identities (kind, value, asset_id) VALUES (?1, ?2, ?3)")?
-            .execute(params![key.kind, key.value, outcome.asset_id])?;
+        c.prepare_cached(
+            "INSERT OR IGNORE INTO asset_identities (kind, value, asset_id) VALUES (?1, ?2, ?3)",
+        )?
+        .execute(params![key.kind, key.value, outcome.asset_id])?;
     }
     store_health(c, outcome.asset_id, req, now)?;
     update_search_index(c, outcome.asset_id)?;
-    super::agents::mark_seen(c, agent_id, outcome.asset_id, &inv.hostname, &inv.agent_version, ip, now)?;
+    super::agents::mark_seen(
+        c,
+        agent_id,
+        outcome.asset_id,
+        &inv.hostname,
+        &inv.agent_version,
+        ip,
+        now,
+    )?;
     Ok(outcome)
 }
 
@@ -72,8 +92,11 @@ fn match_asset(c: &Connection, keys: &[IdentityKey]) -> DbResult<Option<i64>> {
 }
 
 fn held_keys(c: &Connection, asset_id: i64) -> DbResult<Vec<IdentityKey>> {
-    let mut stmt = c.prepare_cached("SELECT kind, value FROM asset_identities WHERE asset_id = ?1")?;
-    let rows = stmt.query_map([asset_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    let mut stmt =
+        c.prepare_cached("SELECT kind, value FROM asset_identities WHERE asset_id = ?1")?;
+    let rows = stmt.query_map([asset_id], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+    })?;
     let mut out = Vec::new();
     for row in rows {
         let (kind, value) = row?;
@@ -105,11 +128,18 @@ fn columns(inv: &Inventory) -> Columns {
     }
 }
 
-fn write_columns(c: &Connection, asset_id: i64, inv: &Inventory, name: &str, now: i64) -> DbResult<()> {
+fn write_columns(
+    c: &Connection,
+    asset_id: i64,
+    inv: &Inventory,
+    name: &str,
+    now: i64,
+) -> DbResult<()> {
     let cols = columns(inv);
     let mut stored = inv.clone();
     stored.software = Vec::new();
-    let json = serde_json::to_string(&stored).map_err(|e| super::DbError::Corrupt(e.to_string()))?;
+    let json =
+        serde_json::to_string(&stored).map_err(|e| super::DbError::Corrupt(e.to_string()))?;
     c.prepare_cached(
         "UPDATE assets SET name = ?2, hostname = ?3, vendor = ?4, model = ?5, serial = ?6, os_name = ?7,
             os_version = ?8, kernel = ?9, cpu_model = ?10, cpu_cores = ?11, memory_bytes = ?12,
@@ -138,8 +168,17 @@ fn write_columns(c: &Connection, asset_id: i64, inv: &Inventory, name: &str, now
     Ok(())
 }
 
-fn create_asset(c: &Connection, inv: &Inventory, actor: &str, now: i64) -> DbResult<CheckinOutcome> {
-    let name = if inv.hostname.is_empty() { "unnamed computer" } else { inv.hostname.as_str() };
+fn create_asset(
+    c: &Connection,
+    inv: &Inventory,
+    actor: &str,
+    now: i64,
+) -> DbResult<CheckinOutcome> {
+    let name = if inv.hostname.is_empty() {
+        "unnamed computer"
+    } else {
+        inv.hostname.as_str()
+    };
     c.execute(
         "INSERT INTO assets (kind, name, first_seen_at, created_at, updated_at) VALUES ('computer', ?1, ?2, ?2, ?2)",
         params![name, now],
@@ -155,20 +194,46 @@ fn create_asset(c: &Connection, inv: &Inventory, actor: &str, now: i64) -> DbRes
         "created",
         "",
         None,
-        Some(&format!("first report from {} ({} software packages)", inv.hostname, inv.software.len())),
+        Some(&format!(
+            "first report from {} ({} software packages)",
+            inv.hostname,
+            inv.software.len()
+        )),
     )?;
-    Ok(CheckinOutcome { asset_id, created: true, changes: 1 })
+    Ok(CheckinOutcome {
+        asset_id,
+        created: true,
+        changes: 1,
+    })
 }
 
-fn update_asset(c: &Connection, asset_id: i64, inv: &Inventory, actor: &str, now: i64) -> DbResult<CheckinOutcome> {
-    let (name, old_json): (String, Option<String>) =
-        c.query_row("SELECT name, inventory_json FROM assets WHERE id = ?1", [asset_id], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?;
-    let old: Inventory = old_json.and_then(|j| serde_json::from_str(&j).ok()).unwrap_or_default();
+fn update_asset(
+    c: &Connection,
+    asset_id: i64,
+    inv: &Inventory,
+    actor: &str,
+    now: i64,
+) -> DbResult<CheckinOutcome> {
+    let (name, old_json): (String, Option<String>) = c.query_row(
+        "SELECT name, inventory_json FROM assets WHERE id = ?1",
+        [asset_id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let old: Inventory = old_json
+        .and_then(|j| serde_json::from_str(&j).ok())
+        .unwrap_or_default();
     let mut written = 0;
     for ch in changes::inventory_changes(&old, inv) {
-        history(c, asset_id, now, actor, "changed", ch.field, Some(&ch.old), Some(&ch.new))?;
+        history(
+            c,
+            asset_id,
+            now,
+            actor,
+            "changed",
+            ch.field,
+            Some(&ch.old),
+            Some(&ch.new),
+        )?;
         written += 1;
     }
     let old_software = load_software(c, asset_id)?;
@@ -180,20 +245,39 @@ fn update_asset(c: &Connection, asset_id: i64, inv: &Inventory, actor: &str, now
         let (field, old, new) = match ch {
             SoftwareChange::Installed { name, version } => (name, None, Some(version.as_str())),
             SoftwareChange::Removed { name, version } => (name, Some(version.as_str()), None),
-            SoftwareChange::Updated { name, old, new } => (name, Some(old.as_str()), Some(new.as_str())),
+            SoftwareChange::Updated { name, old, new } => {
+                (name, Some(old.as_str()), Some(new.as_str()))
+            }
         };
         history(c, asset_id, now, actor, ch.kind(), field, old, new)?;
         written += 1;
     }
     if sw_changes.len() > MAX_SOFTWARE_HISTORY {
         let more = (sw_changes.len() - MAX_SOFTWARE_HISTORY).to_string();
-        history(c, asset_id, now, actor, "software_changes_truncated", "", None, Some(&more))?;
+        history(
+            c,
+            asset_id,
+            now,
+            actor,
+            "software_changes_truncated",
+            "",
+            None,
+            Some(&more),
+        )?;
         written += 1;
     }
     // Keep a name someone typed; follow the hostname otherwise.
-    let new_name = if name == old.hostname && !inv.hostname.is_empty() { inv.hostname.clone() } else { name };
+    let new_name = if name == old.hostname && !inv.hostname.is_empty() {
+        inv.hostname.clone()
+    } else {
+        name
+    };
     write_columns(c, asset_id, inv, &new_name, now)?;
-    Ok(CheckinOutcome { asset_id, created: false, changes: written })
+    Ok(CheckinOutcome {
+        asset_id,
+        created: false,
+        changes: written,
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -232,21 +316,43 @@ pub fn load_software(c: &Connection, asset_id: i64) -> DbResult<Vec<Software>> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-fn insert_software<'a>(c: &Connection, asset_id: i64, items: impl Iterator<Item = &'a Software>) -> DbResult<()> {
+fn insert_software<'a>(
+    c: &Connection,
+    asset_id: i64,
+    items: impl Iterator<Item = &'a Software>,
+) -> DbResult<()> {
     let mut stmt = c.prepare_cached(
         "INSERT OR REPLACE INTO asset_software (asset_id, source, name, arch, version, publisher, install_date)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
     for s in items {
-        stmt.execute(params![asset_id, s.source, s.name, s.arch, s.version, s.publisher, s.install_date])?;
+        stmt.execute(params![
+            asset_id,
+            s.source,
+            s.name,
+            s.arch,
+            s.version,
+            s.publisher,
+            s.install_date
+        ])?;
     }
     Ok(())
 }
 
-fn apply_software_diff(c: &Connection, asset_id: i64, old: &[Software], new: &[Software]) -> DbResult<()> {
+fn apply_software_diff(
+    c: &Connection,
+    asset_id: i64,
+    old: &[Software],
+    new: &[Software],
+) -> DbResult<()> {
     type Key<'a> = (&'a str, &'a str, &'a str, &'a str);
     let key = |s: &Software| -> (String, String, String, String) {
-        (s.source.clone(), s.name.clone(), s.arch.clone(), s.version.clone())
+        (
+            s.source.clone(),
+            s.name.clone(),
+            s.arch.clone(),
+            s.version.clone(),
+        )
     };
     let new_keys: HashSet<_> = new.iter().map(key).collect();
     let old_keys: HashSet<_> = old.iter().map(key).collect();
@@ -257,20 +363,33 @@ fn apply_software_diff(c: &Connection, asset_id: i64, old: &[Software], new: &[S
         let k: Key<'_> = (&s.source, &s.name, &s.arch, &s.version);
         del.execute(params![asset_id, k.0, k.1, k.2, k.3])?;
     }
-    insert_software(c, asset_id, new.iter().filter(|s| !old_keys.contains(&key(s))))
+    insert_software(
+        c,
+        asset_id,
+        new.iter().filter(|s| !old_keys.contains(&key(s))),
+    )
 }
 
 fn store_health(c: &Connection, asset_id: i64, req: &CheckinRequest, now: i64) -> DbResult<()> {
     let h = &req.health;
     let json = serde_json::to_string(h).map_err(|e| super::DbError::Corrupt(e.to_string()))?;
-    c.prepare_cached("UPDATE assets SET health_json = ?2 WHERE id = ?1")?.execute(params![asset_id, json])?;
+    c.prepare_cached("UPDATE assets SET health_json = ?2 WHERE id = ?1")?
+        .execute(params![asset_id, json])?;
     let mem = if h.memory_total_bytes == 0 {
         0.0
     } else {
         h.memory_used_bytes as f64 * 100.0 / h.memory_total_bytes as f64
     };
-    let max_fs = h.filesystems.iter().map(|f| f.used_percent()).fold(0.0, f64::max);
-    let taken_at = if h.taken_at > 0 { h.taken_at.min(now) } else { now };
+    let max_fs = h
+        .filesystems
+        .iter()
+        .map(|f| f.used_percent())
+        .fold(0.0, f64::max);
+    let taken_at = if h.taken_at > 0 {
+        h.taken_at.min(now)
+    } else {
+        now
+    };
     c.prepare_cached(
         "INSERT OR REPLACE INTO health_samples (asset_id, taken_at, load_1, mem_used_percent, max_fs_used_percent, uptime_secs)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -281,7 +400,8 @@ fn store_health(c: &Connection, asset_id: i64, req: &CheckinRequest, now: i64) -
 
 /// Rewrites the asset's row in the full-text index from its current columns.
 pub fn update_search_index(c: &Connection, asset_id: i64) -> DbResult<()> {
-    c.prepare_cached("DELETE FROM assets_fts WHERE rowid = ?1")?.execute([asset_id])?;
+    c.prepare_cached("DELETE FROM assets_fts WHERE rowid = ?1")?
+        .execute([asset_id])?;
     c.prepare_cached(
         "INSERT INTO assets_fts (rowid, name, hostname, serial, vendor, model, os, network)
          SELECT id, name, hostname, serial, vendor, model, os_name || ' ' || os_version, primary_ip || ' ' || primary_mac

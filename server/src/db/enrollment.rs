@@ -38,7 +38,8 @@ pub fn insert(
 /// Uses one of the token's uses, returning its id, or says why it cannot be used.
 /// Must run inside the write transaction that also creates the agent.
 pub fn consume(c: &Connection, token: &str, now: i64) -> DbResult<Result<i64, Refusal>> {
-    let row: Option<(i64, i64, i64, Option<i64>, Option<i64>)> = optional(c.query_row(
+    type Row = (i64, i64, i64, Option<i64>, Option<i64>);
+    let row: Option<Row> = optional(c.query_row(
         "SELECT id, max_uses, uses, expires_at, revoked_at FROM enrollment_tokens WHERE token_hash = ?1",
         [crate::crypto::token_hash(token)],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
@@ -55,7 +56,10 @@ pub fn consume(c: &Connection, token: &str, now: i64) -> DbResult<Result<i64, Re
     if uses >= max_uses {
         return Ok(Err(Refusal::UsedUp));
     }
-    c.execute("UPDATE enrollment_tokens SET uses = uses + 1 WHERE id = ?1", params![id])?;
+    c.execute(
+        "UPDATE enrollment_tokens SET uses = uses + 1 WHERE id = ?1",
+        params![id],
+    )?;
     Ok(Ok(id))
 }
 

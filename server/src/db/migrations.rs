@@ -16,7 +16,10 @@ pub fn latest() -> u32 {
 pub fn migrate(conn: &mut Connection) -> DbResult<u32> {
     let current: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if current > latest() {
-        return Err(DbError::TooNew { found: current, known: latest() });
+        return Err(DbError::TooNew {
+            found: current,
+            known: latest(),
+        });
     }
     let mut ran = 0;
     for &(version, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
@@ -48,7 +51,11 @@ mod tests {
         assert_eq!(migrate(&mut conn).expect("first"), latest());
         assert_eq!(migrate(&mut conn).expect("second"), 0);
         let n: i64 = conn
-            .query_row("SELECT count(*) FROM sqlite_master WHERE name = 'assets'", [], |r| r.get(0))
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'assets'",
+                [],
+                |r| r.get(0),
+            )
             .expect("query");
         assert_eq!(n, 1);
     }
@@ -56,7 +63,8 @@ mod tests {
     #[test]
     fn newer_database_is_refused() {
         let mut conn = Connection::open_in_memory().expect("open");
-        conn.pragma_update(None, "user_version", latest() + 1).expect("set");
+        conn.pragma_update(None, "user_version", latest() + 1)
+            .expect("set");
         assert!(matches!(migrate(&mut conn), Err(DbError::TooNew { .. })));
     }
 }

@@ -23,8 +23,13 @@ pub enum DbError {
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("migration {version} failed: {source}")]
-    Migration { version: u32, source: rusqlite::Error },
-    #[error("the database was written by a newer Steward (schema {found}, this build knows {known}); upgrade steward-server")]
+    Migration {
+        version: u32,
+        source: rusqlite::Error,
+    },
+    #[error(
+        "the database was written by a newer Steward (schema {found}, this build knows {known}); upgrade steward-server"
+    )]
     TooNew { found: u32, known: u32 },
     #[error("database task failed: {0}")]
     Task(String),
@@ -127,7 +132,12 @@ impl Db {
     }
 
     fn take_reader(&self) -> DbResult<Connection> {
-        let pooled = self.inner.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let pooled = self
+            .inner
+            .readers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .pop();
         match pooled {
             Some(c) => Ok(c),
             None => open_connection(&self.inner.path, self.inner.busy_timeout, true),
@@ -146,7 +156,9 @@ fn open_connection(path: &Path, busy_timeout: Duration, read_only: bool) -> DbRe
     let flags = if read_only {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
     } else {
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
     };
     let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(busy_timeout)?;

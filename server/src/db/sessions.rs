@@ -1,7 +1,7 @@
 //! Web sessions: a random cookie value (stored hashed) with a CSRF token bound to it.
 
-use super::{DbResult, optional};
 use super::users::User;
+use super::{DbResult, optional};
 use rusqlite::{Connection, params};
 
 pub struct Session {
@@ -9,7 +9,14 @@ pub struct Session {
     pub csrf_token: String,
 }
 
-pub fn create(c: &Connection, cookie_value: &str, user_id: i64, csrf: &str, now: i64, ttl_secs: i64) -> DbResult<()> {
+pub fn create(
+    c: &Connection,
+    cookie_value: &str,
+    user_id: i64,
+    csrf: &str,
+    now: i64,
+    ttl_secs: i64,
+) -> DbResult<()> {
     c.execute("DELETE FROM sessions WHERE expires_at <= ?1", [now])?;
     c.execute(
         "INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -25,11 +32,16 @@ pub fn lookup(c: &Connection, cookie_value: &str, now: i64) -> DbResult<Option<S
         params![crate::crypto::token_hash(cookie_value), now],
         |r| Ok((r.get(0)?, r.get(1)?)),
     ))?;
-    let Some((user_id, csrf_token)) = row else { return Ok(None) };
+    let Some((user_id, csrf_token)) = row else {
+        return Ok(None);
+    };
     Ok(super::users::by_id(c, user_id)?.map(|user| Session { user, csrf_token }))
 }
 
 pub fn delete(c: &Connection, cookie_value: &str) -> DbResult<()> {
-    c.execute("DELETE FROM sessions WHERE id_hash = ?1", [crate::crypto::token_hash(cookie_value)])?;
+    c.execute(
+        "DELETE FROM sessions WHERE id_hash = ?1",
+        [crate::crypto::token_hash(cookie_value)],
+    )?;
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! API tokens for scripts: stored as a SHA-256 hash, shown once at creation.
 
-use super::{DbResult, optional};
 use super::users::User;
+use super::{DbResult, optional};
 use rusqlite::{Connection, params};
 
 /// Stores a new token for `user_id`; `token` is the plain value, only its hash is kept.

@@ -49,7 +49,11 @@ pub fn count(c: &Connection) -> DbResult<i64> {
 }
 
 pub fn by_id(c: &Connection, id: i64) -> DbResult<Option<User>> {
-    optional(c.query_row(&format!("SELECT {COLUMNS} FROM users WHERE id = ?1"), [id], from_row))
+    optional(c.query_row(
+        &format!("SELECT {COLUMNS} FROM users WHERE id = ?1"),
+        [id],
+        from_row,
+    ))
 }
 
 pub fn by_email(c: &Connection, email: &str) -> DbResult<Option<User>> {
@@ -70,7 +74,10 @@ pub fn credentials(c: &Connection, email: &str) -> DbResult<Option<(User, Option
 }
 
 pub fn set_password(c: &Connection, id: i64, password_hash: &str) -> DbResult<bool> {
-    Ok(c.execute("UPDATE users SET password_hash = ?2 WHERE id = ?1", params![id, password_hash])? == 1)
+    Ok(c.execute(
+        "UPDATE users SET password_hash = ?2 WHERE id = ?1",
+        params![id, password_hash],
+    )? == 1)
 }
 
 /// Whether an email address looks usable (one `@`, something on each side, no spaces).

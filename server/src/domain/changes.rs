@@ -14,9 +14,19 @@ pub struct Change {
 /// A change to the installed software.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SoftwareChange {
-    Installed { name: String, version: String },
-    Removed { name: String, version: String },
-    Updated { name: String, old: String, new: String },
+    Installed {
+        name: String,
+        version: String,
+    },
+    Removed {
+        name: String,
+        version: String,
+    },
+    Updated {
+        name: String,
+        old: String,
+        new: String,
+    },
 }
 
 impl SoftwareChange {
@@ -38,7 +48,11 @@ pub fn human_bytes(bytes: u64) -> String {
         value /= 1024.0;
         unit += 1;
     }
-    if unit == 0 { format!("{bytes} B") } else { format!("{value:.1} {}", UNITS[unit]) }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
 }
 
 /// Hardware and OS fields that differ between `old` and `new` (software excluded).
@@ -46,20 +60,48 @@ pub fn inventory_changes(old: &Inventory, new: &Inventory) -> Vec<Change> {
     let mut out = Vec::new();
     let mut cmp = |field: &'static str, a: String, b: String| {
         if a != b {
-            out.push(Change { field, old: a, new: b });
+            out.push(Change {
+                field,
+                old: a,
+                new: b,
+            });
         }
     };
     cmp("hostname", old.hostname.clone(), new.hostname.clone());
     cmp("os", old.os.name.clone(), new.os.name.clone());
     cmp("os_version", old.os.version.clone(), new.os.version.clone());
     cmp("kernel", old.os.kernel.clone(), new.os.kernel.clone());
-    cmp("vendor", old.hardware.vendor.clone(), new.hardware.vendor.clone());
-    cmp("model", old.hardware.model.clone(), new.hardware.model.clone());
-    cmp("serial", old.hardware.serial.clone(), new.hardware.serial.clone());
-    cmp("bios_version", old.hardware.bios_version.clone(), new.hardware.bios_version.clone());
+    cmp(
+        "vendor",
+        old.hardware.vendor.clone(),
+        new.hardware.vendor.clone(),
+    );
+    cmp(
+        "model",
+        old.hardware.model.clone(),
+        new.hardware.model.clone(),
+    );
+    cmp(
+        "serial",
+        old.hardware.serial.clone(),
+        new.hardware.serial.clone(),
+    );
+    cmp(
+        "bios_version",
+        old.hardware.bios_version.clone(),
+        new.hardware.bios_version.clone(),
+    );
     cmp("cpu", old.cpu.model.clone(), new.cpu.model.clone());
-    cmp("cpu_cores", old.cpu.logical_cores.to_string(), new.cpu.logical_cores.to_string());
-    cmp("memory", human_bytes(old.memory.total_bytes), human_bytes(new.memory.total_bytes));
+    cmp(
+        "cpu_cores",
+        old.cpu.logical_cores.to_string(),
+        new.cpu.logical_cores.to_string(),
+    );
+    cmp(
+        "memory",
+        human_bytes(old.memory.total_bytes),
+        human_bytes(new.memory.total_bytes),
+    );
     cmp("disks", disks(old), disks(new));
     cmp("network", network(old), network(new));
     out
@@ -82,7 +124,9 @@ fn network(inv: &Inventory) -> String {
         .map(|n| {
             let mut ips = n.ips.clone();
             ips.sort();
-            format!("{} {} {}", n.name, n.mac, ips.join(" ")).trim_end().to_owned()
+            format!("{} {} {}", n.name, n.mac, ips.join(" "))
+                .trim_end()
+                .to_owned()
         })
         .collect();
     v.sort();
@@ -123,10 +167,16 @@ pub fn software_changes(old: &[Software], new: &[Software]) -> Vec<SoftwareChang
                     });
                 } else {
                     for v in new_versions.iter().filter(|v| !old_versions.contains(v)) {
-                        out.push(SoftwareChange::Installed { name: key.1.to_owned(), version: (*v).to_owned() });
+                        out.push(SoftwareChange::Installed {
+                            name: key.1.to_owned(),
+                            version: (*v).to_owned(),
+                        });
                     }
                     for v in old_versions.iter().filter(|v| !new_versions.contains(v)) {
-                        out.push(SoftwareChange::Removed { name: key.1.to_owned(), version: (*v).to_owned() });
+                        out.push(SoftwareChange::Removed {
+                            name: key.1.to_owned(),
+                            version: (*v).to_owned(),
+                        });
                     }
                 }
             }
@@ -149,7 +199,13 @@ mod tests {
     use super::*;
 
     fn sw(name: &str, version: &str) -> Software {
-        Software { name: name.into(), version: version.into(), arch: "amd64".into(), source: "dpkg".into(), ..Default::default() }
+        Software {
+            name: name.into(),
+            version: version.into(),
+            arch: "amd64".into(),
+            source: "dpkg".into(),
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -160,32 +216,68 @@ mod tests {
 
     #[test]
     fn rename_and_ram_upgrade_are_reported() {
-        let mut a = Inventory::default();
-        a.hostname = "pc-old".into();
-        a.memory.total_bytes = 8 << 30;
+        let a = Inventory {
+            hostname: "pc-old".into(),
+            memory: steward_shared::Memory {
+                total_bytes: 8 << 30,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
         let mut b = a.clone();
         b.hostname = "pc-new".into();
         b.memory.total_bytes = 16 << 30;
         let c = inventory_changes(&a, &b);
         assert_eq!(c.len(), 2);
-        assert_eq!(c[0], Change { field: "hostname", old: "pc-old".into(), new: "pc-new".into() });
+        assert_eq!(
+            c[0],
+            Change {
+                field: "hostname",
+                old: "pc-old".into(),
+                new: "pc-new".into()
+            }
+        );
         assert_eq!(c[1].new, "16.0 GiB");
         assert!(inventory_changes(&a, &a).is_empty());
     }
 
     #[test]
     fn software_diff() {
-        let old = vec![sw("curl", "7.88"), sw("vim", "9.0"), sw("linux-image", "6.1"), sw("gone", "1")];
-        let new = vec![sw("curl", "8.0"), sw("vim", "9.0"), sw("linux-image", "6.1"), sw("linux-image", "6.2"), sw("htop", "3")];
+        let old = vec![
+            sw("curl", "7.88"),
+            sw("vim", "9.0"),
+            sw("linux-image", "6.1"),
+            sw("gone", "1"),
+        ];
+        let new = vec![
+            sw("curl", "8.0"),
+            sw("vim", "9.0"),
+            sw("linux-image", "6.1"),
+            sw("linux-image", "6.2"),
+            sw("htop", "3"),
+        ];
         let mut c = software_changes(&old, &new);
         c.sort_by_key(|x| format!("{x:?}"));
         assert_eq!(
             c,
             vec![
-                SoftwareChange::Installed { name: "htop".into(), version: "3".into() },
-                SoftwareChange::Installed { name: "linux-image".into(), version: "6.2".into() },
-                SoftwareChange::Removed { name: "gone".into(), version: "1".into() },
-                SoftwareChange::Updated { name: "curl".into(), old: "7.88".into(), new: "8.0".into() },
+                SoftwareChange::Installed {
+                    name: "htop".into(),
+                    version: "3".into()
+                },
+                SoftwareChange::Installed {
+                    name: "linux-image".into(),
+                    version: "6.2".into()
+                },
+                SoftwareChange::Removed {
+                    name: "gone".into(),
+                    version: "1".into()
+                },
+                SoftwareChange::Updated {
+                    name: "curl".into(),
+                    old: "7.88".into(),
+                    new: "8.0".into()
+                },
             ]
         );
         assert!(software_changes(&new, &new).is_empty());

@@ -19,7 +19,10 @@ pub struct IdentityKey {
 
 impl IdentityKey {
     fn rank(&self) -> usize {
-        KINDS.iter().position(|k| *k == self.kind).unwrap_or(KINDS.len())
+        KINDS
+            .iter()
+            .position(|k| *k == self.kind)
+            .unwrap_or(KINDS.len())
     }
 }
 
@@ -49,7 +52,8 @@ pub fn is_junk(value: &str) -> bool {
     }
     // All zeros, all F's, or all one character (UUIDs and serials alike).
     let core: Vec<char> = v.chars().filter(|c| *c != '-' && *c != ' ').collect();
-    core.first().is_some_and(|first| core.iter().all(|c| c == first))
+    core.first()
+        .is_some_and(|first| core.iter().all(|c| c == first))
 }
 
 /// The identity keys a report carries, strongest first. Junk values are dropped.
@@ -57,18 +61,32 @@ pub fn keys(inv: &Inventory) -> Vec<IdentityKey> {
     let hw = &inv.hardware;
     let mut out = Vec::new();
     if !is_junk(&hw.uuid) {
-        out.push(IdentityKey { kind: "uuid", value: hw.uuid.trim().to_ascii_lowercase() });
+        out.push(IdentityKey {
+            kind: "uuid",
+            value: hw.uuid.trim().to_ascii_lowercase(),
+        });
     }
-    let serial = if !is_junk(&hw.serial) { &hw.serial } else { &hw.board_serial };
+    let serial = if !is_junk(&hw.serial) {
+        &hw.serial
+    } else {
+        &hw.board_serial
+    };
     if !is_junk(serial) {
-        let vendor = if is_junk(&hw.vendor) { "" } else { hw.vendor.trim() };
+        let vendor = if is_junk(&hw.vendor) {
+            ""
+        } else {
+            hw.vendor.trim()
+        };
         out.push(IdentityKey {
             kind: "serial",
             value: format!("{}:{}", vendor.to_ascii_lowercase(), serial.trim()),
         });
     }
     if !is_junk(&hw.machine_id) {
-        out.push(IdentityKey { kind: "machine_id", value: hw.machine_id.trim().to_ascii_lowercase() });
+        out.push(IdentityKey {
+            kind: "machine_id",
+            value: hw.machine_id.trim().to_ascii_lowercase(),
+        });
     }
     out
 }
@@ -85,12 +103,18 @@ pub fn choose_asset(
     mut asset_keys: impl FnMut(i64) -> Vec<IdentityKey>,
 ) -> Option<i64> {
     for key in report {
-        let Some(candidate) = lookup(key) else { continue };
+        let Some(candidate) = lookup(key) else {
+            continue;
+        };
         let held = asset_keys(candidate);
-        let contradicted = report.iter().filter(|k| k.rank() < key.rank()).any(|stronger| {
-            let same_kind: Vec<&IdentityKey> = held.iter().filter(|h| h.kind == stronger.kind).collect();
-            !same_kind.is_empty() && !same_kind.iter().any(|h| h.value == stronger.value)
-        });
+        let contradicted = report
+            .iter()
+            .filter(|k| k.rank() < key.rank())
+            .any(|stronger| {
+                let same_kind: Vec<&IdentityKey> =
+                    held.iter().filter(|h| h.kind == stronger.kind).collect();
+                !same_kind.is_empty() && !same_kind.iter().any(|h| h.value == stronger.value)
+            });
         if !contradicted {
             return Some(candidate);
         }
@@ -139,10 +163,22 @@ mod tests {
 
     #[test]
     fn junk_values() {
-        for j in ["", "To Be Filled By O.E.M.", "Default string", "00000000-0000-0000-0000-000000000000", "FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF", "0", "None"] {
+        for j in [
+            "",
+            "To Be Filled By O.E.M.",
+            "Default string",
+            "00000000-0000-0000-0000-000000000000",
+            "FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF",
+            "0",
+            "None",
+        ] {
             assert!(is_junk(j), "{j:?}");
         }
-        for ok in ["4C4C4544-0042-3510-8052-B4C04F563532", "CZC1234XYZ", "5f1b0b3c9a8e4d7f"] {
+        for ok in [
+            "4C4C4544-0042-3510-8052-B4C04F563532",
+            "CZC1234XYZ",
+            "5f1b0b3c9a8e4d7f",
+        ] {
             assert!(!is_junk(ok), "{ok:?}");
         }
     }
@@ -155,7 +191,10 @@ mod tests {
         assert_eq!(k[0].value, "abc-123-def");
         assert_eq!(k[1].value, "dell inc.:SN1");
         assert!(keys(&inv("", "", "")).is_empty());
-        assert!(keys(&inv("U1", "0", "M1")).is_empty(), "values too short to identify anything");
+        assert!(
+            keys(&inv("U1", "0", "M1")).is_empty(),
+            "values too short to identify anything"
+        );
     }
 
     #[test]
@@ -163,7 +202,10 @@ mod tests {
         let mut s = Store(HashMap::new());
         s.add(1, &keys(&inv("uuid-0001", "SN1", "machine-01")));
         // Reinstalled OS: new machine id, same board.
-        assert_eq!(s.choose(&keys(&inv("uuid-0001", "SN1", "machine-02"))), Some(1));
+        assert_eq!(
+            s.choose(&keys(&inv("uuid-0001", "SN1", "machine-02"))),
+            Some(1)
+        );
     }
 
     #[test]
@@ -178,6 +220,9 @@ mod tests {
         let mut s = Store(HashMap::new());
         s.add(1, &keys(&inv("", "", "machine-01")));
         // Firmware now exposes a UUID (e.g. agent runs as root now): still the same asset.
-        assert_eq!(s.choose(&keys(&inv("uuid-0009", "", "machine-01"))), Some(1));
+        assert_eq!(
+            s.choose(&keys(&inv("uuid-0009", "", "machine-01"))),
+            Some(1)
+        );
     }
 }

@@ -38,7 +38,9 @@ impl std::str::FromStr for Role {
             "employee" => Ok(Role::Employee),
             "technician" => Ok(Role::Technician),
             "admin" => Ok(Role::Admin),
-            other => Err(format!("unknown role {other:?}: use admin, technician or employee")),
+            other => Err(format!(
+                "unknown role {other:?}: use admin, technician or employee"
+            )),
         }
     }
 }

@@ -25,8 +25,15 @@ async fn enroll(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<EnrollRequest>,
 ) -> ApiResult<(StatusCode, Json<EnrollResponse>)> {
-    if req.token.is_empty() || req.token.len() > 200 || req.hostname.len() > 255 || req.agent_version.len() > 64 {
-        return Err(AppError::bad_request("invalid_enrollment_request", "token, hostname or agent_version is missing or too long"));
+    if req.token.is_empty()
+        || req.token.len() > 200
+        || req.hostname.len() > 255
+        || req.agent_version.len() > 64
+    {
+        return Err(AppError::bad_request(
+            "invalid_enrollment_request",
+            "token, hostname or agent_version is missing or too long",
+        ));
     }
     let now = crate::clock::now();
     let agent_id = format!("agt_{}", crate::crypto::random_hex(12));
@@ -39,21 +46,44 @@ async fn enroll(
                 Ok(id) => id,
                 Err(refusal) => return Ok(Err(refusal)),
             };
-            db::agents::insert(tx, &id, &sec, token_id, &req.hostname, &req.agent_version, now)?;
+            db::agents::insert(
+                tx,
+                &id,
+                &sec,
+                token_id,
+                &req.hostname,
+                &req.agent_version,
+                now,
+            )?;
             Ok(Ok(()))
         })
         .await?;
     match verdict {
         Ok(()) => {
             tracing::info!(agent_id = %agent_id, "agent enrolled");
-            Ok((StatusCode::CREATED, Json(EnrollResponse { agent_id, secret })))
+            Ok((
+                StatusCode::CREATED,
+                Json(EnrollResponse { agent_id, secret }),
+            ))
         }
         Err(refusal) => {
             let (code, message) = match refusal {
-                Refusal::Unknown => ("invalid_enrollment_token", "the enrollment token is unknown; ask an admin for a new one"),
-                Refusal::Expired => ("enrollment_token_expired", "the enrollment token has expired; ask an admin for a new one"),
-                Refusal::UsedUp => ("enrollment_token_used_up", "the enrollment token has no uses left; ask an admin for a new one"),
-                Refusal::Revoked => ("enrollment_token_revoked", "the enrollment token was revoked; ask an admin for a new one"),
+                Refusal::Unknown => (
+                    "invalid_enrollment_token",
+                    "the enrollment token is unknown; ask an admin for a new one",
+                ),
+                Refusal::Expired => (
+                    "enrollment_token_expired",
+                    "the enrollment token has expired; ask an admin for a new one",
+                ),
+                Refusal::UsedUp => (
+                    "enrollment_token_used_up",
+                    "the enrollment token has no uses left; ask an admin for a new one",
+                ),
+                Refusal::Revoked => (
+                    "enrollment_token_revoked",
+                    "the enrollment token was revoked; ask an admin for a new one",
+                ),
             };
             Err(AppError::unauthorized(code, message))
         }
@@ -66,14 +96,22 @@ pub fn validate_inventory(inv: &Inventory) -> Result<(), String> {
     if inv.hostname.len() > 255 {
         return Err("hostname is longer than 255 characters".into());
     }
-    if inv.software.len() > 50_000 || inv.disks.len() > 1024 || inv.network.len() > 1024 || inv.logged_in_users.len() > 1024 {
+    if inv.software.len() > 50_000
+        || inv.disks.len() > 1024
+        || inv.network.len() > 1024
+        || inv.logged_in_users.len() > 1024
+    {
         return Err("the report lists more items than any machine has".into());
     }
     let too_long = inv.software.iter().any(|s| {
-        [&s.name, &s.version, &s.arch, &s.publisher, &s.source].iter().any(|f| f.len() > MAX_STR)
+        [&s.name, &s.version, &s.arch, &s.publisher, &s.source]
+            .iter()
+            .any(|f| f.len() > MAX_STR)
     });
     if too_long || inv.software.iter().any(|s| s.name.is_empty()) {
-        return Err(format!("every software item needs a name, and no field may exceed {MAX_STR} bytes"));
+        return Err(format!(
+            "every software item needs a name, and no field may exceed {MAX_STR} bytes"
+        ));
     }
     Ok(())
 }
@@ -94,7 +132,10 @@ async fn checkin(
         .write(move |tx| db::checkin::apply(tx, &agent_id, &req, &ip, now))
         .await?;
     tracing::debug!(agent_id = %agent.agent_id, asset_id = outcome.asset_id, created = outcome.created, changes = outcome.changes, "check-in");
-    Ok(Json(CheckinResponse { asset_id: outcome.asset_id, commands: Vec::new() }))
+    Ok(Json(CheckinResponse {
+        asset_id: outcome.asset_id,
+        commands: Vec::new(),
+    }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -125,11 +166,17 @@ async fn create_enrollment_token(
 ) -> ApiResult<(StatusCode, Json<CreatedEnrollmentToken>)> {
     user.require(Role::Admin)?;
     if req.uses == 0 || req.uses > 1_000_000 {
-        return Err(AppError::bad_request("invalid_uses", "uses must be between 1 and 1000000"));
+        return Err(AppError::bad_request(
+            "invalid_uses",
+            "uses must be between 1 and 1000000",
+        ));
     }
     let now = crate::clock::now();
     let expires_at = match &req.expires {
-        Some(d) => Some(now + db::enrollment::parse_duration(d).map_err(|m| AppError::bad_request("invalid_expires", m))?),
+        Some(d) => Some(
+            now + db::enrollment::parse_duration(d)
+                .map_err(|m| AppError::bad_request("invalid_expires", m))?,
+        ),
         None => None,
     };
     let token = crate::crypto::new_enrollment_token();
@@ -138,10 +185,22 @@ async fn create_enrollment_token(
         .db
         .write(move |tx| db::enrollment::insert(tx, &t, uses, expires_at, Some(by), now))
         .await?;
-    Ok((StatusCode::CREATED, Json(CreatedEnrollmentToken { id, token, uses: req.uses, expires_at })))
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedEnrollmentToken {
+            id,
+            token,
+            uses: req.uses,
+            expires_at,
+        }),
+    ))
 }
 
-async fn revoke_agent(user: CurrentUser, State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {
+async fn revoke_agent(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     user.require(Role::Admin)?;
     let now = crate::clock::now();
     let (found, revoked) = state

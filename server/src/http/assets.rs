@@ -2,7 +2,9 @@
 
 use super::auth::{CurrentUser, staff_only};
 use super::{ApiResult, AppError, AppState};
-use crate::db::assets::{self, AssetDetail, AssetFilter, AssetSummary, HistoryEntry, InstalledSoftware};
+use crate::db::assets::{
+    self, AssetDetail, AssetFilter, AssetSummary, HistoryEntry, InstalledSoftware,
+};
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -24,13 +26,20 @@ pub fn router() -> Router<AppState> {
 pub fn limit(l: Option<u32>) -> ApiResult<u32> {
     match l.unwrap_or(DEFAULT_LIMIT) {
         n @ 1..=MAX_LIMIT => Ok(n),
-        _ => Err(AppError::bad_request("invalid_limit", format!("limit must be between 1 and {MAX_LIMIT}"))),
+        _ => Err(AppError::bad_request(
+            "invalid_limit",
+            format!("limit must be between 1 and {MAX_LIMIT}"),
+        )),
     }
 }
 
 fn id_cursor(c: Option<&str>) -> ApiResult<Option<i64>> {
     c.filter(|s| !s.is_empty())
-        .map(|s| s.parse::<i64>().map_err(|_| AppError::bad_request("invalid_cursor", "cursor must come from next_cursor")))
+        .map(|s| {
+            s.parse::<i64>().map_err(|_| {
+                AppError::bad_request("invalid_cursor", "cursor must come from next_cursor")
+            })
+        })
         .transpose()
 }
 
@@ -48,10 +57,18 @@ pub struct ListQuery {
 impl ListQuery {
     pub fn filter(&self) -> ApiResult<AssetFilter> {
         if self.q.as_ref().is_some_and(|q| q.len() > 200) {
-            return Err(AppError::bad_request("invalid_query", "q is limited to 200 characters"));
+            return Err(AppError::bad_request(
+                "invalid_query",
+                "q is limited to 200 characters",
+            ));
         }
         let nonempty = |o: &Option<String>| o.clone().filter(|s| !s.trim().is_empty());
-        Ok(AssetFilter { q: nonempty(&self.q), kind: nonempty(&self.kind), vendor: nonempty(&self.vendor), os: nonempty(&self.os) })
+        Ok(AssetFilter {
+            q: nonempty(&self.q),
+            kind: nonempty(&self.kind),
+            vendor: nonempty(&self.vendor),
+            os: nonempty(&self.os),
+        })
     }
 }
 
@@ -60,17 +77,30 @@ pub async fn list_page(state: &AppState, q: &ListQuery) -> ApiResult<Page<AssetS
     let limit = limit(q.limit)?;
     let after = id_cursor(q.cursor.as_deref())?;
     let filter = q.filter()?;
-    let items = state.db.read(move |c| assets::list(c, &filter, after, limit)).await?;
-    let next_cursor = (items.len() == limit as usize).then(|| items.last().map(|a| a.id.to_string())).flatten();
+    let items = state
+        .db
+        .read(move |c| assets::list(c, &filter, after, limit))
+        .await?;
+    let next_cursor = (items.len() == limit as usize)
+        .then(|| items.last().map(|a| a.id.to_string()))
+        .flatten();
     Ok(Page { items, next_cursor })
 }
 
-async fn list(user: CurrentUser, State(state): State<AppState>, Query(q): Query<ListQuery>) -> ApiResult<Json<Page<AssetSummary>>> {
+async fn list(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<Json<Page<AssetSummary>>> {
     staff_only(&user)?;
     Ok(Json(list_page(&state, &q).await?))
 }
 
-async fn detail(user: CurrentUser, State(state): State<AppState>, Path(id): Path<i64>) -> ApiResult<Json<AssetDetail>> {
+async fn detail(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<AssetDetail>> {
     staff_only(&user)?;
     let asset = state.db.read(move |c| assets::get(c, id)).await?;
     asset.map(Json).ok_or_else(|| AppError::not_found("asset"))
@@ -105,7 +135,12 @@ async fn software(
 ) -> ApiResult<Json<Page<InstalledSoftware>>> {
     staff_only(&user)?;
     let limit = limit(q.limit)?;
-    let after = q.cursor.as_deref().filter(|c| !c.is_empty()).map(parse_software_cursor).transpose()?;
+    let after = q
+        .cursor
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .map(parse_software_cursor)
+        .transpose()?;
     let search = q.q.filter(|s| !s.trim().is_empty());
     let items = state
         .db
@@ -117,7 +152,9 @@ async fn software(
         })
         .await?
         .ok_or_else(|| AppError::not_found("asset"))?;
-    let next_cursor = (items.len() == limit as usize).then(|| items.last().map(software_cursor)).flatten();
+    let next_cursor = (items.len() == limit as usize)
+        .then(|| items.last().map(software_cursor))
+        .flatten();
     Ok(Json(Page { items, next_cursor }))
 }
 
@@ -147,6 +184,8 @@ async fn history(
         })
         .await?
         .ok_or_else(|| AppError::not_found("asset"))?;
-    let next_cursor = (items.len() == limit as usize).then(|| items.last().map(|h| h.id.to_string())).flatten();
+    let next_cursor = (items.len() == limit as usize)
+        .then(|| items.last().map(|h| h.id.to_string()))
+        .flatten();
     Ok(Json(Page { items, next_cursor }))
 }

@@ -18,7 +18,9 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 pub enum AuthVia {
     Token,
     /// A web session; the CSRF token that state-changing requests must carry.
-    Session { csrf: String },
+    Session {
+        csrf: String,
+    },
 }
 
 /// An authenticated user.
@@ -77,9 +79,15 @@ pub async fn identify(parts: &Parts, state: &AppState) -> ApiResult<Option<Curre
     let now = crate::clock::now();
     if let Some(token) = bearer(parts) {
         let token = token.to_owned();
-        let user = state.db.read(move |c| db::tokens::authenticate(c, &token, now)).await?;
+        let user = state
+            .db
+            .read(move |c| db::tokens::authenticate(c, &token, now))
+            .await?;
         return match user {
-            Some(user) => Ok(Some(CurrentUser { user, via: AuthVia::Token })),
+            Some(user) => Ok(Some(CurrentUser {
+                user,
+                via: AuthVia::Token,
+            })),
             None => Err(AppError::unauthorized(
                 "invalid_token",
                 "the API token is unknown, revoked or expired; create a new one with `steward-server token create`",
@@ -89,14 +97,23 @@ pub async fn identify(parts: &Parts, state: &AppState) -> ApiResult<Option<Curre
     let Some(cookie) = cookie(parts, SESSION_COOKIE).map(str::to_owned) else {
         return Ok(None);
     };
-    let session = state.db.read(move |c| db::sessions::lookup(c, &cookie, now)).await?;
-    Ok(session.map(|s| CurrentUser { user: s.user, via: AuthVia::Session { csrf: s.csrf_token } }))
+    let session = state
+        .db
+        .read(move |c| db::sessions::lookup(c, &cookie, now))
+        .await?;
+    Ok(session.map(|s| CurrentUser {
+        user: s.user,
+        via: AuthVia::Session { csrf: s.csrf_token },
+    }))
 }
 
 impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let Some(user) = identify(parts, state).await? else {
             return Err(AppError::unauthorized(
                 "unauthenticated",
@@ -106,7 +123,11 @@ impl FromRequestParts<AppState> for CurrentUser {
         // Cookie-authenticated API writes must prove they come from our own pages.
         let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
         if let (false, Some(expected)) = (safe, user.csrf()) {
-            let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+            let sent = parts
+                .headers
+                .get(CSRF_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
             if !crate::crypto::constant_time_eq(sent, expected) {
                 return Err(AppError::forbidden("missing or wrong X-CSRF-Token header"));
             }
@@ -124,17 +145,25 @@ pub struct AgentAuth {
 impl FromRequestParts<AppState> for AgentAuth {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let refused = || {
             AppError::unauthorized(
                 "invalid_agent_credential",
                 "unknown agent credential; enroll this machine again with `steward-agent enroll`",
             )
         };
-        let (id, secret) = bearer(parts).and_then(|b| b.split_once('.')).ok_or_else(refused)?;
+        let (id, secret) = bearer(parts)
+            .and_then(|b| b.split_once('.'))
+            .ok_or_else(refused)?;
         let (id, secret) = (id.to_owned(), secret.to_owned());
         let agent_id = id.clone();
-        let verdict = state.db.read(move |c| db::agents::authenticate(c, &id, &secret)).await?;
+        let verdict = state
+            .db
+            .read(move |c| db::agents::authenticate(c, &id, &secret))
+            .await?;
         match verdict {
             Ok(()) => Ok(AgentAuth { agent_id }),
             Err(db::agents::AgentRefusal::Revoked) => Err(AppError::unauthorized(
@@ -159,7 +188,10 @@ struct Me {
 
 async fn me(user: CurrentUser, State(_): State<AppState>) -> Json<Me> {
     let csrf_token = user.csrf().map(str::to_owned);
-    Json(Me { user: user.user, csrf_token })
+    Json(Me {
+        user: user.user,
+        csrf_token,
+    })
 }
 
 /// Used by handlers that only staff may call.

@@ -18,7 +18,11 @@ pub struct AppError {
 
 impl AppError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into() }
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
     }
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
@@ -30,7 +34,11 @@ impl AppError {
         Self::new(StatusCode::FORBIDDEN, "forbidden", message)
     }
     pub fn not_found(what: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} not found"),
+        )
     }
     pub fn internal() -> Self {
         Self::new(
@@ -43,7 +51,12 @@ impl AppError {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        let body = ErrorBody { error: ErrorDetail { code: self.code.to_owned(), message: self.message } };
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code.to_owned(),
+                message: self.message,
+            },
+        };
         (self.status, Json(body)).into_response()
     }
 }
@@ -62,9 +75,11 @@ fn body_error(status: StatusCode, text: String) -> AppError {
             "payload_too_large",
             "the request body is larger than the server accepts (server.max_body_bytes)",
         ),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-            AppError::new(status, "unsupported_media_type", "send the body as application/json")
-        }
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::new(
+            status,
+            "unsupported_media_type",
+            "send the body as application/json",
+        ),
         _ => AppError::new(StatusCode::BAD_REQUEST, "invalid_body", text),
     }
 }

@@ -16,12 +16,19 @@ use serde::Deserialize;
 use steward_shared::{Health, Inventory};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/assets", get(list)).route("/assets/{id}", get(detail))
+    Router::new()
+        .route("/assets", get(list))
+        .route("/assets/{id}", get(detail))
 }
 
 fn staff_or_message(user: &UiUser) -> Option<Response> {
     (!user.0.user.role.is_staff()).then(|| {
-        message(StatusCode::FORBIDDEN, user.nav(""), "Not available", "The asset list is for IT staff. Your own devices appear on your start page.")
+        message(
+            StatusCode::FORBIDDEN,
+            user.nav(""),
+            "Not available",
+            "The asset list is for IT staff. Your own devices appear on your start page.",
+        )
     })
 }
 
@@ -62,7 +69,9 @@ async fn list(user: UiUser, State(state): State<AppState>, Query(q): Query<ListQ
     };
     let now = crate::clock::now();
     let query = q.q.clone().unwrap_or_default();
-    let next_url = page.next_cursor.map(|c| format!("/assets?q={}&cursor={c}", url_encode(&query)));
+    let next_url = page
+        .next_cursor
+        .map(|c| format!("/assets?q={}&cursor={c}", url_encode(&query)));
     let rows = page
         .items
         .into_iter()
@@ -79,7 +88,13 @@ async fn list(user: UiUser, State(state): State<AppState>, Query(q): Query<ListQ
             last_seen_abs: datetime(a.last_seen_at),
         })
         .collect();
-    render(&ListPage { nav: user.nav("assets"), q: query, total, rows, next_url })
+    render(&ListPage {
+        nav: user.nav("assets"),
+        q: query,
+        total,
+        rows,
+        next_url,
+    })
 }
 
 pub struct AssetView {
@@ -157,16 +172,27 @@ struct DetailQuery {
 
 const SOFTWARE_ON_PAGE: u32 = 300;
 
-async fn detail(user: UiUser, State(state): State<AppState>, Path(id): Path<i64>, Query(q): Query<DetailQuery>) -> Response {
+async fn detail(
+    user: UiUser,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Query(q): Query<DetailQuery>,
+) -> Response {
     if let Some(r) = staff_or_message(&user) {
         return r;
     }
-    let sq = q.sq.unwrap_or_default().chars().take(100).collect::<String>();
+    let sq =
+        q.sq.unwrap_or_default()
+            .chars()
+            .take(100)
+            .collect::<String>();
     let search = sq.clone();
     let loaded = state
         .db
         .read(move |c| {
-            let Some(a) = assets::get(c, id)? else { return Ok(None) };
+            let Some(a) = assets::get(c, id)? else {
+                return Ok(None);
+            };
             let filter = Some(search.as_str()).filter(|s| !s.trim().is_empty());
             let sw = assets::software(c, id, filter, None, SOFTWARE_ON_PAGE)?;
             let hist = assets::history(c, id, None, 100)?;
@@ -175,24 +201,57 @@ async fn detail(user: UiUser, State(state): State<AppState>, Path(id): Path<i64>
         .await;
     let (a, sw, hist) = match loaded {
         Ok(Some(x)) => x,
-        Ok(None) => return message(StatusCode::NOT_FOUND, user.nav("assets"), "Asset not found", "It may have been deleted."),
+        Ok(None) => {
+            return message(
+                StatusCode::NOT_FOUND,
+                user.nav("assets"),
+                "Asset not found",
+                "It may have been deleted.",
+            );
+        }
         Err(e) => return AppError::from(e).into_response(),
     };
-    let inv: Inventory = a.inventory.clone().and_then(|v| serde_json::from_value(v).ok()).unwrap_or_default();
-    let health: Option<Health> = a.health.clone().and_then(|v| serde_json::from_value(v).ok());
+    let inv: Inventory = a
+        .inventory
+        .clone()
+        .and_then(|v| serde_json::from_value(v).ok())
+        .unwrap_or_default();
+    let health: Option<Health> = a
+        .health
+        .clone()
+        .and_then(|v| serde_json::from_value(v).ok());
     let software_more = (sw.len() == SOFTWARE_ON_PAGE as usize)
         .then(|| format!("/api/v1/assets/{id}/software?limit=500"));
     let page = DetailPage {
         nav: user.nav("assets"),
         a: view(&a, &inv),
         health: health.map(|h| health_view(&h)),
-        disks: inv.disks.iter().map(|d| (d.mount_point.clone(), d.device.clone(), d.filesystem.clone(), human_bytes(d.total_bytes))).collect(),
-        nics: inv.network.iter().map(|n| (n.name.clone(), n.mac.clone(), n.ips.join(", "))).collect(),
+        disks: inv
+            .disks
+            .iter()
+            .map(|d| {
+                (
+                    d.mount_point.clone(),
+                    d.device.clone(),
+                    d.filesystem.clone(),
+                    human_bytes(d.total_bytes),
+                )
+            })
+            .collect(),
+        nics: inv
+            .network
+            .iter()
+            .map(|n| (n.name.clone(), n.mac.clone(), n.ips.join(", ")))
+            .collect(),
         sq,
         software: sw
             .into_iter()
             .map(|s| SoftwareRow {
-                installed: if s.install_date > 0 { datetime(Some(s.install_date)) } else { String::new() },
+                installed: if s.install_date > 0 {
+                    datetime(Some(s.install_date))
+                } else {
+                    String::new()
+                },
                 name: s.name,
                 version: s.version,
                 arch: s.arch,
@@ -217,14 +276,24 @@ fn view(a: &AssetDetail, inv: &Inventory) -> AssetView {
         model: s.model.clone(),
         serial: s.serial.clone(),
         uuid: hw.uuid.clone(),
-        bios: format!("{} {} {}", hw.bios_vendor, hw.bios_version, hw.bios_date).trim().to_owned(),
-        cpu: if a.cpu_cores > 0 { format!("{} ({} threads)", a.cpu_model, a.cpu_cores) } else { a.cpu_model.clone() },
+        bios: format!("{} {} {}", hw.bios_vendor, hw.bios_version, hw.bios_date)
+            .trim()
+            .to_owned(),
+        cpu: if a.cpu_cores > 0 {
+            format!("{} ({} threads)", a.cpu_model, a.cpu_cores)
+        } else {
+            a.cpu_model.clone()
+        },
         memory: human_bytes(a.memory_bytes.max(0) as u64),
         os: format!("{} {}", s.os_name, a.os_version).trim().to_owned(),
         kernel: a.kernel.clone(),
         ip: s.primary_ip.clone(),
         mac: a.primary_mac.clone(),
-        users: if inv.logged_in_users.is_empty() { "nobody".into() } else { inv.logged_in_users.join(", ") },
+        users: if inv.logged_in_users.is_empty() {
+            "nobody".into()
+        } else {
+            inv.logged_in_users.join(", ")
+        },
         first_seen: datetime(a.first_seen_at),
         last_seen: datetime(s.last_seen_at),
         software_count: s.software_count,
@@ -232,7 +301,11 @@ fn view(a: &AssetDetail, inv: &Inventory) -> AssetView {
 }
 
 fn percent(used: u64, total: u64) -> String {
-    if total == 0 { "0".into() } else { format!("{:.0}", used as f64 * 100.0 / total as f64) }
+    if total == 0 {
+        "0".into()
+    } else {
+        format!("{:.0}", used as f64 * 100.0 / total as f64)
+    }
 }
 
 fn health_view(h: &Health) -> HealthView {
@@ -241,16 +314,28 @@ fn health_view(h: &Health) -> HealthView {
         uptime: duration(h.uptime_secs),
         taken: datetime(Some(h.taken_at)),
         memory_percent: percent(h.memory_used_bytes, h.memory_total_bytes),
-        memory_label: format!("{} of {}", human_bytes(h.memory_used_bytes), human_bytes(h.memory_total_bytes)),
+        memory_label: format!(
+            "{} of {}",
+            human_bytes(h.memory_used_bytes),
+            human_bytes(h.memory_total_bytes)
+        ),
         swap_total: h.swap_total_bytes,
         swap_percent: percent(h.swap_used_bytes, h.swap_total_bytes),
-        swap_label: format!("{} of {}", human_bytes(h.swap_used_bytes), human_bytes(h.swap_total_bytes)),
+        swap_label: format!(
+            "{} of {}",
+            human_bytes(h.swap_used_bytes),
+            human_bytes(h.swap_total_bytes)
+        ),
         filesystems: h
             .filesystems
             .iter()
             .map(|f| FsView {
                 mount: f.mount_point.clone(),
-                label: format!("{} of {}", human_bytes(f.used_bytes), human_bytes(f.total_bytes)),
+                label: format!(
+                    "{} of {}",
+                    human_bytes(f.used_bytes),
+                    human_bytes(f.total_bytes)
+                ),
                 percent: format!("{:.0}", f.used_percent()),
             })
             .collect(),
@@ -270,5 +355,9 @@ pub fn history_row(h: &HistoryEntry) -> HistoryRow {
         "software_changes_truncated" => format!("… and {new} more software changes"),
         other => format!("{other} {} {old} {new}", h.field),
     };
-    HistoryRow { at: datetime(Some(h.at)), text, actor: h.actor.clone() }
+    HistoryRow {
+        at: datetime(Some(h.at)),
+        text,
+        actor: h.actor.clone(),
+    }
 }

@@ -6,11 +6,11 @@ use crate::db;
 use crate::http::AppState;
 use crate::http::auth::{SESSION_COOKIE, cookie};
 use askama::Template;
+use axum::Router;
 use axum::extract::{Form, FromRequest, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::Router;
 use serde::Deserialize;
 
 const LOGIN_CSRF_COOKIE: &str = "steward_login_csrf";
@@ -44,23 +44,60 @@ fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-fn cookie_header(state: &AppState, name: &str, value: &str, path: &str, max_age: i64) -> HeaderValue {
-    let secure = if state.config.auth.secure_cookies { "; Secure" } else { "" };
-    let same_site = if name == SESSION_COOKIE { "Lax" } else { "Strict" };
-    let v = format!("{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite={same_site}{secure}");
+fn cookie_header(
+    state: &AppState,
+    name: &str,
+    value: &str,
+    path: &str,
+    max_age: i64,
+) -> HeaderValue {
+    let secure = if state.config.auth.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    let same_site = if name == SESSION_COOKIE {
+        "Lax"
+    } else {
+        "Strict"
+    };
+    let v = format!(
+        "{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite={same_site}{secure}"
+    );
     HeaderValue::from_str(&v).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-fn login_page(state: &AppState, status: StatusCode, next: String, email: String, error: Option<String>) -> Response {
+fn login_page(
+    state: &AppState,
+    status: StatusCode,
+    next: String,
+    email: String,
+    error: Option<String>,
+) -> Response {
     let csrf = crate::crypto::random_hex(16);
-    let mut resp = render(&LoginPage { nav: None, csrf: csrf.clone(), next, email, error });
+    let mut resp = render(&LoginPage {
+        nav: None,
+        csrf: csrf.clone(),
+        next,
+        email,
+        error,
+    });
     *resp.status_mut() = status;
-    resp.headers_mut().append(header::SET_COOKIE, cookie_header(state, LOGIN_CSRF_COOKIE, &csrf, "/login", 3600));
+    resp.headers_mut().append(
+        header::SET_COOKIE,
+        cookie_header(state, LOGIN_CSRF_COOKIE, &csrf, "/login", 3600),
+    );
     resp
 }
 
 async fn login_form(State(state): State<AppState>, Query(q): Query<NextQuery>) -> Response {
-    login_page(&state, StatusCode::OK, safe_next(q.next.as_deref()), String::new(), None)
+    login_page(
+        &state,
+        StatusCode::OK,
+        safe_next(q.next.as_deref()),
+        String::new(),
+        None,
+    )
 }
 
 #[derive(Deserialize)]
@@ -73,17 +110,37 @@ struct LoginForm {
 
 async fn login(State(state): State<AppState>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
-    let expected = cookie(&parts, LOGIN_CSRF_COOKIE).unwrap_or_default().to_owned();
+    let expected = cookie(&parts, LOGIN_CSRF_COOKIE)
+        .unwrap_or_default()
+        .to_owned();
     let req = Request::from_parts(parts, body);
     let Ok(Form(form)) = Form::<LoginForm>::from_request(req, &state).await else {
-        return login_page(&state, StatusCode::BAD_REQUEST, "/".into(), String::new(), Some("The form was incomplete; please try again.".into()));
+        return login_page(
+            &state,
+            StatusCode::BAD_REQUEST,
+            "/".into(),
+            String::new(),
+            Some("The form was incomplete; please try again.".into()),
+        );
     };
     let next = safe_next(form.next.as_deref());
     if expected.is_empty() || !crate::crypto::constant_time_eq(&expected, &form.csrf) {
-        return login_page(&state, StatusCode::FORBIDDEN, next, form.email, Some("Your sign-in form expired; please try again.".into()));
+        return login_page(
+            &state,
+            StatusCode::FORBIDDEN,
+            next,
+            form.email,
+            Some("Your sign-in form expired; please try again.".into()),
+        );
     }
     if form.email.len() > 254 || form.password.len() > 1024 {
-        return login_page(&state, StatusCode::BAD_REQUEST, next, String::new(), Some("Email or password is too long.".into()));
+        return login_page(
+            &state,
+            StatusCode::BAD_REQUEST,
+            next,
+            String::new(),
+            Some("Email or password is too long.".into()),
+        );
     }
     let (email, password) = (form.email.clone(), form.password);
     let verified = state
@@ -91,7 +148,11 @@ async fn login(State(state): State<AppState>, req: Request) -> Response {
         .read(move |c| {
             let found = db::users::credentials(c, &email)?;
             Ok(match found {
-                Some((user, Some(hash))) if !user.disabled && crate::crypto::verify_password(&password, &hash) => Some(user),
+                Some((user, Some(hash)))
+                    if !user.disabled && crate::crypto::verify_password(&password, &hash) =>
+                {
+                    Some(user)
+                }
                 Some(_) => None,
                 None => {
                     // Same work for unknown emails, so timing does not reveal who has an account.
@@ -105,7 +166,13 @@ async fn login(State(state): State<AppState>, req: Request) -> Response {
         Ok(Some(user)) => user,
         Ok(None) => {
             tracing::info!(email = %form.email, "failed sign-in");
-            return login_page(&state, StatusCode::UNAUTHORIZED, next, form.email, Some("Wrong email or password.".into()));
+            return login_page(
+                &state,
+                StatusCode::UNAUTHORIZED,
+                next,
+                form.email,
+                Some("Wrong email or password.".into()),
+            );
         }
         Err(e) => return crate::http::AppError::from(e).into_response(),
     };
@@ -114,13 +181,23 @@ async fn login(State(state): State<AppState>, req: Request) -> Response {
     let ttl = (state.config.auth.session_ttl_hours * 3600) as i64;
     let now = crate::clock::now();
     let (s, uid) = (session.clone(), user.id);
-    if let Err(e) = state.db.write(move |tx| db::sessions::create(tx, &s, uid, &csrf, now, ttl)).await {
+    if let Err(e) = state
+        .db
+        .write(move |tx| db::sessions::create(tx, &s, uid, &csrf, now, ttl))
+        .await
+    {
         return crate::http::AppError::from(e).into_response();
     }
     tracing::info!(user_id = user.id, "signed in");
     let mut resp = Redirect::to(&next).into_response();
-    resp.headers_mut().append(header::SET_COOKIE, cookie_header(&state, SESSION_COOKIE, &session, "/", ttl));
-    resp.headers_mut().append(header::SET_COOKIE, cookie_header(&state, LOGIN_CSRF_COOKIE, "", "/login", 0));
+    resp.headers_mut().append(
+        header::SET_COOKIE,
+        cookie_header(&state, SESSION_COOKIE, &session, "/", ttl),
+    );
+    resp.headers_mut().append(
+        header::SET_COOKIE,
+        cookie_header(&state, LOGIN_CSRF_COOKIE, "", "/login", 0),
+    );
     resp
 }
 
@@ -137,7 +214,9 @@ async fn logout(State(state): State<AppState>, req: Request) -> Response {
     let Some(value) = cookie(&parts, SESSION_COOKIE).map(str::to_owned) else {
         return Redirect::to("/login").into_response();
     };
-    let Ok(Form(form)) = Form::<LogoutForm>::from_request(Request::from_parts(parts, body), &state).await else {
+    let Ok(Form(form)) =
+        Form::<LogoutForm>::from_request(Request::from_parts(parts, body), &state).await
+    else {
         return (StatusCode::BAD_REQUEST, "missing csrf field").into_response();
     };
     let now = crate::clock::now();
@@ -159,10 +238,18 @@ async fn logout(State(state): State<AppState>, req: Request) -> Response {
     match result {
         Ok(true) => {
             let mut resp = Redirect::to("/login").into_response();
-            resp.headers_mut().append(header::SET_COOKIE, cookie_header(&state, SESSION_COOKIE, "", "/", 0));
+            resp.headers_mut().append(
+                header::SET_COOKIE,
+                cookie_header(&state, SESSION_COOKIE, "", "/", 0),
+            );
             resp
         }
-        Ok(false) => super::message(StatusCode::FORBIDDEN, None, "Sign-out refused", "The form did not come from this site. Reload the page and try again."),
+        Ok(false) => super::message(
+            StatusCode::FORBIDDEN,
+            None,
+            "Sign-out refused",
+            "The form did not come from this site. Reload the page and try again.",
+        ),
         Err(e) => crate::http::AppError::from(e).into_response(),
     }
 }

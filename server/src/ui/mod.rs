@@ -51,14 +51,23 @@ impl UiUser {
 impl FromRequestParts<AppState> for UiUser {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let path = OriginalUri::from_request_parts(parts, state)
             .await
-            .map(|u| u.0.path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_default())
+            .map(|u| {
+                u.0.path_and_query()
+                    .map(|p| p.as_str().to_owned())
+                    .unwrap_or_default()
+            })
             .unwrap_or_default();
         match crate::http::auth::identify(parts, state).await {
             Ok(Some(user)) => Ok(UiUser(user)),
-            Ok(None) => Err(Redirect::to(&format!("/login?next={}", format::url_encode(&path))).into_response()),
+            Ok(None) => Err(
+                Redirect::to(&format!("/login?next={}", format::url_encode(&path))).into_response(),
+            ),
             Err(e) => Err(e.into_response()),
         }
     }
@@ -70,7 +79,11 @@ pub fn render(t: &impl Template) -> Response {
         Ok(html) => Html(html).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "template failed to render");
-            (StatusCode::INTERNAL_SERVER_ERROR, "internal error; see the server log").into_response()
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal error; see the server log",
+            )
+                .into_response()
         }
     }
 }
@@ -85,13 +98,22 @@ pub struct MessagePage {
 
 /// A page that says something went wrong, with a status.
 pub fn message(status: StatusCode, nav: Option<Nav>, heading: &str, text: &str) -> Response {
-    let mut resp = render(&MessagePage { nav, heading: heading.into(), text: text.into() });
+    let mut resp = render(&MessagePage {
+        nav,
+        heading: heading.into(),
+        text: text.into(),
+    });
     *resp.status_mut() = status;
     resp
 }
 
 pub fn not_found_page() -> Response {
-    message(StatusCode::NOT_FOUND, None, "Not found", "There is no page at this address.")
+    message(
+        StatusCode::NOT_FOUND,
+        None,
+        "Not found",
+        "There is no page at this address.",
+    )
 }
 
 #[derive(Template)]
@@ -105,19 +127,28 @@ async fn home(user: UiUser) -> Response {
     if user.0.user.role.is_staff() {
         return Redirect::to("/assets").into_response();
     }
-    render(&HomePage { nav: user.nav("home"), name: user.0.user.name.clone() })
+    render(&HomePage {
+        nav: user.nav("home"),
+        name: user.0.user.name.clone(),
+    })
 }
 
 async fn style() -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
         include_str!("../../static/style.css"),
     )
 }
 
 async fn script() -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
         include_str!("../../static/app.js"),
     )
 }

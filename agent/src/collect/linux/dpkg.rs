@@ -24,7 +24,11 @@ impl Stanza<'_> {
     /// is not `not-installed`.
     pub(super) fn is_listed(&self) -> bool {
         !self.package.is_empty()
-            && self.status.split_whitespace().nth(2).is_some_and(|s| s != "not-installed")
+            && self
+                .status
+                .split_whitespace()
+                .nth(2)
+                .is_some_and(|s| s != "not-installed")
     }
 }
 
@@ -46,7 +50,9 @@ pub(super) fn parse_status(text: &str) -> Vec<Stanza<'_>> {
         if line.starts_with([' ', '\t']) {
             continue;
         }
-        let Some((name, value)) = line.split_once(':') else { continue };
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
         let value = value.trim();
         let field = if name.eq_ignore_ascii_case("Package") {
             &mut cur.package
@@ -72,7 +78,10 @@ pub(super) fn parse_status(text: &str) -> Vec<Stanza<'_>> {
 /// Apply journal entries: a stanza replaces the one with the same package and arch.
 pub(super) fn apply_updates<'a>(base: &mut Vec<Stanza<'a>>, updates: Vec<Stanza<'a>>) {
     for u in updates {
-        match base.iter_mut().find(|s| s.package == u.package && s.arch == u.arch) {
+        match base
+            .iter_mut()
+            .find(|s| s.package == u.package && s.arch == u.arch)
+        {
             Some(slot) => *slot = u,
             None => base.push(u),
         }
@@ -82,7 +91,9 @@ pub(super) fn apply_updates<'a>(base: &mut Vec<Stanza<'a>>, updates: Vec<Stanza<
 /// Installed packages in the dpkg database at `admin_dir` (normally `/var/lib/dpkg`);
 /// empty when there is none.
 pub(super) fn installed(admin_dir: &Path) -> Vec<Software> {
-    let Ok(bytes) = std::fs::read(admin_dir.join("status")) else { return Vec::new() };
+    let Ok(bytes) = std::fs::read(admin_dir.join("status")) else {
+        return Vec::new();
+    };
     let text = String::from_utf8_lossy(&bytes);
     let update_texts = read_updates(&admin_dir.join("updates"));
     let mut stanzas = parse_status(&text);
@@ -106,11 +117,16 @@ pub(super) fn installed(admin_dir: &Path) -> Vec<Software> {
 
 /// Pending journal files (`updates/0000`, `0001`, ...), in order.
 fn read_updates(dir: &Path) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
     let mut names: Vec<_> = entries
         .filter_map(|e| e.ok())
         .map(|e| e.file_name())
-        .filter(|n| n.to_str().is_some_and(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())))
+        .filter(|n| {
+            n.to_str()
+                .is_some_and(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+        })
         .collect();
     names.sort();
     names
@@ -187,8 +203,11 @@ Version: 2.36-9+deb12u9
 
     #[test]
     fn lists_what_dpkg_query_lists() {
-        let listed: Vec<&str> =
-            parse_status(STATUS).iter().filter(|s| s.is_listed()).map(|s| s.package).collect();
+        let listed: Vec<&str> = parse_status(STATUS)
+            .iter()
+            .filter(|s| s.is_listed())
+            .map(|s| s.package)
+            .collect();
         // config-files packages are listed by `dpkg-query -W`; not-installed ones are not.
         assert_eq!(listed, vec!["adduser", "oldpkg", "libc6"]);
     }
@@ -223,9 +242,15 @@ Version: 2.36-9+deb12u9
         let names: Vec<&str> = sw.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, vec!["adduser", "oldpkg", "libc6", "newpkg"]);
         assert!(sw[0].install_date > 0);
-        assert_eq!(sw[1].install_date, 0, "config-files packages have no file list");
+        assert_eq!(
+            sw[1].install_date, 0,
+            "config-files packages have no file list"
+        );
         assert!(sw[2].install_date > 0, "found via the :arch list file");
-        assert_eq!(sw[2].publisher, "GNU Libc Maintainers <debian-glibc@lists.debian.org>");
+        assert_eq!(
+            sw[2].publisher,
+            "GNU Libc Maintainers <debian-glibc@lists.debian.org>"
+        );
         assert!(sw.iter().all(|s| s.source == "dpkg"));
     }
 

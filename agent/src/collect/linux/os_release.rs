@@ -10,7 +10,10 @@ pub(super) struct OsRelease {
 
 impl OsRelease {
     fn get(&self, key: &str) -> Option<&str> {
-        self.fields.get(key).map(String::as_str).filter(|v| !v.is_empty())
+        self.fields
+            .get(key)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
     }
 
     /// `PRETTY_NAME`, else `NAME VERSION`, else `NAME`, else "Linux".

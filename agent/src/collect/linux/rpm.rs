@@ -15,7 +15,9 @@ pub(super) fn installed() -> Vec<Software> {
     if !Path::new("/var/lib/rpm").is_dir() {
         return Vec::new();
     }
-    let Some(rpm) = command::find_on_path("rpm") else { return Vec::new() };
+    let Some(rpm) = command::find_on_path("rpm") else {
+        return Vec::new();
+    };
     match command::output_with_timeout(&rpm, &["-qa", "--queryformat", QUERY_FORMAT], TIMEOUT) {
         Ok(out) => parse(&String::from_utf8_lossy(&out)),
         Err(e) => {
@@ -27,7 +29,13 @@ pub(super) fn installed() -> Vec<Software> {
 
 /// Parse `NAME\tVERSION-RELEASE\tARCH\tVENDOR\tINSTALLTIME` lines; `(none)` means empty.
 pub(super) fn parse(text: &str) -> Vec<Software> {
-    let none = |s: &str| if s == "(none)" { String::new() } else { s.to_string() };
+    let none = |s: &str| {
+        if s == "(none)" {
+            String::new()
+        } else {
+            s.to_string()
+        }
+    };
     text.lines()
         .filter_map(|line| {
             let mut f = line.split('\t');

@@ -44,8 +44,10 @@ pub(super) fn clean(value: &str) -> String {
     if JUNK.contains(&lower.as_str()) {
         return String::new();
     }
-    let significant: Vec<char> =
-        lower.chars().filter(|c| !matches!(c, '-' | ' ' | '.' | ':' | '_')).collect();
+    let significant: Vec<char> = lower
+        .chars()
+        .filter(|c| !matches!(c, '-' | ' ' | '.' | ':' | '_'))
+        .collect();
     if significant.is_empty()
         || significant.iter().all(|c| *c == '0')
         || significant.iter().all(|c| *c == 'f')
