@@ -125,15 +125,24 @@ pub struct FsUsage {
     pub mount_point: String,
     pub total_bytes: u64,
     pub used_bytes: u64,
+    /// Space ordinary users can still write. Blocks reserved for root count as neither
+    /// used nor available, as in `df`. Absent from older agents.
+    pub available_bytes: Option<u64>,
 }
 
 impl FsUsage {
-    /// Used share in percent, 0 for an empty filesystem.
+    /// Used share in percent as `df` shows it: used / (used + available), so a disk
+    /// that ordinary users can no longer write to is at 100%. Falls back to
+    /// used / total for older agents. 0 for an empty filesystem.
     pub fn used_percent(&self) -> f64 {
-        if self.total_bytes == 0 {
+        let whole = match self.available_bytes {
+            Some(avail) => self.used_bytes.saturating_add(avail),
+            None => self.total_bytes,
+        };
+        if whole == 0 {
             0.0
         } else {
-            self.used_bytes as f64 * 100.0 / self.total_bytes as f64
+            self.used_bytes as f64 * 100.0 / whole as f64
         }
     }
 }
@@ -151,12 +160,18 @@ mod tests {
 
     #[test]
     fn fs_usage_percent() {
-        let fs = FsUsage {
+        let mut fs = FsUsage {
             mount_point: "/".into(),
             total_bytes: 200,
             used_bytes: 50,
+            available_bytes: None,
         };
         assert!((fs.used_percent() - 25.0).abs() < f64::EPSILON);
+        // 10 blocks reserved for root: df says 50 / (50 + 140).
+        fs.available_bytes = Some(140);
+        assert!((fs.used_percent() - 50.0 * 100.0 / 190.0).abs() < 1e-9);
+        fs.available_bytes = Some(0);
+        assert!((fs.used_percent() - 100.0).abs() < f64::EPSILON);
         assert_eq!(FsUsage::default().used_percent(), 0.0);
     }
 }

@@ -2,8 +2,11 @@
 //! interfaces, load and uptime. Only what is needed is refreshed (never processes).
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use steward_shared::{Cpu, Disk, FsUsage, Health, Memory, NetInterface};
-use sysinfo::{CpuRefreshKind, DiskRefreshKind, Disks, MemoryRefreshKind, Networks, System};
+use sysinfo::{
+    CpuRefreshKind, Disk as SysDisk, DiskRefreshKind, Disks, MemoryRefreshKind, Networks, System,
+};
 
 /// File systems that hold data worth reporting. Pseudo and network file systems are not
 /// listed (statvfs on a hard-mounted NFS share can hang); `/` is always kept, whatever it
@@ -24,9 +27,67 @@ struct Mount {
     device: String,
     mount_point: String,
     filesystem: String,
-    total_bytes: u64,
-    available_bytes: u64,
+    space: Space,
     removable: bool,
+}
+
+/// Size and used space of a file system, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Space {
+    total_bytes: u64,
+    used_bytes: u64,
+    available_bytes: u64,
+}
+
+/// Space from `statvfs` figures, counted the way `df` counts it: the size is every block,
+/// and used is every block that is not free, so blocks reserved for root (5% of an ext4
+/// file system by default) count as neither used nor available. `None` when the file
+/// system reports no size.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+fn space_from_statvfs(
+    fragment_size: u64,
+    blocks: u64,
+    free_blocks: u64,
+    available_blocks: u64,
+) -> Option<Space> {
+    let total_bytes = blocks.saturating_mul(fragment_size);
+    if total_bytes == 0 {
+        return None;
+    }
+    Some(Space {
+        total_bytes,
+        used_bytes: blocks
+            .saturating_sub(free_blocks)
+            .saturating_mul(fragment_size),
+        available_bytes: available_blocks.min(blocks).saturating_mul(fragment_size),
+    })
+}
+
+/// The space of the file system mounted at `mount_point`, as `df` reports it; `None` if
+/// `statvfs` fails.
+#[cfg(target_os = "linux")]
+fn statvfs_space(mount_point: &Path) -> Option<Space> {
+    let st = rustix::fs::statvfs(mount_point).ok()?;
+    space_from_statvfs(st.f_frsize, st.f_blocks, st.f_bfree, st.f_bavail)
+}
+
+/// Elsewhere `sysinfo`'s figures are kept.
+#[cfg(not(target_os = "linux"))]
+fn statvfs_space(_mount_point: &Path) -> Option<Space> {
+    None
+}
+
+/// The space of one disk: `statvfs` where it works, else what `sysinfo` read (where used
+/// is what is not available, so it includes the reserved blocks).
+fn space(disk: &SysDisk) -> Space {
+    statvfs_space(disk.mount_point()).unwrap_or_else(|| {
+        let total_bytes = disk.total_space();
+        Space {
+            total_bytes,
+            used_bytes: total_bytes.saturating_sub(disk.available_space()),
+            available_bytes: disk.available_space(),
+        }
+    })
 }
 
 /// The readings shared by the inventory and the health report.
@@ -97,14 +158,14 @@ impl Snapshot {
                 device: m.device.clone(),
                 mount_point: m.mount_point.clone(),
                 filesystem: m.filesystem.clone(),
-                total_bytes: m.total_bytes,
+                total_bytes: m.space.total_bytes,
                 removable: m.removable,
             })
             .collect()
     }
 
-    /// Health at `now`. Used space is what is not available to ordinary users, so a
-    /// file system whose reserved blocks are all that is left shows as full.
+    /// Health at `now`. File system sizes and used space are those of `df` (see
+    /// [`space_from_statvfs`]), and the same sizes as in the inventory's disks.
     pub(super) fn health(&self, now: i64) -> Health {
         let load = System::load_average().ok();
         let (memory_used, memory_total, swap_used, swap_total) = match &self.system {
@@ -131,8 +192,9 @@ impl Snapshot {
                 .iter()
                 .map(|m| FsUsage {
                     mount_point: m.mount_point.clone(),
-                    total_bytes: m.total_bytes,
-                    used_bytes: m.total_bytes.saturating_sub(m.available_bytes),
+                    total_bytes: m.space.total_bytes,
+                    used_bytes: m.space.used_bytes,
+                    available_bytes: Some(m.space.available_bytes),
                 })
                 .collect(),
         }
@@ -154,20 +216,20 @@ fn mounts() -> Vec<Mount> {
         if !keep_filesystem(&filesystem, &mount_point) {
             continue;
         }
+        let device = disk.name().to_string_lossy().into_owned();
+        if let Some(old) = by_device.get(&device)
+            && old.mount_point.len() <= mount_point.len()
+        {
+            continue;
+        }
         let mount = Mount {
-            device: disk.name().to_string_lossy().into_owned(),
+            device: device.clone(),
             mount_point,
             filesystem,
-            total_bytes: disk.total_space(),
-            available_bytes: disk.available_space(),
+            space: space(disk),
             removable: disk.is_removable(),
         };
-        match by_device.get(&mount.device) {
-            Some(old) if old.mount_point.len() <= mount.mount_point.len() => {}
-            _ => {
-                by_device.insert(mount.device.clone(), mount);
-            }
-        }
+        by_device.insert(device, mount);
     }
     let mut mounts: Vec<Mount> = by_device.into_values().collect();
     mounts.sort_by(|a, b| a.mount_point.cmp(&b.mount_point));
@@ -220,7 +282,48 @@ pub(super) fn arch() -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::keep_filesystem;
+    use super::{Space, keep_filesystem, space_from_statvfs};
+
+    #[test]
+    fn space_counts_reserved_blocks_as_neither_used_nor_available() {
+        // An ext4 file system of 1000 4 KiB blocks: 100 in use, 900 free, of which 50 are
+        // reserved for root. `df` shows 4096000 total and 409600 used.
+        assert_eq!(
+            space_from_statvfs(4096, 1000, 900, 850),
+            Some(Space {
+                total_bytes: 4_096_000,
+                used_bytes: 409_600,
+                available_bytes: 3_481_600,
+            })
+        );
+        assert_eq!(
+            space_from_statvfs(4096, 1000, 1000, 950),
+            Some(Space {
+                total_bytes: 4_096_000,
+                used_bytes: 0,
+                available_bytes: 3_891_200,
+            })
+        );
+        // Nonsense from the kernel neither panics nor overflows.
+        assert_eq!(space_from_statvfs(4096, 0, 0, 0), None);
+        assert_eq!(space_from_statvfs(0, 1000, 900, 900), None);
+        assert_eq!(
+            space_from_statvfs(4096, 10, 20, 20),
+            Some(Space {
+                total_bytes: 40_960,
+                used_bytes: 0,
+                available_bytes: 40_960,
+            })
+        );
+        assert_eq!(
+            space_from_statvfs(u64::MAX, 2, 0, 0),
+            Some(Space {
+                total_bytes: u64::MAX,
+                used_bytes: u64::MAX,
+                available_bytes: 0,
+            })
+        );
+    }
 
     #[test]
     fn filesystem_filter() {

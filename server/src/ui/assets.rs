@@ -285,7 +285,11 @@ fn view(a: &AssetDetail, inv: &Inventory) -> AssetView {
             a.cpu_model.clone()
         },
         memory: human_bytes(a.memory_bytes.max(0) as u64),
-        os: format!("{} {}", s.os_name, a.os_version).trim().to_owned(),
+        os: if s.os_name.contains(&a.os_version) {
+            s.os_name.clone()
+        } else {
+            format!("{} {}", s.os_name, a.os_version).trim().to_owned()
+        },
         kernel: a.kernel.clone(),
         ip: s.primary_ip.clone(),
         mac: a.primary_mac.clone(),
