@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Measure `steward-agent collect` (full inventory + health): wall time and peak RSS over
 # 20 runs, and the release binary's size. Targets: under 50 ms, under 10 MB, under 6 MB.
+# Then the bytes on the wire of this machine's reports (`collect --wire-size`): a full
+# report, an unchanged check-in (heartbeat; target under 1 KB) and a one-package delta.
 #
 # Usage: bench/agent-collect.sh [RUNS]
 set -euo pipefail
@@ -48,3 +50,4 @@ awk -v med="$median" -v max="$max" -v rss="$max_rss" -v size="$size" -v runs="$r
   printf "  peak RSS:  max %.1f MiB                  (target < 10 MB)\n", rss / 1024
   printf "  release binary: %.2f MiB                (target < 6 MB)\n", size / 1048576
 }'
+printf '  on the wire: %s   (target: heartbeat < 1 KB)\n' "$("$bin" collect --wire-size)"

@@ -1,7 +1,7 @@
 //! HTTP client for the server's agent API: enroll once, then check in.
 
 use crate::state::Credentials;
-use reqwest::header::{AUTHORIZATION, HeaderValue};
+use reqwest::header::{AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, HeaderValue};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::path::Path;
@@ -121,11 +121,22 @@ impl Client {
         self.post(ENROLL_PATH, &body, None).await
     }
 
-    /// Send a report with the agent's credentials.
+    /// Send a report with the agent's credentials, encoded with [`crate::report::encode`].
     pub async fn checkin(
         &self,
         creds: &Credentials,
         req: &CheckinRequest,
+    ) -> Result<CheckinResponse, ClientError> {
+        let (body, gzip) = crate::report::encode(req);
+        self.checkin_body(creds, body, gzip).await
+    }
+
+    /// Send an already encoded report (JSON, gzip-compressed when `gzip`).
+    pub async fn checkin_body(
+        &self,
+        creds: &Credentials,
+        body: Vec<u8>,
+        gzip: bool,
     ) -> Result<CheckinResponse, ClientError> {
         let mut auth = HeaderValue::from_str(&format!(
             "Bearer {}.{}",
@@ -137,7 +148,7 @@ impl Client {
             )
         })?;
         auth.set_sensitive(true);
-        self.post(CHECKIN_PATH, req, Some(auth)).await
+        self.post_bytes(CHECKIN_PATH, body, gzip, Some(auth)).await
     }
 
     async fn post<B: Serialize, T: DeserializeOwned>(
@@ -146,8 +157,29 @@ impl Client {
         body: &B,
         auth: Option<HeaderValue>,
     ) -> Result<T, ClientError> {
+        let json = serde_json::to_vec(body).map_err(|e| {
+            ClientError::Config(format!("cannot encode the request to {path}: {e}"))
+        })?;
+        self.post_bytes(path, json, false, auth).await
+    }
+
+    /// POST a JSON body (gzip-compressed when `gzip`) and parse the JSON reply.
+    async fn post_bytes<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: Vec<u8>,
+        gzip: bool,
+        auth: Option<HeaderValue>,
+    ) -> Result<T, ClientError> {
         let url = format!("{}{}", self.base, path);
-        let mut request = self.http.post(&url).json(body);
+        let mut request = self
+            .http
+            .post(&url)
+            .header(CONTENT_TYPE, "application/json")
+            .body(body);
+        if gzip {
+            request = request.header(CONTENT_ENCODING, "gzip");
+        }
         if let Some(auth) = auth {
             request = request.header(AUTHORIZATION, auth);
         }

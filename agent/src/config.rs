@@ -9,6 +9,9 @@ use std::path::{Path, PathBuf};
 /// Prefix of the environment variables that override config keys.
 pub const ENV_PREFIX: &str = "STEWARD_AGENT_";
 
+/// Smallest allowed `spool_max_bytes`.
+const MIN_SPOOL_BYTES: u64 = 1024 * 1024;
+
 /// The example file, which is also what `print-default-config` prints.
 const DEFAULT_TOML: &str = include_str!("../../config/agent.example.toml");
 
@@ -32,6 +35,13 @@ pub struct AgentConfig {
     pub collect_software: bool,
     /// Log filter (`error`, `warn`, `info`, `debug`, `trace` or a tracing directive).
     pub log_level: String,
+    /// Most bytes of reports kept on disk while the server cannot be reached.
+    pub spool_max_bytes: u64,
+    /// Oldest report kept on disk while the server cannot be reached, in hours.
+    pub spool_max_age_hours: u64,
+    /// The dpkg status file to read instead of `/var/lib/dpkg/status` (for tests and
+    /// chroots).
+    pub dpkg_status_path: Option<PathBuf>,
 }
 
 impl Default for AgentConfig {
@@ -45,6 +55,9 @@ impl Default for AgentConfig {
             allow_insecure_http: false,
             collect_software: true,
             log_level: "info".to_string(),
+            spool_max_bytes: 50 * 1024 * 1024,
+            spool_max_age_hours: 168,
+            dpkg_status_path: None,
         }
     }
 }
@@ -131,6 +144,13 @@ impl AgentConfig {
                 }
                 "collect_software" => self.collect_software = parse_bool(value).map_err(err)?,
                 "log_level" => self.log_level = value.to_string(),
+                "spool_max_bytes" => self.spool_max_bytes = parse_u64(value).map_err(err)?,
+                "spool_max_age_hours" => {
+                    self.spool_max_age_hours = parse_u64(value).map_err(err)?
+                }
+                "dpkg_status_path" => {
+                    self.dpkg_status_path = (!value.is_empty()).then(|| PathBuf::from(value));
+                }
                 _ => {}
             }
         }
@@ -163,6 +183,29 @@ impl AgentConfig {
             return Err(ConfigError::Invalid {
                 key: "ca_cert",
                 message: format!("{} is not a readable file", ca.display()),
+            });
+        }
+        if self.spool_max_bytes < MIN_SPOOL_BYTES {
+            return Err(ConfigError::Invalid {
+                key: "spool_max_bytes",
+                message: format!(
+                    "must be at least {MIN_SPOOL_BYTES} (1 MiB): a full report of a machine \
+                     with thousands of packages is several hundred KB"
+                ),
+            });
+        }
+        if self.spool_max_age_hours == 0 {
+            return Err(ConfigError::Invalid {
+                key: "spool_max_age_hours",
+                message: "must be at least 1".to_string(),
+            });
+        }
+        if let Some(path) = &self.dpkg_status_path
+            && !path.is_file()
+        {
+            return Err(ConfigError::Invalid {
+                key: "dpkg_status_path",
+                message: format!("{} is not a readable file", path.display()),
             });
         }
         tracing_subscriber::EnvFilter::try_new(&self.log_level).map_err(|e| {
@@ -251,6 +294,7 @@ mod tests {
     fn example_file_lists_every_key() {
         let all = AgentConfig {
             ca_cert: Some(PathBuf::from("/x")),
+            dpkg_status_path: Some(PathBuf::from("/x")),
             ..AgentConfig::default()
         };
         let keys = toml::to_string(&all).expect("serializes");
@@ -326,6 +370,57 @@ mod tests {
         let missing = dir.path().join("nope.toml");
         let e = AgentConfig::load_with_env(Some(&missing), env(&[])).expect_err("missing");
         assert!(matches!(e, ConfigError::Read { .. }), "{e}");
+    }
+
+    #[test]
+    fn spool_and_dpkg_keys() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let status = dir.path().join("status");
+        std::fs::write(
+            &status,
+            "Package: only-this\nStatus: install ok installed\nArchitecture: all\nVersion: 1\n",
+        )
+        .expect("write");
+        let c = AgentConfig::load_with_env(
+            None,
+            env(&[
+                ("STEWARD_AGENT_SPOOL_MAX_BYTES", "2097152"),
+                ("STEWARD_AGENT_SPOOL_MAX_AGE_HOURS", "24"),
+                (
+                    "STEWARD_AGENT_DPKG_STATUS_PATH",
+                    status.to_str().expect("utf-8"),
+                ),
+            ]),
+        )
+        .expect("loads");
+        assert_eq!((c.spool_max_bytes, c.spool_max_age_hours), (2 << 20, 24));
+        let limits = crate::report::SpoolLimits::from(&c);
+        assert_eq!(
+            (limits.max_bytes, limits.max_age_secs),
+            (2 << 20, 24 * 3600)
+        );
+        let options = crate::collect::CollectOptions::from(&c);
+        assert_eq!(options.dpkg_status.as_deref(), Some(status.as_path()));
+        #[cfg(target_os = "linux")]
+        {
+            let inv = crate::collect::collect_inventory(&options);
+            let dpkg: Vec<_> = inv
+                .software
+                .iter()
+                .filter(|s| s.source == "dpkg")
+                .map(|s| s.name.as_str())
+                .collect();
+            assert_eq!(dpkg, ["only-this"]);
+        }
+
+        for (var, value) in [
+            ("STEWARD_AGENT_SPOOL_MAX_BYTES", "1000"),
+            ("STEWARD_AGENT_SPOOL_MAX_AGE_HOURS", "0"),
+            ("STEWARD_AGENT_DPKG_STATUS_PATH", "/nonexistent/status"),
+        ] {
+            let e = AgentConfig::load_with_env(None, env(&[(var, value)])).expect_err(var);
+            assert!(matches!(e, ConfigError::Invalid { .. }), "{e}");
+        }
     }
 
     #[test]

@@ -8,10 +8,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use steward_agent::collect::{self, CollectOptions};
 use steward_agent::config::AgentConfig;
+use steward_agent::report;
 use steward_agent::run;
 use steward_agent::schedule::Schedule;
 use steward_agent::state::{self, Credentials};
-use steward_shared::CheckinRequest;
+use steward_shared::{CheckinRequest, ReportKind};
 use tokio_util::sync::CancellationToken;
 
 /// Reports this machine's inventory and health to a Steward server.
@@ -64,6 +65,10 @@ enum Command {
         /// Indent the JSON.
         #[arg(long)]
         pretty: bool,
+        /// Print how many bytes a full report and an unchanged check-in take on the wire
+        /// (for the benchmarks) instead of the JSON.
+        #[arg(long, hide = true, conflicts_with = "pretty")]
+        wire_size: bool,
     },
     /// Show enrollment, configuration and the next scheduled run.
     Status,
@@ -129,7 +134,10 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 run::run_with_reload(cli.config, config, state_dir, shutdown).await
             })?;
         }
-        Command::Collect { pretty } => collect_json(&config, pretty)?,
+        Command::Collect {
+            wire_size: true, ..
+        } => wire_size(&config)?,
+        Command::Collect { pretty, .. } => collect_json(&config, pretty)?,
         Command::Status => status(cli.config.as_deref(), &config, &state_dir)?,
         Command::ValidateConfig | Command::PrintDefaultConfig => {}
     }
@@ -201,7 +209,11 @@ async fn cancel_on_signal(shutdown: CancellationToken) {
 
 fn collect_json(config: &AgentConfig, pretty: bool) -> Result<()> {
     let (inventory, health) = collect::collect(&CollectOptions::from(config));
-    let report = CheckinRequest { inventory, health };
+    let report = CheckinRequest {
+        inventory,
+        health,
+        ..Default::default()
+    };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let written = if pretty {
         serde_json::to_writer_pretty(&mut out, &report)
@@ -210,6 +222,28 @@ fn collect_json(config: &AgentConfig, pretty: bool) -> Result<()> {
     };
     ignore_broken_pipe(written.map_err(std::io::Error::from))?;
     ignore_broken_pipe(writeln!(out).and_then(|()| out.flush()))
+}
+
+/// Produce reports of this machine into a scratch state directory and print their sizes.
+fn wire_size(config: &AgentConfig) -> Result<()> {
+    let scratch =
+        std::env::temp_dir().join(format!("steward-agent-wire-size-{}", std::process::id()));
+    let sizes = report::measure_wire_sizes(&CollectOptions::from(config), &scratch);
+    let _ = std::fs::remove_dir_all(&scratch);
+    let s = sizes.context("cannot produce reports in a scratch directory")?;
+    let encoding = if s.full_gzip { "gzip" } else { "plain JSON" };
+    let second = match s.second_kind {
+        ReportKind::Heartbeat => "heartbeat".to_string(),
+        other => {
+            format!("unchanged check-in (a {other:?}: something changed between two collections!)")
+        }
+    };
+    println!(
+        "full: {} bytes ({encoding}; {} bytes as JSON), {second}: {} bytes, \
+         delta with one package upgraded: {} bytes",
+        s.full, s.full_json, s.second, s.one_upgrade
+    );
+    Ok(())
 }
 
 /// A reader that went away (`| head`) is not an error.

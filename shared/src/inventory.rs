@@ -102,6 +102,13 @@ pub struct Software {
     pub source: String,
 }
 
+impl Software {
+    /// What identifies an installed item: (source, name, arch, version).
+    pub fn key(&self) -> (&str, &str, &str, &str) {
+        (&self.source, &self.name, &self.arch, &self.version)
+    }
+}
+
 /// How the machine is doing right now.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default)]

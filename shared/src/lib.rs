@@ -47,10 +47,130 @@ impl std::fmt::Debug for EnrollResponse {
 }
 
 /// Body of `POST /api/v1/agent/checkin`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+///
+/// An agent's reports form a chain: each carries a sequence number and the digest of the
+/// inventory after it; a delta or heartbeat also names the digest it builds on
+/// (`base_digest`). The server applies a report only on top of the state it last
+/// acknowledged, ignores a sequence number it has already applied (a retried report is
+/// never applied twice), and answers a broken chain with
+/// [`AgentCommand::SendFullReport`].
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
 pub struct CheckinRequest {
+    /// What this report carries. Reports from agents before deltas are `Full`.
+    pub kind: ReportKind,
+    /// Increases by one per report this agent produced; 0 from agents before deltas.
+    pub seq: u64,
+    /// Digest of the inventory this report builds on (delta, heartbeat).
+    pub base_digest: String,
+    /// Digest of the whole inventory after this report.
+    pub digest: String,
+    /// The whole inventory (`Full` only).
     pub inventory: Inventory,
+    /// What changed since `base_digest` (`Delta` only).
+    pub delta: Option<InventoryDelta>,
     pub health: Health,
+}
+
+/// The kind of a check-in.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportKind {
+    /// The whole inventory.
+    #[default]
+    Full,
+    /// Only the sections and software items that changed.
+    Delta,
+    /// Nothing changed: health only.
+    Heartbeat,
+}
+
+/// The parts of an inventory that changed. A section that is `Some` replaces the stored
+/// one whole; software changes item by item.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct InventoryDelta {
+    pub collected_at: i64,
+    pub agent_version: String,
+    /// Hostname, OS, hardware, CPU and memory.
+    pub system: Option<SystemSection>,
+    pub disks: Option<Vec<Disk>>,
+    pub network: Option<Vec<NetInterface>>,
+    pub logged_in_users: Option<Vec<String>>,
+    pub software_added: Vec<Software>,
+    /// Items as they were reported (matched on source, name, arch and version).
+    pub software_removed: Vec<Software>,
+}
+
+/// The "system" section of an inventory, as carried in a delta.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct SystemSection {
+    pub hostname: String,
+    pub os: OsInfo,
+    pub hardware: Hardware,
+    pub cpu: Cpu,
+    pub memory: Memory,
+}
+
+impl SystemSection {
+    pub fn of(inv: &Inventory) -> SystemSection {
+        SystemSection {
+            hostname: inv.hostname.clone(),
+            os: inv.os.clone(),
+            hardware: inv.hardware.clone(),
+            cpu: inv.cpu.clone(),
+            memory: inv.memory.clone(),
+        }
+    }
+
+    pub fn apply_to(self, inv: &mut Inventory) {
+        inv.hostname = self.hostname;
+        inv.os = self.os;
+        inv.hardware = self.hardware;
+        inv.cpu = self.cpu;
+        inv.memory = self.memory;
+    }
+}
+
+impl InventoryDelta {
+    /// Applies this delta to `inv` (the state at the delta's base).
+    pub fn apply_to(self, inv: &mut Inventory) {
+        inv.collected_at = self.collected_at;
+        if !self.agent_version.is_empty() {
+            inv.agent_version = self.agent_version;
+        }
+        if let Some(system) = self.system {
+            system.apply_to(inv);
+        }
+        if let Some(d) = self.disks {
+            inv.disks = d;
+        }
+        if let Some(n) = self.network {
+            inv.network = n;
+        }
+        if let Some(u) = self.logged_in_users {
+            inv.logged_in_users = u;
+        }
+        if !self.software_removed.is_empty() {
+            let gone: std::collections::HashSet<(&str, &str, &str, &str)> =
+                self.software_removed.iter().map(Software::key).collect();
+            inv.software.retain(|s| !gone.contains(&s.key()));
+        }
+        inv.software.extend(self.software_added);
+        inv.software.sort();
+        inv.software.dedup_by(|a, b| a.key() == b.key());
+    }
+
+    /// Whether nothing changed.
+    pub fn is_empty(&self) -> bool {
+        self.system.is_none()
+            && self.disks.is_none()
+            && self.network.is_none()
+            && self.logged_in_users.is_none()
+            && self.software_added.is_empty()
+            && self.software_removed.is_empty()
+    }
 }
 
 /// Reply to a check-in.
@@ -71,6 +191,8 @@ pub enum AgentCommand {
     CollectNow,
     /// Replace the agent's schedule with this cron expression.
     SetSchedule { cron: String },
+    /// The server cannot apply deltas on top of what it has: send the whole inventory.
+    SendFullReport,
     /// A command this agent does not know (sent by a newer server).
     #[serde(other)]
     Unknown,
@@ -95,4 +217,56 @@ pub struct ErrorDetail {
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sw(name: &str, version: &str) -> Software {
+        Software {
+            name: name.into(),
+            version: version.into(),
+            source: "dpkg".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn delta_applies_sections_and_software() {
+        let mut inv = Inventory {
+            hostname: "a".into(),
+            software: vec![sw("curl", "7"), sw("vim", "9")],
+            ..Default::default()
+        };
+        let delta = InventoryDelta {
+            system: Some(SystemSection {
+                hostname: "b".into(),
+                ..Default::default()
+            }),
+            software_added: vec![sw("curl", "8"), sw("htop", "3")],
+            software_removed: vec![sw("curl", "7")],
+            ..Default::default()
+        };
+        assert!(!delta.is_empty());
+        delta.apply_to(&mut inv);
+        assert_eq!(inv.hostname, "b");
+        let names: Vec<_> = inv
+            .software
+            .iter()
+            .map(|s| format!("{}={}", s.name, s.version))
+            .collect();
+        assert_eq!(names, ["curl=8", "htop=3", "vim=9"]);
+        assert!(InventoryDelta::default().is_empty());
+    }
+
+    #[test]
+    fn old_checkins_are_full_reports() {
+        let req: CheckinRequest =
+            serde_json::from_str(r#"{"inventory":{"hostname":"x"},"health":{}}"#).expect("parse");
+        assert_eq!(req.kind, ReportKind::Full);
+        assert_eq!(req.seq, 0);
+        let cmd: AgentCommand = serde_json::from_str(r#"{"kind":"reboot_now"}"#).expect("parse");
+        assert_eq!(cmd, AgentCommand::Unknown);
+    }
 }

@@ -237,6 +237,7 @@ async fn this_machine_reports_its_real_inventory() {
     let collected = tokio::task::spawn_blocking(|| {
         steward_agent::collect::collect_inventory(&steward_agent::collect::CollectOptions {
             software: true,
+            ..Default::default()
         })
     })
     .await

@@ -166,6 +166,7 @@ pub fn report(hostname: &str, uuid: &str, software: &[(&str, &str)]) -> CheckinR
             memory_used_bytes: 2 << 30,
             ..Default::default()
         },
+        ..Default::default()
     }
 }
 

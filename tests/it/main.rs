@@ -8,4 +8,5 @@ mod agents;
 mod assets;
 mod bad_input;
 mod helpers;
+mod protocol;
 mod web;

@@ -1,8 +1,19 @@
-//! The collector for systems without their own yet (Windows, macOS, BSDs): what `sysinfo`
-//! knows about the OS and SMBIOS identity; no logged-in users and no software list.
+//! The collector for systems without their own (BSDs and others), and what the Windows
+//! and macOS collectors fall back on when their tools fail: what `sysinfo` knows about
+//! the OS and SMBIOS identity; no logged-in users and no software list.
 
-use steward_shared::{Hardware, OsInfo, Software};
+use super::CollectOptions;
+use super::platform::PlatformReport;
+use steward_shared::{Hardware, OsInfo};
 use sysinfo::{Motherboard, Product, System};
+
+pub(super) fn collect(_opts: &CollectOptions) -> PlatformReport {
+    PlatformReport {
+        os: os_info(),
+        hardware: hardware(),
+        ..PlatformReport::default()
+    }
+}
 
 pub(super) fn os_info() -> OsInfo {
     OsInfo {
@@ -29,12 +40,4 @@ pub(super) fn hardware() -> Hardware {
         board_serial: board_field(Motherboard::serial_number),
         ..Hardware::default()
     }
-}
-
-pub(super) fn logged_in_users() -> Vec<String> {
-    Vec::new()
-}
-
-pub(super) fn software() -> Vec<Software> {
-    Vec::new()
 }

@@ -1,4 +1,5 @@
-//! Enroll and check in against a small scripted HTTP server on a free loopback port.
+//! Enroll and check in against a small scripted HTTP server on a free loopback port (which
+//! the report queue's delivery tests use too).
 
 use super::*;
 use crate::state::Credentials;
@@ -7,16 +8,18 @@ use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-/// A request as the server saw it.
+/// A request as the server saw it (the body decompressed when it came gzipped).
 #[derive(Debug, Clone)]
-struct Seen {
-    request_line: String,
-    headers: Vec<(String, String)>,
-    body: serde_json::Value,
+pub(crate) struct Seen {
+    pub(crate) request_line: String,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: serde_json::Value,
+    /// Bytes of the body on the wire.
+    pub(crate) wire_bytes: usize,
 }
 
 impl Seen {
-    fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -25,13 +28,13 @@ impl Seen {
 }
 
 /// Answers each connection's one request with the next scripted `(status, body)`.
-struct ScriptedServer {
-    url: String,
+pub(crate) struct ScriptedServer {
+    pub(crate) url: String,
     seen: Arc<Mutex<Vec<Seen>>>,
 }
 
 impl ScriptedServer {
-    async fn start(script: Vec<(u16, &'static str)>) -> ScriptedServer {
+    pub(crate) async fn start(script: Vec<(u16, &'static str)>) -> ScriptedServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         let seen = Arc::new(Mutex::new(Vec::new()));
@@ -56,7 +59,7 @@ impl ScriptedServer {
         ScriptedServer { url, seen }
     }
 
-    fn seen(&self) -> Vec<Seen> {
+    pub(crate) fn seen(&self) -> Vec<Seen> {
         self.seen.lock().expect("lock").clone()
     }
 }
@@ -94,11 +97,25 @@ async fn read_request(conn: &mut tokio::net::TcpStream) -> Option<Seen> {
         }
         buf.extend_from_slice(&chunk[..n]);
     }
-    let body = serde_json::from_slice(&buf[head_end..head_end + len]).unwrap_or_default();
+    let raw = &buf[head_end..head_end + len];
+    let gzip = headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("content-encoding") && v == "gzip");
+    let mut json = Vec::new();
+    if gzip {
+        use std::io::Read;
+        flate2::read::GzDecoder::new(raw)
+            .read_to_end(&mut json)
+            .ok()?;
+    } else {
+        json = raw.to_vec();
+    }
+    let body = serde_json::from_slice(&json).unwrap_or_default();
     Some(Seen {
         request_line,
         headers,
         body,
+        wire_bytes: len,
     })
 }
 
@@ -114,6 +131,8 @@ async fn enroll_then_check_in() {
             401,
             r#"{"error":{"code":"unauthorized","message":"unknown agent"}}"#,
         ),
+        (200, r#"{"agent_id":"agt_8","secret":"new-secret"}"#),
+        (200, r#"{"asset_id":42,"commands":[]}"#),
     ])
     .await;
     let dir = tempfile::tempdir().expect("tempdir");
@@ -130,9 +149,30 @@ async fn enroll_then_check_in() {
 
     let reply = run_once(&config, dir.path()).await.expect("checks in");
     assert_eq!(reply.asset_id, 42);
+    assert!(
+        crate::report::ReportQueue::open(dir.path(), Default::default())
+            .expect("queue")
+            .pending()
+            .is_empty(),
+        "delivered reports leave the spool"
+    );
 
     let e = run_once(&config, dir.path()).await.expect_err("revoked");
     assert!(matches!(e, RunError::Revoked), "{e:?}");
+    let queue = crate::report::ReportQueue::open(dir.path(), Default::default()).expect("queue");
+    assert_eq!(queue.pending(), vec![2]);
+
+    // Enrolled again: a new identity starts a new chain with a full report.
+    enroll(&config, &server.url, "tok-456", dir.path())
+        .await
+        .expect("enrolls again");
+    assert_eq!(
+        run_once(&config, dir.path())
+            .await
+            .expect("checks in")
+            .asset_id,
+        42
+    );
 
     let seen = server.seen();
     assert_eq!(seen[0].request_line, "POST /api/v1/agent/enroll HTTP/1.1");
@@ -145,6 +185,65 @@ async fn enroll_then_check_in() {
     );
     assert!(seen[1].body["inventory"]["hostname"].is_string());
     assert!(seen[1].body["health"]["taken_at"].is_i64());
+    assert_eq!(seen[1].body["kind"], "full");
+    assert_eq!(seen[1].body["seq"], 1);
+    // The second run compares with the first: no inventory, seq 2, chained on seq 1.
+    assert_ne!(seen[2].body["kind"], "full");
+    assert_eq!(seen[2].body["seq"], 2);
+    assert_eq!(seen[2].body["base_digest"], seen[1].body["digest"]);
+    assert!(seen[2].body.get("inventory").is_none());
+    assert_eq!(
+        seen[4].header("authorization"),
+        Some("Bearer agt_8.new-secret")
+    );
+    assert_eq!(
+        (&seen[4].body["kind"], &seen[4].body["seq"]),
+        (&"full".into(), &1.into())
+    );
+}
+
+#[tokio::test]
+async fn run_once_answers_a_request_for_a_full_report() {
+    let server = ScriptedServer::start(vec![
+        (200, r#"{"asset_id":7,"commands":[]}"#),
+        (
+            200,
+            r#"{"asset_id":7,"commands":[{"kind":"send_full_report"}]}"#,
+        ),
+        (200, r#"{"asset_id":8,"commands":[]}"#),
+    ])
+    .await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    Credentials {
+        server_url: server.url.clone(),
+        agent_id: "agt_1".into(),
+        secret: "s".into(),
+    }
+    .save(dir.path())
+    .expect("save");
+    let config = AgentConfig {
+        collect_software: false,
+        ..AgentConfig::default()
+    };
+    assert_eq!(
+        run_once(&config, dir.path()).await.expect("first").asset_id,
+        7
+    );
+    assert_eq!(
+        run_once(&config, dir.path())
+            .await
+            .expect("second")
+            .asset_id,
+        8
+    );
+    let kinds: Vec<_> = server
+        .seen()
+        .iter()
+        .map(|s| (s.body["seq"].as_u64(), s.body["kind"].clone()))
+        .collect();
+    assert_eq!(kinds[0], (Some(1), "full".into()));
+    assert_eq!(kinds[1].0, Some(2));
+    assert_eq!(kinds[2], (Some(3), "full".into()));
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@
 
 mod backoff;
 #[cfg(test)]
-mod http_tests;
+pub(crate) mod http_tests;
 mod reload;
 mod reporter;
 mod scheduler;
@@ -63,6 +63,11 @@ pub enum RunError {
     Client(#[from] ClientError),
     #[error("collection failed: {0}")]
     Collect(String),
+    #[error(
+        "the server refused the queued report(s) as invalid and they were dropped \
+         ({dropped}); see the log for its reasons"
+    )]
+    NotDelivered { dropped: usize },
     #[error("cannot watch config file {}: {message}", path.display())]
     Watch { path: PathBuf, message: String },
 }
@@ -131,10 +136,23 @@ async fn run_tasks(
     result
 }
 
-/// Collect and check in once.
+/// Collect, queue a report and deliver everything queued; the server's reply to the last
+/// report. When the server asks for a full report, one is made and sent right away.
 pub async fn run_once(config: &AgentConfig, state_dir: &Path) -> Result<CheckinResponse, RunError> {
     config.validate()?;
-    HttpReporter::new(config, state_dir)?.report().await
+    let mut reporter = HttpReporter::new(config, state_dir)?;
+    reporter.produce().await?;
+    let mut delivery = reporter.deliver().await?;
+    if delivery.full_requested {
+        tracing::info!("the server asked for a full report; sending one");
+        reporter.produce().await?;
+        let again = reporter.deliver().await?;
+        delivery.dropped += again.dropped;
+        delivery.last_response = again.last_response.or(delivery.last_response);
+    }
+    delivery.last_response.ok_or(RunError::NotDelivered {
+        dropped: delivery.dropped,
+    })
 }
 
 /// Enroll this machine with `server_url` using an enrollment `token`, and save the
@@ -191,6 +209,7 @@ pub async fn enroll(
         state::save_ca_cert(state_dir, ca)?;
     }
     creds.save(state_dir)?;
+    crate::report::forget(state_dir)?;
     tracing::info!(agent_id = %creds.agent_id, server = %creds.server_url, "enrolled");
     Ok(creds)
 }

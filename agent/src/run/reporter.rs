@@ -1,21 +1,24 @@
-//! The reporter: collect (on a blocking thread) and check in with this agent's
-//! credentials. The run loop talks to it through [`Reporter`] so it can be tested alone.
+//! The reporter: collect (on a blocking thread) into the report queue, and deliver the
+//! queue with this agent's credentials. The run loop talks to it through [`Reporter`] so
+//! it can be tested alone.
 
 use super::RunError;
-use crate::client::{Client, ClientError};
+use crate::client::Client;
 use crate::collect::{self, CollectOptions};
 use crate::config::{AgentConfig, ConfigError, check_server_url};
+use crate::report::{Delivery, ReportQueue, SpoolLimits};
 use crate::state::{self, Credentials};
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use steward_shared::{CheckinRequest, CheckinResponse};
 
-/// One check-in, as the run loop sees it.
+/// Producing and delivering reports, as the run loop sees it.
 pub(crate) trait Reporter: Send {
-    /// Collect and report once.
-    fn report(&mut self) -> impl Future<Output = Result<CheckinResponse, RunError>> + Send;
-    /// Apply a new configuration (server, TLS, timeout, what to collect).
+    /// Collect and queue the next report (a full one if the server asked for it).
+    fn produce(&mut self) -> impl Future<Output = Result<(), RunError>> + Send;
+    /// Send what is queued, oldest first.
+    fn deliver(&mut self) -> impl Future<Output = Result<Delivery, RunError>> + Send;
+    /// Apply a new configuration (server, TLS, timeout, what to collect, spool limits).
     fn reconfigure(&mut self, config: &AgentConfig) -> Result<(), RunError>;
 }
 
@@ -24,6 +27,7 @@ pub(crate) struct HttpReporter {
     client: Client,
     creds: Credentials,
     options: CollectOptions,
+    queue: ReportQueue,
     state_dir: PathBuf,
 }
 
@@ -34,10 +38,12 @@ impl HttpReporter {
             state_dir: state_dir.to_path_buf(),
         })?;
         let client = build_client(config, &creds, state_dir)?;
+        let queue = ReportQueue::open(state_dir, SpoolLimits::from(config))?;
         Ok(HttpReporter {
             client,
             creds,
             options: CollectOptions::from(config),
+            queue,
             state_dir: state_dir.to_path_buf(),
         })
     }
@@ -84,34 +90,29 @@ pub fn effective_server_url<'a>(config: &'a AgentConfig, creds: &'a Credentials)
 }
 
 impl Reporter for HttpReporter {
-    fn report(&mut self) -> impl Future<Output = Result<CheckinResponse, RunError>> + Send {
-        let options = self.options;
-        let client = self.client.clone();
-        let creds = self.creds.clone();
+    fn produce(&mut self) -> impl Future<Output = Result<(), RunError>> + Send {
+        let options = self.options.clone();
         async move {
             let (inventory, health) =
                 tokio::task::spawn_blocking(move || collect::collect(&options))
                     .await
                     .map_err(|e| RunError::Collect(e.to_string()))?;
-            let request = CheckinRequest { inventory, health };
-            client
-                .checkin(&creds, &request)
-                .await
-                .map_err(checkin_error)
+            // The collection's own time: the clock is read once, by the collector.
+            let now = health.taken_at;
+            let report = self.queue.produce(inventory, health, now)?;
+            tracing::debug!(seq = report.seq, kind = ?report.kind, "report queued");
+            Ok(())
         }
+    }
+
+    fn deliver(&mut self) -> impl Future<Output = Result<Delivery, RunError>> + Send {
+        self.queue.deliver(&self.client, &self.creds)
     }
 
     fn reconfigure(&mut self, config: &AgentConfig) -> Result<(), RunError> {
         self.client = build_client(config, &self.creds, &self.state_dir)?;
         self.options = CollectOptions::from(config);
+        self.queue.set_limits(SpoolLimits::from(config));
         Ok(())
-    }
-}
-
-/// A refused credential means the agent was revoked; everything else is kept as is.
-pub(crate) fn checkin_error(e: ClientError) -> RunError {
-    match e {
-        ClientError::Http { status: 401, .. } => RunError::Revoked,
-        other => RunError::Client(other),
     }
 }

@@ -1,16 +1,18 @@
-//! The scheduler task: check in at start, then at each scheduled time (plus jitter),
-//! retrying with backoff, obeying the server's commands and config reloads, until the
-//! shutdown token is cancelled.
+//! The scheduler task: at start, then at each scheduled time (plus jitter), collect a
+//! report and deliver the queue, retrying the delivery (not the collection) with backoff
+//! until the next scheduled time; obey the server's commands and config reloads, until
+//! the shutdown token is cancelled.
 
 use super::RunError;
 use super::backoff::{backoff_delay, jittered};
 use super::reporter::Reporter;
 use crate::clock::Clock;
 use crate::config::AgentConfig;
+use crate::report::Delivery;
 use crate::schedule::Schedule;
 use chrono::{DateTime, Utc};
 use std::time::Duration;
-use steward_shared::{AgentCommand, CheckinResponse};
+use steward_shared::AgentCommand;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -24,9 +26,9 @@ enum Round {
     Shutdown,
 }
 
-/// How one check-in (with its retries) ended.
+/// How one delivery (with its retries) ended.
 enum Attempt {
-    Reported(CheckinResponse),
+    Delivered(Delivery),
     /// Not delivered before the next scheduled time, or refused for good.
     GaveUp,
     Shutdown,
@@ -72,37 +74,60 @@ impl<R: Reporter, C: Clock> Scheduler<R, C> {
         }
     }
 
-    /// Report, then once more right away if the reply asks for it (but not again for
-    /// that second reply, so a confused server cannot make us loop).
+    /// Collect, queue and deliver; then once more right away if a reply asks for a
+    /// collection or a full report (at most once for each, so a confused server cannot
+    /// make us loop).
     async fn round(&mut self) -> Result<Round, RunError> {
         let mut collect_now_allowed = true;
+        let mut full_allowed = true;
         loop {
-            let response = match self.report_with_retry().await? {
-                Attempt::Reported(r) => r,
+            let produced = tokio::select! {
+                () = self.shutdown.cancelled() => return Ok(Round::Shutdown),
+                r = self.reporter.produce() => r,
+            };
+            if let Err(e) = produced {
+                tracing::error!(error = %e, "cannot make a report; sending the queued ones");
+            }
+            let delivery = match self.deliver_with_retry().await? {
+                Attempt::Delivered(d) => d,
                 Attempt::GaveUp => return Ok(Round::Done),
                 Attempt::Shutdown => return Ok(Round::Shutdown),
             };
-            tracing::info!(asset_id = response.asset_id, "checked in");
-            let collect_now = self.apply_commands(&response.commands);
-            if !(collect_now && collect_now_allowed) {
+            if let Some(response) = &delivery.last_response {
+                tracing::info!(
+                    asset_id = response.asset_id,
+                    reports = delivery.delivered.len(),
+                    "checked in"
+                );
+            }
+            let collect_now = self.apply_commands(&delivery.commands) && collect_now_allowed;
+            let full = delivery.full_requested && full_allowed;
+            if !(collect_now || full) {
                 return Ok(Round::Done);
             }
-            collect_now_allowed = false;
-            tracing::info!("server asked for a collection now");
+            if collect_now {
+                collect_now_allowed = false;
+                tracing::info!("server asked for a collection now");
+            }
+            if full {
+                full_allowed = false;
+                tracing::info!("server asked for a full report; sending one now");
+            }
         }
     }
 
-    /// Check in, retrying transient failures with backoff until the next scheduled time.
-    async fn report_with_retry(&mut self) -> Result<Attempt, RunError> {
+    /// Deliver the queue, retrying transient failures with backoff until the next
+    /// scheduled time.
+    async fn deliver_with_retry(&mut self) -> Result<Attempt, RunError> {
         let give_up_at = self.schedule.next_after(self.clock.now());
         let mut attempt = 0u32;
         loop {
             let result = tokio::select! {
                 () = self.shutdown.cancelled() => return Ok(Attempt::Shutdown),
-                r = self.reporter.report() => r,
+                r = self.reporter.deliver() => r,
             };
             let error = match result {
-                Ok(response) => return Ok(Attempt::Reported(response)),
+                Ok(delivery) => return Ok(Attempt::Delivered(delivery)),
                 Err(RunError::Revoked) => {
                     tracing::error!(
                         "the server refused this agent's credentials: it was revoked or \
@@ -138,6 +163,8 @@ impl<R: Reporter, C: Clock> Scheduler<R, C> {
         for command in commands {
             match command {
                 AgentCommand::CollectNow => collect_now = true,
+                // The report queue acted on it already (`Delivery::full_requested`).
+                AgentCommand::SendFullReport => {}
                 AgentCommand::SetSchedule { cron } => match Schedule::parse(cron) {
                     Ok(s) => {
                         tracing::info!(schedule = %s, "server set a new schedule");

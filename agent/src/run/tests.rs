@@ -1,10 +1,10 @@
-//! Tests of the run loop on tokio's paused clock with a scripted reporter, and of enroll
-//! and check-in against a small scripted HTTP server.
+//! Tests of the run loop on tokio's paused clock with a scripted reporter.
 
 use super::reporter::Reporter;
 use super::scheduler::Scheduler;
 use super::*;
 use crate::clock::{Clock, TokioClock};
+use crate::report::Delivery;
 use chrono::{DateTime, TimeZone, Utc};
 use std::collections::VecDeque;
 use std::future::Future;
@@ -12,19 +12,28 @@ use std::sync::{Arc, Mutex};
 use steward_shared::AgentCommand;
 use tokio::sync::watch;
 
-type Script = VecDeque<Result<CheckinResponse, RunError>>;
+type Script = VecDeque<Result<Delivery, RunError>>;
 
-/// Replays a script of results, recording when it was called; cancels the shutdown token
-/// when the script runs out.
+/// Replays a script of delivery results, recording when each produce and deliver was
+/// called; cancels the shutdown token when the script runs out.
 struct ScriptedReporter {
     clock: TokioClock,
     calls: Arc<Mutex<Vec<DateTime<Utc>>>>,
+    produced: Arc<Mutex<Vec<DateTime<Utc>>>>,
     script: Script,
     shutdown: CancellationToken,
 }
 
 impl Reporter for ScriptedReporter {
-    fn report(&mut self) -> impl Future<Output = Result<CheckinResponse, RunError>> + Send {
+    fn produce(&mut self) -> impl Future<Output = Result<(), RunError>> + Send {
+        // Only collections followed by a scripted delivery count.
+        if !self.script.is_empty() {
+            self.produced.lock().expect("lock").push(self.clock.now());
+        }
+        std::future::ready(Ok(()))
+    }
+
+    fn deliver(&mut self) -> impl Future<Output = Result<Delivery, RunError>> + Send {
         let next = self.script.pop_front();
         if next.is_some() {
             self.calls.lock().expect("lock").push(self.clock.now());
@@ -60,21 +69,30 @@ fn offsets(calls: &[DateTime<Utc>]) -> Vec<f64> {
         .collect()
 }
 
-fn ok() -> Result<CheckinResponse, RunError> {
-    Ok(CheckinResponse {
-        asset_id: 1,
-        commands: vec![],
-    })
+fn ok() -> Result<Delivery, RunError> {
+    reply(vec![])
 }
 
-fn reply(commands: Vec<AgentCommand>) -> Result<CheckinResponse, RunError> {
-    Ok(CheckinResponse {
-        asset_id: 1,
+fn reply(commands: Vec<AgentCommand>) -> Result<Delivery, RunError> {
+    Ok(Delivery {
+        delivered: vec![1],
+        last_response: Some(CheckinResponse {
+            asset_id: 1,
+            commands: commands.clone(),
+        }),
         commands,
+        ..Delivery::default()
     })
 }
 
-fn unreachable() -> Result<CheckinResponse, RunError> {
+/// The server lost track of the chain: the queue made the next report full.
+fn full_requested() -> Result<Delivery, RunError> {
+    let mut delivery = reply(vec![AgentCommand::SendFullReport])?;
+    delivery.full_requested = true;
+    Ok(delivery)
+}
+
+fn unreachable() -> Result<Delivery, RunError> {
     Err(RunError::Client(ClientError::Transport(
         "connection refused".into(),
     )))
@@ -97,14 +115,24 @@ impl Harness {
         }
     }
 
-    /// Run the scheduler over `script`; the offsets of the calls and how it ended.
+    /// Run the scheduler over `script`; the offsets of the deliveries and how it ended.
     async fn run(
         self,
-        script: Vec<Result<CheckinResponse, RunError>>,
+        script: Vec<Result<Delivery, RunError>>,
     ) -> (Vec<f64>, Result<(), RunError>) {
+        let (calls, _, result) = self.run_counting(script).await;
+        (calls, result)
+    }
+
+    /// [`Harness::run`], with the offsets of the collections too.
+    async fn run_counting(
+        self,
+        script: Vec<Result<Delivery, RunError>>,
+    ) -> (Vec<f64>, Vec<f64>, Result<(), RunError>) {
         let clock = TokioClock::starting_at(start());
         let shutdown = CancellationToken::new();
         let calls = Arc::new(Mutex::new(Vec::new()));
+        let produced = Arc::new(Mutex::new(Vec::new()));
         let config = AgentConfig {
             schedule: self.schedule.to_string(),
             jitter_secs: self.jitter_secs,
@@ -115,6 +143,7 @@ impl Harness {
             reporter: ScriptedReporter {
                 clock,
                 calls: calls.clone(),
+                produced: produced.clone(),
                 script: script.into(),
                 shutdown: shutdown.clone(),
             },
@@ -127,7 +156,8 @@ impl Harness {
         };
         let result = scheduler.run().await;
         let calls = calls.lock().expect("lock").clone();
-        (offsets(&calls), result)
+        let produced = produced.lock().expect("lock").clone();
+        (offsets(&calls), offsets(&produced), result)
     }
 }
 
@@ -153,13 +183,15 @@ async fn jitter_delays_each_run() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn retries_with_backoff() {
-    let (calls, result) = Harness::new("*/30 * * * *")
-        .run(vec![unreachable(), unreachable(), ok(), ok()])
+async fn retries_delivery_with_backoff_without_collecting_again() {
+    let (calls, produced, result) = Harness::new("*/30 * * * *")
+        .run_counting(vec![unreachable(), unreachable(), ok(), ok()])
         .await;
     assert!(result.is_ok());
     // Backoff 2.5 s then 5 s (lowest jitter), then the 12:30 run.
     assert_eq!(calls, vec![0.0, 2.5, 7.5, 1200.0]);
+    // One collection per scheduled run; retries only deliver.
+    assert_eq!(produced, vec![0.0, 1200.0]);
 }
 
 #[tokio::test(start_paused = true)]
@@ -167,9 +199,11 @@ async fn gives_up_retrying_at_the_next_scheduled_time() {
     let mut script: Vec<_> = (0..5).map(|_| unreachable()).collect();
     script.push(ok());
     script.push(ok());
-    let (calls, _) = Harness::new("* * * * *").run(script).await;
-    // 2.5, 5, 10, 20 s waits; the next (40 s) would pass 12:11, so the 12:11 run takes over.
+    let (calls, produced, _) = Harness::new("* * * * *").run_counting(script).await;
+    // 2.5, 5, 10, 20 s waits; the next (40 s) would pass 12:11, so the 12:11 run takes over
+    // with a new collection (the undelivered report stays queued and goes first).
     assert_eq!(calls, vec![0.0, 2.5, 7.5, 17.5, 37.5, 60.0, 120.0]);
+    assert_eq!(produced, vec![0.0, 60.0, 120.0]);
 }
 
 #[tokio::test(start_paused = true)]
@@ -202,8 +236,36 @@ async fn collect_now_once_per_reply() {
         reply(vec![AgentCommand::CollectNow]),
         ok(),
     ];
-    let (calls, _) = Harness::new("*/30 * * * *").run(script).await;
+    let (calls, produced, _) = Harness::new("*/30 * * * *").run_counting(script).await;
     assert_eq!(calls, vec![0.0, 0.0, 1200.0]);
+    assert_eq!(produced, vec![0.0, 0.0, 1200.0]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn full_report_requested_is_sent_right_away_once_per_run() {
+    // Asked twice in a row: the second request waits for the next scheduled run (where
+    // the queue makes the report full anyway).
+    let script = vec![full_requested(), full_requested(), ok()];
+    let (calls, produced, _) = Harness::new("*/30 * * * *").run_counting(script).await;
+    assert_eq!(calls, vec![0.0, 0.0, 1200.0]);
+    assert_eq!(produced, vec![0.0, 0.0, 1200.0]);
+
+    // A full report and a collection asked for in one reply: one extra round does both.
+    let mut both = full_requested();
+    if let Ok(d) = &mut both {
+        d.commands.push(AgentCommand::CollectNow);
+    }
+    let (calls, produced, _) = Harness::new("*/30 * * * *")
+        .run_counting(vec![both, reply(vec![AgentCommand::CollectNow]), ok()])
+        .await;
+    assert_eq!(calls, vec![0.0, 0.0, 1200.0]);
+    assert_eq!(produced, vec![0.0, 0.0, 1200.0]);
+
+    // SendFullReport alone is not a collect-now: no round beyond the full one.
+    let (calls, _, _) = Harness::new("*/30 * * * *")
+        .run_counting(vec![reply(vec![AgentCommand::SendFullReport]), ok()])
+        .await;
+    assert_eq!(calls, vec![0.0, 1200.0]);
 }
 
 #[tokio::test(start_paused = true)]
@@ -248,6 +310,7 @@ async fn shutdown_while_waiting() {
         reporter: ScriptedReporter {
             clock,
             calls: calls.clone(),
+            produced: Arc::new(Mutex::new(Vec::new())),
             script: vec![ok(), ok()].into(),
             shutdown: CancellationToken::new(), // never cancelled by the script
         },

@@ -13,6 +13,8 @@ pub struct Agent {
     pub enrolled_at: i64,
     pub last_seen_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// The last report applied (0 before delta reporting).
+    pub last_seq: i64,
 }
 
 /// Why an agent credential was refused.
@@ -31,6 +33,7 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Agent> {
         enrolled_at: r.get(4)?,
         last_seen_at: r.get(5)?,
         revoked_at: r.get(6)?,
+        last_seq: r.get(7)?,
     })
 }
 
@@ -79,7 +82,7 @@ pub fn revoke(c: &Connection, id: &str, now: i64) -> DbResult<bool> {
 
 pub fn by_asset(c: &Connection, asset_id: i64) -> DbResult<Vec<Agent>> {
     let mut stmt = c.prepare_cached(
-        "SELECT id, asset_id, hostname, agent_version, enrolled_at, last_seen_at, revoked_at
+        "SELECT id, asset_id, hostname, agent_version, enrolled_at, last_seen_at, revoked_at, last_seq
          FROM agents WHERE asset_id = ?1 ORDER BY enrolled_at",
     )?;
     let rows = stmt.query_map([asset_id], from_row)?;
@@ -88,7 +91,7 @@ pub fn by_asset(c: &Connection, asset_id: i64) -> DbResult<Vec<Agent>> {
 
 pub fn get(c: &Connection, id: &str) -> DbResult<Option<Agent>> {
     optional(c.query_row(
-        "SELECT id, asset_id, hostname, agent_version, enrolled_at, last_seen_at, revoked_at FROM agents WHERE id = ?1",
+        "SELECT id, asset_id, hostname, agent_version, enrolled_at, last_seen_at, revoked_at, last_seq FROM agents WHERE id = ?1",
         [id],
         from_row,
     ))
@@ -108,4 +111,14 @@ pub fn mark_seen(
         params![id, asset_id, hostname, version, ip, now],
     )?;
     Ok(())
+}
+
+/// Agents ordered by id, after `after`.
+pub fn list(c: &Connection, after: Option<&str>, limit: u32) -> DbResult<Vec<Agent>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT id, asset_id, hostname, agent_version, enrolled_at, last_seen_at, revoked_at, last_seq
+         FROM agents WHERE id > ?1 ORDER BY id LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![after.unwrap_or(""), limit], from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }

@@ -18,6 +18,9 @@ pub struct AssetSummary {
     pub primary_ip: String,
     pub software_count: i64,
     pub last_seen_at: Option<i64>,
+    /// Set when this asset looks like a clone of that one (same hardware identity,
+    /// both agents reporting).
+    pub clone_of: Option<i64>,
 }
 
 /// Everything about one asset.
@@ -47,7 +50,7 @@ pub struct AssetFilter {
     pub os: Option<String>,
 }
 
-const SUMMARY: &str = "a.id, a.kind, a.name, a.hostname, a.vendor, a.model, a.serial, a.os_name, a.primary_ip, a.software_count, a.last_seen_at";
+const SUMMARY: &str = "a.id, a.kind, a.name, a.hostname, a.vendor, a.model, a.serial, a.os_name, a.primary_ip, a.software_count, a.last_seen_at, a.clone_of";
 
 fn summary(r: &rusqlite::Row<'_>) -> rusqlite::Result<AssetSummary> {
     Ok(AssetSummary {
@@ -62,6 +65,7 @@ fn summary(r: &rusqlite::Row<'_>) -> rusqlite::Result<AssetSummary> {
         primary_ip: r.get(8)?,
         software_count: r.get(9)?,
         last_seen_at: r.get(10)?,
+        clone_of: r.get(11)?,
     })
 }
 
@@ -137,17 +141,17 @@ pub fn get(c: &Connection, id: i64) -> DbResult<Option<AssetDetail>> {
             };
             Ok(AssetDetail {
                 summary: summary(r)?,
-                os_version: r.get(11)?,
-                kernel: r.get(12)?,
-                cpu_model: r.get(13)?,
-                cpu_cores: r.get(14)?,
-                memory_bytes: r.get(15)?,
-                primary_mac: r.get(16)?,
-                first_seen_at: r.get(17)?,
-                created_at: r.get(18)?,
-                updated_at: r.get(19)?,
-                inventory: json(20)?,
-                health: json(21)?,
+                os_version: r.get(12)?,
+                kernel: r.get(13)?,
+                cpu_model: r.get(14)?,
+                cpu_cores: r.get(15)?,
+                memory_bytes: r.get(16)?,
+                primary_mac: r.get(17)?,
+                first_seen_at: r.get(18)?,
+                created_at: r.get(19)?,
+                updated_at: r.get(20)?,
+                inventory: json(21)?,
+                health: json(22)?,
             })
         },
     ))

@@ -5,7 +5,10 @@ use super::{DbError, DbResult};
 use rusqlite::Connection;
 
 /// (version, SQL), in order. Versions are consecutive from 1.
-pub const MIGRATIONS: &[(u32, &str)] = &[(1, include_str!("../../migrations/0001_init.sql"))];
+pub const MIGRATIONS: &[(u32, &str)] = &[
+    (1, include_str!("../../migrations/0001_init.sql")),
+    (2, include_str!("../../migrations/0002_agent_reports.sql")),
+];
 
 /// The schema version this build creates.
 pub fn latest() -> u32 {

@@ -6,7 +6,9 @@
 pub mod agents;
 pub mod assets;
 pub mod checkin;
+pub mod commands;
 pub mod enrollment;
+pub mod inventory;
 pub mod migrations;
 pub mod sessions;
 pub mod tokens;

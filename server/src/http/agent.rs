@@ -5,20 +5,27 @@ use super::auth::{AgentAuth, CurrentUser};
 use super::{ApiJson, ApiResult, AppError, AppState};
 use crate::db::{self, enrollment::Refusal};
 use crate::domain::roles::Role;
-use axum::extract::{ConnectInfo, Path, State};
-use axum::http::StatusCode;
-use axum::routing::post;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, FromRequest, Path, Query, Request, State};
+use axum::http::{StatusCode, header};
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use std::io::Read;
 use std::net::SocketAddr;
-use steward_shared::{CheckinRequest, CheckinResponse, EnrollRequest, EnrollResponse, Inventory};
+use steward_shared::{
+    AgentCommand, CheckinRequest, CheckinResponse, EnrollRequest, EnrollResponse, Inventory, Page,
+    ReportKind, Software,
+};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(steward_shared::ENROLL_PATH, post(enroll))
         .route(steward_shared::CHECKIN_PATH, post(checkin))
         .route("/api/v1/enrollment-tokens", post(create_enrollment_token))
+        .route("/api/v1/agents", get(list_agents))
         .route("/api/v1/agents/{id}/revoke", post(revoke_agent))
+        .route("/api/v1/agents/{id}/commands", post(queue_command))
 }
 
 async fn enroll(
@@ -90,25 +97,19 @@ async fn enroll(
     }
 }
 
-/// Rejects reports that are structurally fine JSON but unreasonable.
-pub fn validate_inventory(inv: &Inventory) -> Result<(), String> {
-    const MAX_STR: usize = 1024;
-    if inv.hostname.len() > 255 {
-        return Err("hostname is longer than 255 characters".into());
+const MAX_STR: usize = 1024;
+
+fn check_software(items: &[Software]) -> Result<(), String> {
+    if items.len() > 50_000 {
+        return Err("the report lists more software than any machine has".into());
     }
-    if inv.software.len() > 50_000
-        || inv.disks.len() > 1024
-        || inv.network.len() > 1024
-        || inv.logged_in_users.len() > 1024
-    {
-        return Err("the report lists more items than any machine has".into());
-    }
-    let too_long = inv.software.iter().any(|s| {
-        [&s.name, &s.version, &s.arch, &s.publisher, &s.source]
-            .iter()
-            .any(|f| f.len() > MAX_STR)
+    let bad = items.iter().any(|s| {
+        s.name.is_empty()
+            || [&s.name, &s.version, &s.arch, &s.publisher, &s.source]
+                .iter()
+                .any(|f| f.len() > MAX_STR)
     });
-    if too_long || inv.software.iter().any(|s| s.name.is_empty()) {
+    if bad {
         return Err(format!(
             "every software item needs a name, and no field may exceed {MAX_STR} bytes"
         ));
@@ -116,25 +117,143 @@ pub fn validate_inventory(inv: &Inventory) -> Result<(), String> {
     Ok(())
 }
 
+fn check_lists(hostname: &str, disks: usize, network: usize, users: usize) -> Result<(), String> {
+    if hostname.len() > 255 {
+        return Err("hostname is longer than 255 characters".into());
+    }
+    if disks > 1024 || network > 1024 || users > 1024 {
+        return Err("the report lists more disks, interfaces or users than any machine has".into());
+    }
+    Ok(())
+}
+
+/// Rejects reports that are structurally fine JSON but unreasonable.
+pub fn validate_inventory(inv: &Inventory) -> Result<(), String> {
+    check_lists(
+        &inv.hostname,
+        inv.disks.len(),
+        inv.network.len(),
+        inv.logged_in_users.len(),
+    )?;
+    check_software(&inv.software)
+}
+
+/// The same checks for any kind of report.
+pub fn validate_request(req: &CheckinRequest) -> Result<(), String> {
+    if req.digest.len() > 128 || req.base_digest.len() > 128 {
+        return Err("digests are at most 128 characters".into());
+    }
+    if req.seq > i64::MAX as u64 {
+        return Err("seq is out of range".into());
+    }
+    match (req.kind, &req.delta) {
+        (ReportKind::Full, _) => validate_inventory(&req.inventory),
+        (ReportKind::Delta, Some(d)) => {
+            let hostname = d.system.as_ref().map(|s| s.hostname.as_str()).unwrap_or("");
+            let len = |o: Option<usize>| o.unwrap_or(0);
+            check_lists(
+                hostname,
+                len(d.disks.as_ref().map(Vec::len)),
+                len(d.network.as_ref().map(Vec::len)),
+                len(d.logged_in_users.as_ref().map(Vec::len)),
+            )?;
+            check_software(&d.software_added)?;
+            check_software(&d.software_removed)
+        }
+        (ReportKind::Delta, None) => Err("a delta report needs a delta".into()),
+        (ReportKind::Heartbeat, _) => Ok(()),
+    }
+}
+
+/// A check-in body: JSON, optionally gzip-compressed (`Content-Encoding: gzip`). The size
+/// limit applies to the body as sent and again after decompression.
+pub struct CheckinBody(pub CheckinRequest);
+
+impl FromRequest<AppState> for CheckinBody {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let json_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        if !json_type {
+            return Err(AppError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body as application/json",
+            ));
+        }
+        let encoding = req
+            .headers()
+            .get(header::CONTENT_ENCODING)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_ascii_lowercase);
+        let limit = state.config.server.max_body_bytes;
+        let too_large = || {
+            AppError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "the request body is larger than the server accepts (server.max_body_bytes)",
+            )
+        };
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                too_large()
+            } else {
+                AppError::bad_request("invalid_body", e.body_text())
+            }
+        })?;
+        let body: Vec<u8> = match encoding.as_deref() {
+            None | Some("identity") => bytes.to_vec(),
+            Some("gzip") => {
+                let mut out = Vec::new();
+                let mut reader = flate2::read::GzDecoder::new(&bytes[..]).take(limit as u64 + 1);
+                reader.read_to_end(&mut out).map_err(|e| {
+                    AppError::bad_request("invalid_body", format!("the gzip body is corrupt: {e}"))
+                })?;
+                if out.len() > limit {
+                    return Err(too_large());
+                }
+                out
+            }
+            Some(other) => {
+                return Err(AppError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_encoding",
+                    format!("Content-Encoding {other:?} is not supported; use gzip or none"),
+                ));
+            }
+        };
+        serde_json::from_slice(&body).map(CheckinBody).map_err(|e| {
+            AppError::bad_request(
+                "invalid_body",
+                format!("the report is not valid JSON for a check-in: {e}"),
+            )
+        })
+    }
+}
+
 async fn checkin(
     agent: AgentAuth,
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    ApiJson(req): ApiJson<CheckinRequest>,
+    CheckinBody(req): CheckinBody,
 ) -> ApiResult<Json<CheckinResponse>> {
-    validate_inventory(&req.inventory)
+    validate_request(&req)
         .map_err(|m| AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_inventory", m))?;
     let now = crate::clock::now();
     let agent_id = agent.agent_id.clone();
     let ip = peer.ip().to_string();
-    let outcome = state
+    let reply = state
         .db
-        .write(move |tx| db::checkin::apply(tx, &agent_id, &req, &ip, now))
+        .write(move |tx| db::checkin::handle(tx, &agent_id, req, &ip, now))
         .await?;
-    tracing::debug!(agent_id = %agent.agent_id, asset_id = outcome.asset_id, created = outcome.created, changes = outcome.changes, "check-in");
+    tracing::debug!(agent_id = %agent.agent_id, asset_id = reply.asset_id, outcome = ?reply.outcome, "check-in");
     Ok(Json(CheckinResponse {
-        asset_id: outcome.asset_id,
-        commands: Vec::new(),
+        asset_id: reply.asset_id,
+        commands: reply.commands,
     }))
 }
 
@@ -213,5 +332,74 @@ async fn revoke_agent(
     match (found, revoked) {
         (false, _) => Err(AppError::not_found("agent")),
         _ => Ok(StatusCode::NO_CONTENT),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AgentListQuery {
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+async fn list_agents(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    Query(q): Query<AgentListQuery>,
+) -> ApiResult<Json<Page<db::agents::Agent>>> {
+    user.require(Role::Technician)?;
+    let limit = super::assets::limit(q.limit)?;
+    let after = q.cursor.filter(|c| !c.is_empty());
+    if after.as_ref().is_some_and(|c| c.len() > 64) {
+        return Err(AppError::bad_request(
+            "invalid_cursor",
+            "cursor must come from next_cursor",
+        ));
+    }
+    let items = state
+        .db
+        .read(move |c| db::agents::list(c, after.as_deref(), limit))
+        .await?;
+    let next_cursor = (items.len() == limit as usize)
+        .then(|| items.last().map(|a| a.id.clone()))
+        .flatten();
+    Ok(Json(Page { items, next_cursor }))
+}
+
+async fn queue_command(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(command): ApiJson<AgentCommand>,
+) -> ApiResult<StatusCode> {
+    user.require(Role::Technician)?;
+    match &command {
+        AgentCommand::Unknown => {
+            return Err(AppError::bad_request(
+                "invalid_command",
+                "kind must be collect_now, set_schedule or send_full_report",
+            ));
+        }
+        AgentCommand::SetSchedule { cron } => {
+            steward_agent::schedule::Schedule::parse(cron)
+                .map_err(|e| AppError::bad_request("invalid_schedule", e.to_string()))?;
+        }
+        AgentCommand::CollectNow | AgentCommand::SendFullReport => {}
+    }
+    let now = crate::clock::now();
+    let by = user.user.id;
+    let found = state
+        .db
+        .write(move |tx| match db::agents::get(tx, &id)? {
+            Some(a) if a.revoked_at.is_none() => {
+                db::commands::queue(tx, &id, &command, Some(by), now).map(|_| true)
+            }
+            _ => Ok(false),
+        })
+        .await?;
+    if found {
+        Ok(StatusCode::ACCEPTED)
+    } else {
+        Err(AppError::not_found("active agent"))
     }
 }

@@ -43,6 +43,7 @@ pub struct AssetRow {
     pub software_count: i64,
     pub last_seen: String,
     pub last_seen_abs: String,
+    pub clone_of: Option<i64>,
 }
 
 #[derive(Template)]
@@ -86,6 +87,7 @@ async fn list(user: UiUser, State(state): State<AppState>, Query(q): Query<ListQ
             software_count: a.software_count,
             last_seen: ago(a.last_seen_at, now),
             last_seen_abs: datetime(a.last_seen_at),
+            clone_of: a.clone_of,
         })
         .collect();
     render(&ListPage {
@@ -117,6 +119,7 @@ pub struct AssetView {
     pub first_seen: String,
     pub last_seen: String,
     pub software_count: i64,
+    pub clone_of: Option<i64>,
 }
 
 pub struct FsView {
@@ -301,6 +304,7 @@ fn view(a: &AssetDetail, inv: &Inventory) -> AssetView {
         first_seen: datetime(a.first_seen_at),
         last_seen: datetime(s.last_seen_at),
         software_count: s.software_count,
+        clone_of: s.clone_of,
     }
 }
 

@@ -88,10 +88,14 @@ pub(super) fn apply_updates<'a>(base: &mut Vec<Stanza<'a>>, updates: Vec<Stanza<
     }
 }
 
-/// Installed packages in the dpkg database at `admin_dir` (normally `/var/lib/dpkg`);
-/// empty when there is none.
-pub(super) fn installed(admin_dir: &Path) -> Vec<Software> {
-    let Ok(bytes) = std::fs::read(admin_dir.join("status")) else {
+/// Where dpkg keeps its status file.
+pub(super) const STATUS_FILE: &str = "/var/lib/dpkg/status";
+
+/// Installed packages in the dpkg database whose status file is `status` (normally
+/// [`STATUS_FILE`]; `updates/` and `info/` are read next to it); empty when there is none.
+pub(super) fn installed(status: &Path) -> Vec<Software> {
+    let admin_dir = status.parent().unwrap_or(Path::new("."));
+    let Ok(bytes) = std::fs::read(status) else {
         return Vec::new();
     };
     let text = String::from_utf8_lossy(&bytes);
@@ -238,7 +242,7 @@ Version: 2.36-9+deb12u9
         )
         .expect("write");
         std::fs::write(dir.path().join("updates/tmp.i"), "Package: junk\n").expect("write");
-        let sw = installed(dir.path());
+        let sw = installed(&dir.path().join("status"));
         let names: Vec<&str> = sw.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, vec!["adduser", "oldpkg", "libc6", "newpkg"]);
         assert!(sw[0].install_date > 0);
@@ -266,6 +270,6 @@ Version: 2.36-9+deb12u9
         )
         .expect("dpkg-query runs");
         let expected = out.split(|b| *b == b'\n').filter(|l| !l.is_empty()).count();
-        assert_eq!(installed(Path::new("/var/lib/dpkg")).len(), expected);
+        assert_eq!(installed(Path::new(STATUS_FILE)).len(), expected);
     }
 }

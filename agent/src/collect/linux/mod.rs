@@ -2,17 +2,36 @@
 //! software, read from files rather than by running tools wherever possible.
 
 mod dpkg;
+mod flatpak;
 mod os_release;
 mod rpm;
-mod smbios;
+mod snap;
 mod utmp;
 
+use super::CollectOptions;
+use super::platform::PlatformReport;
+use super::smbios;
 use std::path::Path;
 use steward_shared::{Hardware, OsInfo, Software};
 
+/// Everything this collector reads; CPU, memory, disks and network are `sysinfo`'s.
+pub(super) fn collect(opts: &CollectOptions) -> PlatformReport {
+    PlatformReport {
+        os: os_info(),
+        hardware: hardware(),
+        logged_in_users: logged_in_users(),
+        software: if opts.software {
+            software(opts)
+        } else {
+            Vec::new()
+        },
+        ..PlatformReport::default()
+    }
+}
+
 /// OS family, name and version from `/etc/os-release` (kernel and arch are filled by the
 /// caller).
-pub(super) fn os_info() -> OsInfo {
+fn os_info() -> OsInfo {
     let text = std::fs::read_to_string("/etc/os-release")
         .or_else(|_| std::fs::read_to_string("/usr/lib/os-release"))
         .unwrap_or_default();
@@ -27,7 +46,7 @@ pub(super) fn os_info() -> OsInfo {
 
 /// SMBIOS identity from `/sys/class/dmi/id` (serials and UUID are readable by root only)
 /// and the machine id.
-pub(super) fn hardware() -> Hardware {
+fn hardware() -> Hardware {
     let dmi = Path::new("/sys/class/dmi/id");
     let read = |name: &str| smbios::read_clean(&dmi.join(name));
     Hardware {
@@ -55,7 +74,7 @@ fn machine_id() -> String {
 }
 
 /// Users with a session in utmp.
-pub(super) fn logged_in_users() -> Vec<String> {
+fn logged_in_users() -> Vec<String> {
     ["/var/run/utmp", "/run/utmp"]
         .iter()
         .find_map(|p| std::fs::read(p).ok())
@@ -63,9 +82,13 @@ pub(super) fn logged_in_users() -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Packages from the dpkg database and, where rpm is installed, from `rpm -qa`.
-pub(super) fn software() -> Vec<Software> {
-    let mut list = dpkg::installed(Path::new("/var/lib/dpkg"));
+/// Packages from the dpkg database and, where those tools are installed, from `rpm -qa`,
+/// `flatpak list` and `snap list`.
+fn software(opts: &CollectOptions) -> Vec<Software> {
+    let status = opts.dpkg_status.as_deref();
+    let mut list = dpkg::installed(status.unwrap_or(Path::new(dpkg::STATUS_FILE)));
     list.extend(rpm::installed());
+    list.extend(flatpak::installed());
+    list.extend(snap::installed());
     list
 }

@@ -1,5 +1,6 @@
-//! SMBIOS values from `/sys/class/dmi/id`, with the placeholders vendors leave in them
-//! filtered out, so that "To be filled by O.E.M." never becomes a machine's identity.
+//! SMBIOS values (from `/sys/class/dmi/id`, WMI or the macOS I/O registry), with the
+//! placeholders vendors leave in them filtered out, so that "To be filled by O.E.M."
+//! never becomes a machine's identity.
 
 use std::path::Path;
 
@@ -27,10 +28,12 @@ const JUNK: &[&str] = &[
     "oem",
     "0123456789",
     "123456789",
+    // The system UUID of many AMI-based boards, the same on every one of them.
+    "03000200-0400-0500-0006-000700080009",
 ];
 
 /// Read one sysfs SMBIOS file; empty when unreadable or a placeholder.
-pub(super) fn read_clean(path: &Path) -> String {
+pub(crate) fn read_clean(path: &Path) -> String {
     std::fs::read(path)
         .map(|b| clean(&String::from_utf8_lossy(&b)))
         .unwrap_or_default()
@@ -38,7 +41,7 @@ pub(super) fn read_clean(path: &Path) -> String {
 
 /// `value` trimmed, or empty when it is a placeholder: a known junk string, or only
 /// zeros or only `F`s once separators are removed (blank serials, nil UUIDs).
-pub(super) fn clean(value: &str) -> String {
+pub(crate) fn clean(value: &str) -> String {
     let v = value.trim().trim_matches('\0').trim();
     let lower = v.to_ascii_lowercase();
     if JUNK.contains(&lower.as_str()) {
@@ -89,6 +92,7 @@ mod tests {
             "   ",
             "",
             "\0",
+            "03000200-0400-0500-0006-000700080009",
         ] {
             assert_eq!(clean(junk), "", "{junk:?}");
         }

@@ -1,0 +1,177 @@
+//! Digests of an inventory and of its sections: how the agent and the server tell, by
+//! comparing strings, whether they hold the same inventory.
+//!
+//! Each section digest is the SHA-256 (lower-case hex) of the section's `serde_json`
+//! encoding; software is digested as the list sorted by every field. The inventory's
+//! digest is the SHA-256 of
+//! `"system:{d}\ndisks:{d}\nnetwork:{d}\nusers:{d}\nsoftware:{d}"`. `collected_at` and
+//! `agent_version` are in no digest: a new collection of an unchanged machine has the
+//! same digest. The server never recomputes a digest, so these only need to be
+//! deterministic.
+
+use serde::Serialize;
+use sha2::{Digest as _, Sha256};
+use steward_shared::{Inventory, Software, SystemSection};
+
+/// The digest of each section of an inventory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SectionDigests {
+    /// Hostname, OS, hardware, CPU and memory ([`SystemSection`]).
+    pub system: String,
+    pub disks: String,
+    pub network: String,
+    pub users: String,
+    pub software: String,
+}
+
+impl SectionDigests {
+    pub fn of(inv: &Inventory) -> SectionDigests {
+        SectionDigests {
+            system: json_digest(&SystemSection::of(inv)),
+            disks: json_digest(&inv.disks),
+            network: json_digest(&inv.network),
+            users: json_digest(&inv.logged_in_users),
+            software: software_digest(&inv.software),
+        }
+    }
+
+    /// The digest of the whole inventory.
+    pub fn overall(&self) -> String {
+        let text = format!(
+            "system:{}\ndisks:{}\nnetwork:{}\nusers:{}\nsoftware:{}",
+            self.system, self.disks, self.network, self.users, self.software
+        );
+        sha256_hex(text.as_bytes())
+    }
+}
+
+/// The digest of a whole inventory.
+pub fn inventory_digest(inv: &Inventory) -> String {
+    SectionDigests::of(inv).overall()
+}
+
+/// The digest of a software list, whatever its order.
+pub fn software_digest(software: &[Software]) -> String {
+    let mut sorted: Vec<&Software> = software.iter().collect();
+    sorted.sort();
+    json_digest(&sorted)
+}
+
+/// SHA-256 of `value`'s JSON encoding.
+pub fn json_digest<T: Serialize + ?Sized>(value: &T) -> String {
+    // Serializing these plain structs cannot fail (no maps with non-string keys).
+    let bytes = serde_json::to_vec(value).unwrap_or_default();
+    sha256_hex(&bytes)
+}
+
+/// SHA-256 of `bytes`, as 64 lower-case hex digits.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let hash = Sha256::digest(bytes);
+    let mut out = String::with_capacity(64);
+    for b in hash {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use steward_shared::{Disk, Hardware};
+
+    fn inv() -> Inventory {
+        Inventory {
+            collected_at: 100,
+            agent_version: "1.0.0".into(),
+            hostname: "pc1".into(),
+            hardware: Hardware {
+                uuid: "u-1".into(),
+                ..Default::default()
+            },
+            disks: vec![Disk {
+                device: "/dev/sda1".into(),
+                mount_point: "/".into(),
+                ..Default::default()
+            }],
+            logged_in_users: vec!["alice".into()],
+            software: vec![
+                Software {
+                    name: "vim".into(),
+                    version: "9".into(),
+                    source: "dpkg".into(),
+                    ..Default::default()
+                },
+                Software {
+                    name: "curl".into(),
+                    version: "8".into(),
+                    source: "dpkg".into(),
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn sha256_of_known_input() {
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn deterministic_and_blind_to_collection_time_and_version() {
+        let a = inv();
+        assert_eq!(inventory_digest(&a), inventory_digest(&a.clone()));
+        let later = Inventory {
+            collected_at: 999,
+            agent_version: "2.0.0".into(),
+            ..a.clone()
+        };
+        assert_eq!(inventory_digest(&a), inventory_digest(&later));
+        // Software order does not matter.
+        let mut reordered = a.clone();
+        reordered.software.reverse();
+        assert_eq!(inventory_digest(&a), inventory_digest(&reordered));
+        assert_eq!(inventory_digest(&a).len(), 64);
+    }
+
+    #[test]
+    fn each_section_changes_its_own_digest_only() {
+        let a = inv();
+        let base = SectionDigests::of(&a);
+        let changed = |f: &dyn Fn(&mut Inventory)| {
+            let mut b = a.clone();
+            f(&mut b);
+            let d = SectionDigests::of(&b);
+            assert_ne!(d.overall(), base.overall());
+            [
+                d.system != base.system,
+                d.disks != base.disks,
+                d.network != base.network,
+                d.users != base.users,
+                d.software != base.software,
+            ]
+        };
+        let hw = |b: &mut Inventory| b.hardware.serial = "S".into();
+        assert_eq!(changed(&hw), [true, false, false, false, false]);
+        assert_eq!(
+            changed(&|b| b.disks.clear()),
+            [false, true, false, false, false]
+        );
+        assert_eq!(
+            changed(&|b| b.network.push(Default::default())),
+            [false, false, true, false, false]
+        );
+        assert_eq!(
+            changed(&|b| b.logged_in_users.clear()),
+            [false, false, false, true, false]
+        );
+        assert_eq!(
+            changed(&|b| b.software[0].publisher = "x".into()),
+            [false, false, false, false, true]
+        );
+    }
+}

@@ -1,0 +1,510 @@
+//! Applying a whole inventory: match it to an asset by hardware identity (flagging
+//! clones), create or update the asset, store software and health, and record what
+//! changed in history.
+
+use super::{DbResult, optional};
+use crate::domain::changes::{self, SoftwareChange};
+use crate::domain::identity::{self, IdentityKey};
+use rusqlite::{Connection, params};
+use std::collections::HashSet;
+use steward_shared::{Health, Inventory, Software};
+
+/// Most software history rows written for one report; the rest is summarised.
+const MAX_SOFTWARE_HISTORY: usize = 500;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckinOutcome {
+    pub asset_id: i64,
+    pub created: bool,
+    /// History rows written.
+    pub changes: usize,
+}
+
+/// Applies a whole inventory reported by `agent_id` (enrolled at `enrolled_at`).
+/// Runs inside the caller's write transaction.
+pub fn apply(
+    c: &Connection,
+    agent_id: &str,
+    enrolled_at: i64,
+    inv: &Inventory,
+    health: &Health,
+    ip: &str,
+    now: i64,
+) -> DbResult<CheckinOutcome> {
+    let keys = identity::keys(inv);
+    let previous: Option<i64> = optional(c.query_row(
+        "SELECT asset_id FROM agents WHERE id = ?1",
+        [agent_id],
+        |r| r.get(0),
+    ))?
+    .flatten();
+    let matched = match_asset(c, &keys)?.or(if keys.is_empty() { previous } else { None });
+    let clone_of = match matched {
+        Some(m) => live_agent_elsewhere(c, m, agent_id, enrolled_at)?.map(|other| (m, other)),
+        None => None,
+    };
+    // A clone keeps (or gets) an asset of its own instead of taking over the original.
+    let target = match clone_of {
+        Some((m, _)) => previous.filter(|p| *p != m),
+        None => matched,
+    };
+    let actor = format!("agent:{agent_id}");
+    let outcome = match target {
+        Some(asset_id) => update_asset(c, asset_id, inv, &actor, now)?,
+        None => create_asset(c, inv, &actor, now)?,
+    };
+    if let Some((original, other_agent)) = clone_of {
+        flag_clone(c, outcome.asset_id, original, &other_agent, &actor, now)?;
+    }
+    for key in &keys {
+        c.prepare_cached(
+            "INSERT OR IGNORE INTO asset_identities (kind, value, asset_id) VALUES (?1, ?2, ?3)",
+        )?
+        .execute(params![key.kind, key.value, outcome.asset_id])?;
+    }
+    store_health(c, outcome.asset_id, health, now)?;
+    update_search_index(c, outcome.asset_id)?;
+    super::agents::mark_seen(
+        c,
+        agent_id,
+        outcome.asset_id,
+        &inv.hostname,
+        &inv.agent_version,
+        ip,
+        now,
+    )?;
+    Ok(outcome)
+}
+
+/// Another agent, not revoked, bound to `asset_id` and heard from after `enrolled_at`
+/// (so both run at the same time): the report is from a clone, not a re-enrollment.
+fn live_agent_elsewhere(
+    c: &Connection,
+    asset_id: i64,
+    agent_id: &str,
+    enrolled_at: i64,
+) -> DbResult<Option<String>> {
+    optional(c.query_row(
+        "SELECT id FROM agents WHERE asset_id = ?1 AND id <> ?2 AND revoked_at IS NULL AND last_seen_at > ?3
+         ORDER BY last_seen_at DESC LIMIT 1",
+        params![asset_id, agent_id, enrolled_at],
+        |r| r.get(0),
+    ))
+}
+
+fn flag_clone(
+    c: &Connection,
+    asset_id: i64,
+    original: i64,
+    other_agent: &str,
+    actor: &str,
+    now: i64,
+) -> DbResult<()> {
+    let already: Option<i64> = c.query_row(
+        "SELECT clone_of FROM assets WHERE id = ?1",
+        [asset_id],
+        |r| r.get(0),
+    )?;
+    if already == Some(original) {
+        return Ok(());
+    }
+    c.execute(
+        "UPDATE assets SET clone_of = ?2 WHERE id = ?1",
+        params![asset_id, original],
+    )?;
+    tracing::warn!(
+        asset_id,
+        original,
+        other_agent,
+        "possible clone: two agents report one hardware identity"
+    );
+    let text = format!(
+        "shares its hardware identity with asset {original}, whose agent {other_agent} is still reporting"
+    );
+    history(
+        c,
+        asset_id,
+        now,
+        actor,
+        "clone_suspected",
+        "identity",
+        None,
+        Some(&text),
+    )?;
+    let text = format!("asset {asset_id} reports the same hardware identity (possible clone)");
+    history(
+        c,
+        original,
+        now,
+        actor,
+        "clone_suspected",
+        "identity",
+        None,
+        Some(&text),
+    )?;
+    Ok(())
+}
+
+/// The stored inventory of an asset, software included: the base a delta applies to.
+pub fn stored_inventory(c: &Connection, asset_id: i64) -> DbResult<Inventory> {
+    let json: Option<String> = c.query_row(
+        "SELECT inventory_json FROM assets WHERE id = ?1",
+        [asset_id],
+        |r| r.get(0),
+    )?;
+    let mut inv: Inventory = match json {
+        Some(j) => serde_json::from_str(&j).map_err(|e| super::DbError::Corrupt(e.to_string()))?,
+        None => Inventory::default(),
+    };
+    inv.software = load_software(c, asset_id)?;
+    Ok(inv)
+}
+
+fn match_asset(c: &Connection, keys: &[IdentityKey]) -> DbResult<Option<i64>> {
+    let err = std::cell::RefCell::new(None);
+    let keep = |r: DbResult<Option<i64>>| {
+        r.unwrap_or_else(|e| {
+            err.borrow_mut().get_or_insert(e);
+            None
+        })
+    };
+    let found = identity::choose_asset(
+        keys,
+        |k| {
+            keep(optional(c.query_row(
+                "SELECT asset_id FROM asset_identities WHERE kind = ?1 AND value = ?2",
+                params![k.kind, k.value],
+                |r| r.get(0),
+            )))
+        },
+        |asset| {
+            held_keys(c, asset).unwrap_or_else(|e| {
+                err.borrow_mut().get_or_insert(e);
+                Vec::new()
+            })
+        },
+    );
+    match err.into_inner() {
+        Some(e) => Err(e),
+        None => Ok(found),
+    }
+}
+
+fn held_keys(c: &Connection, asset_id: i64) -> DbResult<Vec<IdentityKey>> {
+    let mut stmt =
+        c.prepare_cached("SELECT kind, value FROM asset_identities WHERE asset_id = ?1")?;
+    let rows = stmt.query_map([asset_id], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (kind, value) = row?;
+        if let Some(kind) = identity::KINDS.iter().copied().find(|k| *k == kind) {
+            out.push(IdentityKey { kind, value });
+        }
+    }
+    Ok(out)
+}
+
+/// The summary columns of an asset, derived from a report.
+struct Columns {
+    ip: String,
+    mac: String,
+}
+
+fn columns(inv: &Inventory) -> Columns {
+    let nic = inv
+        .network
+        .iter()
+        .find(|n| !n.mac.is_empty() && n.ips.iter().any(|ip| ip.contains('.')))
+        .or_else(|| inv.network.iter().find(|n| !n.mac.is_empty()));
+    Columns {
+        ip: nic
+            .and_then(|n| n.ips.iter().find(|ip| ip.contains('.')).or(n.ips.first()))
+            .cloned()
+            .unwrap_or_default(),
+        mac: nic.map(|n| n.mac.clone()).unwrap_or_default(),
+    }
+}
+
+fn write_columns(
+    c: &Connection,
+    asset_id: i64,
+    inv: &Inventory,
+    name: &str,
+    now: i64,
+) -> DbResult<()> {
+    let cols = columns(inv);
+    let mut stored = inv.clone();
+    stored.software = Vec::new();
+    let json =
+        serde_json::to_string(&stored).map_err(|e| super::DbError::Corrupt(e.to_string()))?;
+    c.prepare_cached(
+        "UPDATE assets SET name = ?2, hostname = ?3, vendor = ?4, model = ?5, serial = ?6, os_name = ?7,
+            os_version = ?8, kernel = ?9, cpu_model = ?10, cpu_cores = ?11, memory_bytes = ?12,
+            primary_ip = ?13, primary_mac = ?14, inventory_json = ?15, last_seen_at = ?16, updated_at = ?16,
+            software_count = (SELECT count(*) FROM asset_software WHERE asset_id = ?1)
+         WHERE id = ?1",
+    )?
+    .execute(params![
+        asset_id,
+        name,
+        inv.hostname,
+        inv.hardware.vendor,
+        inv.hardware.model,
+        inv.hardware.serial,
+        inv.os.name,
+        inv.os.version,
+        inv.os.kernel,
+        inv.cpu.model,
+        inv.cpu.logical_cores,
+        inv.memory.total_bytes as i64,
+        cols.ip,
+        cols.mac,
+        json,
+        now
+    ])?;
+    Ok(())
+}
+
+fn create_asset(
+    c: &Connection,
+    inv: &Inventory,
+    actor: &str,
+    now: i64,
+) -> DbResult<CheckinOutcome> {
+    let name = if inv.hostname.is_empty() {
+        "unnamed computer"
+    } else {
+        inv.hostname.as_str()
+    };
+    c.execute(
+        "INSERT INTO assets (kind, name, first_seen_at, created_at, updated_at) VALUES ('computer', ?1, ?2, ?2, ?2)",
+        params![name, now],
+    )?;
+    let asset_id = c.last_insert_rowid();
+    insert_software(c, asset_id, inv.software.iter())?;
+    write_columns(c, asset_id, inv, name, now)?;
+    history(
+        c,
+        asset_id,
+        now,
+        actor,
+        "created",
+        "",
+        None,
+        Some(&format!(
+            "first report from {} ({} software packages)",
+            inv.hostname,
+            inv.software.len()
+        )),
+    )?;
+    Ok(CheckinOutcome {
+        asset_id,
+        created: true,
+        changes: 1,
+    })
+}
+
+fn update_asset(
+    c: &Connection,
+    asset_id: i64,
+    inv: &Inventory,
+    actor: &str,
+    now: i64,
+) -> DbResult<CheckinOutcome> {
+    let (name, old_json): (String, Option<String>) = c.query_row(
+        "SELECT name, inventory_json FROM assets WHERE id = ?1",
+        [asset_id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let old: Inventory = old_json
+        .and_then(|j| serde_json::from_str(&j).ok())
+        .unwrap_or_default();
+    let mut written = 0;
+    for ch in changes::inventory_changes(&old, inv) {
+        history(
+            c,
+            asset_id,
+            now,
+            actor,
+            "changed",
+            ch.field,
+            Some(&ch.old),
+            Some(&ch.new),
+        )?;
+        written += 1;
+    }
+    let old_software = load_software(c, asset_id)?;
+    let sw_changes = changes::software_changes(&old_software, &inv.software);
+    if !sw_changes.is_empty() {
+        apply_software_diff(c, asset_id, &old_software, &inv.software)?;
+    }
+    for ch in sw_changes.iter().take(MAX_SOFTWARE_HISTORY) {
+        let (field, old, new) = match ch {
+            SoftwareChange::Installed { name, version } => (name, None, Some(version.as_str())),
+            SoftwareChange::Removed { name, version } => (name, Some(version.as_str()), None),
+            SoftwareChange::Updated { name, old, new } => {
+                (name, Some(old.as_str()), Some(new.as_str()))
+            }
+        };
+        history(c, asset_id, now, actor, ch.kind(), field, old, new)?;
+        written += 1;
+    }
+    if sw_changes.len() > MAX_SOFTWARE_HISTORY {
+        let more = (sw_changes.len() - MAX_SOFTWARE_HISTORY).to_string();
+        history(
+            c,
+            asset_id,
+            now,
+            actor,
+            "software_changes_truncated",
+            "",
+            None,
+            Some(&more),
+        )?;
+        written += 1;
+    }
+    // Keep a name someone typed; follow the hostname otherwise.
+    let new_name = if name == old.hostname && !inv.hostname.is_empty() {
+        inv.hostname.clone()
+    } else {
+        name
+    };
+    write_columns(c, asset_id, inv, &new_name, now)?;
+    Ok(CheckinOutcome {
+        asset_id,
+        created: false,
+        changes: written,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn history(
+    c: &Connection,
+    asset_id: i64,
+    at: i64,
+    actor: &str,
+    kind: &str,
+    field: &str,
+    old: Option<&str>,
+    new: Option<&str>,
+) -> DbResult<()> {
+    c.prepare_cached(
+        "INSERT INTO asset_history (asset_id, at, actor, kind, field, old_value, new_value)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![asset_id, at, actor, kind, field, old, new])?;
+    Ok(())
+}
+
+pub fn load_software(c: &Connection, asset_id: i64) -> DbResult<Vec<Software>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT name, version, arch, publisher, install_date, source FROM asset_software WHERE asset_id = ?1",
+    )?;
+    let rows = stmt.query_map([asset_id], |r| {
+        Ok(Software {
+            name: r.get(0)?,
+            version: r.get(1)?,
+            arch: r.get(2)?,
+            publisher: r.get(3)?,
+            install_date: r.get(4)?,
+            source: r.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn insert_software<'a>(
+    c: &Connection,
+    asset_id: i64,
+    items: impl Iterator<Item = &'a Software>,
+) -> DbResult<()> {
+    let mut stmt = c.prepare_cached(
+        "INSERT OR REPLACE INTO asset_software (asset_id, source, name, arch, version, publisher, install_date)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for s in items {
+        stmt.execute(params![
+            asset_id,
+            s.source,
+            s.name,
+            s.arch,
+            s.version,
+            s.publisher,
+            s.install_date
+        ])?;
+    }
+    Ok(())
+}
+
+fn apply_software_diff(
+    c: &Connection,
+    asset_id: i64,
+    old: &[Software],
+    new: &[Software],
+) -> DbResult<()> {
+    type Key<'a> = (&'a str, &'a str, &'a str, &'a str);
+    let key = |s: &Software| -> (String, String, String, String) {
+        (
+            s.source.clone(),
+            s.name.clone(),
+            s.arch.clone(),
+            s.version.clone(),
+        )
+    };
+    let new_keys: HashSet<_> = new.iter().map(key).collect();
+    let old_keys: HashSet<_> = old.iter().map(key).collect();
+    let mut del = c.prepare_cached(
+        "DELETE FROM asset_software WHERE asset_id = ?1 AND source = ?2 AND name = ?3 AND arch = ?4 AND version = ?5",
+    )?;
+    for s in old.iter().filter(|s| !new_keys.contains(&key(s))) {
+        let k: Key<'_> = (&s.source, &s.name, &s.arch, &s.version);
+        del.execute(params![asset_id, k.0, k.1, k.2, k.3])?;
+    }
+    insert_software(
+        c,
+        asset_id,
+        new.iter().filter(|s| !old_keys.contains(&key(s))),
+    )
+}
+
+pub fn store_health(c: &Connection, asset_id: i64, h: &Health, now: i64) -> DbResult<()> {
+    let json = serde_json::to_string(h).map_err(|e| super::DbError::Corrupt(e.to_string()))?;
+    c.prepare_cached("UPDATE assets SET health_json = ?2 WHERE id = ?1")?
+        .execute(params![asset_id, json])?;
+    let mem = if h.memory_total_bytes == 0 {
+        0.0
+    } else {
+        h.memory_used_bytes as f64 * 100.0 / h.memory_total_bytes as f64
+    };
+    let max_fs = h
+        .filesystems
+        .iter()
+        .map(|f| f.used_percent())
+        .fold(0.0, f64::max);
+    let taken_at = if h.taken_at > 0 {
+        h.taken_at.min(now)
+    } else {
+        now
+    };
+    c.prepare_cached(
+        "INSERT OR REPLACE INTO health_samples (asset_id, taken_at, load_1, mem_used_percent, max_fs_used_percent, uptime_secs)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![asset_id, taken_at, h.load_1, mem, max_fs, h.uptime_secs as i64])?;
+    Ok(())
+}
+
+/// Rewrites the asset's row in the full-text index from its current columns.
+pub fn update_search_index(c: &Connection, asset_id: i64) -> DbResult<()> {
+    c.prepare_cached("DELETE FROM assets_fts WHERE rowid = ?1")?
+        .execute([asset_id])?;
+    c.prepare_cached(
+        "INSERT INTO assets_fts (rowid, name, hostname, serial, vendor, model, os, network)
+         SELECT id, name, hostname, serial, vendor, model, os_name || ' ' || os_version, primary_ip || ' ' || primary_mac
+         FROM assets WHERE id = ?1",
+    )?
+    .execute([asset_id])?;
+    Ok(())
+}
