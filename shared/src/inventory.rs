@@ -20,6 +20,8 @@ pub struct Inventory {
     /// Users with an interactive session right now.
     pub logged_in_users: Vec<String>,
     pub software: Vec<Software>,
+    /// Inventory collectors that failed or timed out; the rest still reported.
+    pub errors: Vec<CollectError>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -124,6 +126,36 @@ pub struct Health {
     pub swap_total_bytes: u64,
     pub uptime_secs: u64,
     pub filesystems: Vec<FsUsage>,
+    /// CPU busy share over the collection, in percent, when measured.
+    pub cpu_percent: Option<f64>,
+    /// Sensor readings where the OS exposes them.
+    pub temperatures: Vec<Temperature>,
+    /// The OS says a reboot is needed to finish updates (None: unknown).
+    pub pending_reboot: Option<bool>,
+    /// Service units that failed (systemd on Linux, services set to start that are
+    /// stopped on Windows).
+    pub failed_services: Vec<String>,
+    /// Health collectors that failed or timed out; the rest still reported.
+    pub errors: Vec<CollectError>,
+}
+
+/// One temperature sensor.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct Temperature {
+    pub label: String,
+    pub celsius: f64,
+    /// The sensor's critical threshold, when it has one.
+    pub critical_celsius: Option<f64>,
+}
+
+/// A part of the collection that failed; its section is empty or partial.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(default)]
+pub struct CollectError {
+    /// "software.dpkg", "hardware", "health.temperatures", ...
+    pub section: String,
+    pub message: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]

@@ -113,6 +113,7 @@ fn inventory_from(snapshot: &system::Snapshot, opts: &CollectOptions, now: i64) 
         network: platform::merge_network(system::network(), platform.network),
         logged_in_users: platform.logged_in_users,
         software,
+        errors: Vec::new(),
     }
 }
 

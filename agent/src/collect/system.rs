@@ -197,6 +197,7 @@ impl Snapshot {
                     available_bytes: Some(m.space.available_bytes),
                 })
                 .collect(),
+            ..Default::default()
         }
     }
 }
