@@ -10,7 +10,41 @@ pub struct ServerConfig {
     pub server: ServerSection,
     pub database: DatabaseSection,
     pub auth: AuthSection,
+    pub alerts: AlertsSection,
     pub log: LogSection,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertsSection {
+    /// Raise an alert when a filesystem is at least this full (percent, as `df` shows it).
+    pub disk_used_percent: f64,
+    /// Raise an alert when memory use is at least this (percent).
+    pub memory_used_percent: f64,
+    /// Raise an alert when an agent has not reported for this many hours.
+    pub agent_silent_hours: u64,
+    /// How often the server looks for silent agents, in seconds.
+    pub sweep_interval_secs: u64,
+}
+
+impl Default for AlertsSection {
+    fn default() -> Self {
+        Self {
+            disk_used_percent: 90.0,
+            memory_used_percent: 95.0,
+            agent_silent_hours: 24,
+            sweep_interval_secs: 300,
+        }
+    }
+}
+
+impl AlertsSection {
+    pub fn thresholds(&self) -> crate::domain::alerts::Thresholds {
+        crate::domain::alerts::Thresholds {
+            disk_used_percent: self.disk_used_percent,
+            memory_used_percent: self.memory_used_percent,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -166,6 +200,17 @@ impl ServerConfig {
         if self.auth.session_ttl_hours == 0 {
             return Err(ConfigError::Invalid(
                 "auth.session_ttl_hours must be at least 1".into(),
+            ));
+        }
+        let pct_ok = |p: f64| p > 0.0 && p <= 100.0;
+        if !pct_ok(self.alerts.disk_used_percent) || !pct_ok(self.alerts.memory_used_percent) {
+            return Err(ConfigError::Invalid(
+                "alerts percentages must be above 0 and at most 100".into(),
+            ));
+        }
+        if self.alerts.agent_silent_hours == 0 || self.alerts.sweep_interval_secs < 10 {
+            return Err(ConfigError::Invalid(
+                "alerts.agent_silent_hours must be at least 1 and alerts.sweep_interval_secs at least 10".into(),
             ));
         }
         if !self.auth.admin_email.contains('@') {

@@ -12,6 +12,7 @@ pub mod db;
 pub mod domain;
 pub mod http;
 pub mod quickstart;
+pub mod sweeper;
 pub mod ui;
 
 use std::net::SocketAddr;
@@ -60,10 +61,17 @@ pub async fn serve(
     state: AppState,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
+    let sweeper = tokio::spawn(sweeper::run(state.clone(), shutdown.clone()));
     let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await
+        .with_graceful_shutdown({
+            let shutdown = shutdown.clone();
+            async move { shutdown.cancelled().await }
+        })
+        .await?;
+    shutdown.cancel();
+    let _ = sweeper.await;
+    Ok(())
 }
 
 /// Installs the process-wide rustls crypto provider (ring). Safe to call more than once.

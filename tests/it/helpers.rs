@@ -25,8 +25,21 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn spawn() -> TestServer {
+        Self::spawn_in(tempfile::tempdir().unwrap()).await
+    }
+
+    /// Stops the server, keeping its data directory for [`TestServer::spawn_in`].
+    pub async fn stop_keeping_data(mut self) -> tempfile::TempDir {
+        self.shutdown.cancel();
+        if let Some(t) = self.task.take() {
+            t.await.unwrap().unwrap();
+        }
+        std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap())
+    }
+
+    /// A server on an existing data directory (a new port).
+    pub async fn spawn_in(dir: tempfile::TempDir) -> TestServer {
         steward_server::install_crypto_provider();
-        let dir = tempfile::tempdir().unwrap();
         let overrides = Overrides {
             data_dir: Some(dir.path().join("data")),
             listen: Some("127.0.0.1:0".into()),

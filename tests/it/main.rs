@@ -5,8 +5,10 @@
 
 mod accounts;
 mod agents;
+mod alerts;
 mod assets;
 mod bad_input;
 mod helpers;
+mod offline;
 mod protocol;
 mod web;

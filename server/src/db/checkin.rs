@@ -5,7 +5,8 @@
 //! reply is never applied twice); a broken chain (restored backup, dropped spool, lost
 //! agent state) is answered with `SendFullReport` and nothing is applied.
 
-use super::{DbResult, commands, inventory};
+use super::{DbResult, alerts, commands, inventory};
+use crate::domain::alerts::{Thresholds, evaluate};
 use rusqlite::{Connection, params};
 use steward_shared::{AgentCommand, CheckinRequest, ReportKind};
 
@@ -56,6 +57,7 @@ pub fn handle(
     req: CheckinRequest,
     ip: &str,
     now: i64,
+    thresholds: &Thresholds,
 ) -> DbResult<CheckinReply> {
     let chain = chain(c, agent_id)?;
     let pending = commands::take_pending(c, agent_id, now)?;
@@ -126,6 +128,7 @@ pub fn handle(
             });
         }
     };
+    alerts::sync_health(c, asset_id, &evaluate(&req.health, thresholds), now)?;
     c.prepare_cached(
         "UPDATE agents SET last_seq = max(last_seq, ?2), inventory_digest = ?3 WHERE id = ?1",
     )?

@@ -8,6 +8,7 @@ use rusqlite::Connection;
 pub const MIGRATIONS: &[(u32, &str)] = &[
     (1, include_str!("../../migrations/0001_init.sql")),
     (2, include_str!("../../migrations/0002_agent_reports.sql")),
+    (3, include_str!("../../migrations/0003_alerts.sql")),
 ];
 
 /// The schema version this build creates.

@@ -4,6 +4,7 @@
 //! SQL lives in plain sync functions over `&Connection`, one module per resource.
 
 pub mod agents;
+pub mod alerts;
 pub mod assets;
 pub mod checkin;
 pub mod commands;

@@ -246,9 +246,10 @@ async fn checkin(
     let now = crate::clock::now();
     let agent_id = agent.agent_id.clone();
     let ip = peer.ip().to_string();
+    let thresholds = state.config.alerts.thresholds();
     let reply = state
         .db
-        .write(move |tx| db::checkin::handle(tx, &agent_id, req, &ip, now))
+        .write(move |tx| db::checkin::handle(tx, &agent_id, req, &ip, now, &thresholds))
         .await?;
     tracing::debug!(agent_id = %agent.agent_id, asset_id = reply.asset_id, outcome = ?reply.outcome, "check-in");
     Ok(Json(CheckinResponse {

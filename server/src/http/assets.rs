@@ -96,14 +96,31 @@ async fn list(
     Ok(Json(list_page(&state, &q).await?))
 }
 
+/// An asset with its open alerts.
+#[derive(Debug, serde::Serialize)]
+pub struct AssetWithAlerts {
+    #[serde(flatten)]
+    pub asset: AssetDetail,
+    pub alerts: Vec<crate::db::alerts::Alert>,
+}
+
 async fn detail(
     user: CurrentUser,
     State(state): State<AppState>,
     Path(id): Path<i64>,
-) -> ApiResult<Json<AssetDetail>> {
+) -> ApiResult<Json<AssetWithAlerts>> {
     staff_only(&user)?;
-    let asset = state.db.read(move |c| assets::get(c, id)).await?;
-    asset.map(Json).ok_or_else(|| AppError::not_found("asset"))
+    let found = state
+        .db
+        .read(move |c| {
+            let Some(asset) = assets::get(c, id)? else {
+                return Ok(None);
+            };
+            let alerts = crate::db::alerts::list(c, true, Some(id), None, 100)?;
+            Ok(Some(AssetWithAlerts { asset, alerts }))
+        })
+        .await?;
+    found.map(Json).ok_or_else(|| AppError::not_found("asset"))
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,6 +1,7 @@
 //! The HTTP surface: the router, shared state, security headers, and one module per resource.
 
 pub mod agent;
+pub mod alerts;
 pub mod assets;
 pub mod auth;
 pub mod error;
@@ -30,6 +31,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(system::router())
         .merge(agent::router())
+        .merge(alerts::router())
         .merge(assets::router())
         .merge(auth::router())
         .merge(crate::ui::router())

@@ -166,6 +166,26 @@ struct DetailPage {
     software: Vec<SoftwareRow>,
     software_more: Option<String>,
     history: Vec<HistoryRow>,
+    alerts: Vec<AlertRow>,
+}
+
+pub struct AlertRow {
+    pub severity: String,
+    pub message: String,
+    pub since: String,
+    pub asset_id: i64,
+    pub asset_name: String,
+}
+
+/// An open alert for a page.
+pub fn alert_row(a: &crate::db::alerts::Alert, now: i64) -> AlertRow {
+    AlertRow {
+        severity: a.severity.clone(),
+        message: a.message.clone(),
+        since: ago(Some(a.opened_at), now),
+        asset_id: a.asset_id,
+        asset_name: a.asset_name.clone(),
+    }
 }
 
 #[derive(Deserialize)]
@@ -199,10 +219,11 @@ async fn detail(
             let filter = Some(search.as_str()).filter(|s| !s.trim().is_empty());
             let sw = assets::software(c, id, filter, None, SOFTWARE_ON_PAGE)?;
             let hist = assets::history(c, id, None, 100)?;
-            Ok(Some((a, sw, hist)))
+            let alerts = crate::db::alerts::list(c, true, Some(id), None, 100)?;
+            Ok(Some((a, sw, hist, alerts)))
         })
         .await;
-    let (a, sw, hist) = match loaded {
+    let (a, sw, hist, alerts) = match loaded {
         Ok(Some(x)) => x,
         Ok(None) => {
             return message(
@@ -263,6 +284,10 @@ async fn detail(
             .collect(),
         software_more,
         history: hist.iter().map(history_row).collect(),
+        alerts: alerts
+            .iter()
+            .map(|al| alert_row(al, crate::clock::now()))
+            .collect(),
     };
     render(&page)
 }

@@ -1,5 +1,6 @@
 //! The web UI: server-rendered pages (askama, auto-escaped), static files embedded in the binary.
 
+pub mod alerts;
 pub mod assets;
 pub mod auth;
 pub mod format;
@@ -21,6 +22,7 @@ pub fn router() -> Router<AppState> {
         .route("/static/app.js", get(script))
         .merge(auth::router())
         .merge(assets::router())
+        .merge(alerts::router())
 }
 
 /// The top bar of every signed-in page.

@@ -1,0 +1,48 @@
+//! The alerts page: everything open across the fleet, newest first.
+
+use super::assets::{AlertRow, alert_row};
+use super::{Nav, UiUser, message, render};
+use crate::http::AppState;
+use crate::http::alerts::{AlertQuery, page};
+use askama::Template;
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/alerts", get(list))
+}
+
+#[derive(Template)]
+#[template(path = "alerts.html")]
+struct AlertsPage {
+    nav: Option<Nav>,
+    rows: Vec<AlertRow>,
+}
+
+async fn list(user: UiUser, State(state): State<AppState>) -> Response {
+    if !user.0.user.role.is_staff() {
+        return message(
+            StatusCode::FORBIDDEN,
+            user.nav(""),
+            "Not available",
+            "Alerts are for IT staff.",
+        );
+    }
+    let q = AlertQuery {
+        limit: Some(500),
+        ..Default::default()
+    };
+    match page(&state, &q).await {
+        Ok(p) => {
+            let now = crate::clock::now();
+            render(&AlertsPage {
+                nav: user.nav("alerts"),
+                rows: p.items.iter().map(|a| alert_row(a, now)).collect(),
+            })
+        }
+        Err(e) => e.into_response(),
+    }
+}
