@@ -11,7 +11,19 @@ pub struct ServerConfig {
     pub database: DatabaseSection,
     pub auth: AuthSection,
     pub alerts: AlertsSection,
+    pub tls: TlsSection,
     pub log: LogSection,
+}
+
+/// HTTPS with rustls. Both files empty: plain HTTP (put a TLS proxy in front, or use
+/// this on loopback only).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsSection {
+    /// PEM certificate chain, leaf first.
+    pub cert: Option<PathBuf>,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -211,6 +223,11 @@ impl ServerConfig {
         if self.alerts.agent_silent_hours == 0 || self.alerts.sweep_interval_secs < 10 {
             return Err(ConfigError::Invalid(
                 "alerts.agent_silent_hours must be at least 1 and alerts.sweep_interval_secs at least 10".into(),
+            ));
+        }
+        if self.tls.cert.is_some() != self.tls.key.is_some() {
+            return Err(ConfigError::Invalid(
+                "tls.cert and tls.key go together: set both or neither".into(),
             ));
         }
         if !self.auth.admin_email.contains('@') {

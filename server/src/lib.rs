@@ -55,23 +55,52 @@ pub fn open(config: ServerConfig) -> Result<AppState, StartError> {
     })
 }
 
-/// Serves HTTP on `listener` until `shutdown` is cancelled, then finishes in-flight requests.
+/// Serves HTTP (or HTTPS when `[tls]` is configured) on `listener` until `shutdown` is
+/// cancelled, then finishes in-flight requests.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     let sweeper = tokio::spawn(sweeper::run(state.clone(), shutdown.clone()));
+    let tls = state.config.tls.clone();
     let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown({
-            let shutdown = shutdown.clone();
-            async move { shutdown.cancelled().await }
-        })
-        .await?;
+    let result = match (tls.cert, tls.key) {
+        (Some(cert), Some(key)) => {
+            let rustls = axum_server::tls_rustls::RustlsConfig::from_pem_file(&cert, &key)
+                .await
+                .map_err(|e| {
+                    std::io::Error::new(
+                        e.kind(),
+                        format!(
+                            "cannot load TLS certificate {} / key {}: {e}",
+                            cert.display(),
+                            key.display()
+                        ),
+                    )
+                })?;
+            let handle = axum_server::Handle::new();
+            let h = handle.clone();
+            let stop = shutdown.clone();
+            tokio::spawn(async move {
+                stop.cancelled().await;
+                h.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+            });
+            axum_server::from_tcp_rustls(listener.into_std()?, rustls)?
+                .handle(handle)
+                .serve(app)
+                .await
+        }
+        _ => {
+            let stop = shutdown.clone();
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move { stop.cancelled().await })
+                .await
+        }
+    };
     shutdown.cancel();
     let _ = sweeper.await;
-    Ok(())
+    result
 }
 
 /// Installs the process-wide rustls crypto provider (ring). Safe to call more than once.

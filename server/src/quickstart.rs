@@ -30,6 +30,8 @@ pub async fn start_local_agent(
         server_url: url.to_owned(),
         schedule: QUICKSTART_SCHEDULE.to_owned(),
         jitter_secs: 0,
+        // With HTTPS on, the local agent trusts the server's own certificate.
+        ca_cert: state.config.tls.cert.clone(),
         ..AgentConfig::default()
     };
     let enrolled = Credentials::load(&state_dir)?.filter(|c| c.server_url == url);

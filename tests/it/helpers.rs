@@ -39,12 +39,26 @@ impl TestServer {
 
     /// A server on an existing data directory (a new port).
     pub async fn spawn_in(dir: tempfile::TempDir) -> TestServer {
+        Self::spawn_with(dir, |_| {}).await
+    }
+
+    /// A server whose configuration `tweak` adjusts (TLS, thresholds, ...).
+    pub async fn spawn_with(
+        dir: tempfile::TempDir,
+        tweak: impl FnOnce(&mut ServerConfig),
+    ) -> TestServer {
         steward_server::install_crypto_provider();
         let overrides = Overrides {
             data_dir: Some(dir.path().join("data")),
             listen: Some("127.0.0.1:0".into()),
         };
-        let config = ServerConfig::load(None, Vec::new(), &overrides).unwrap();
+        let mut config = ServerConfig::load(None, Vec::new(), &overrides).unwrap();
+        tweak(&mut config);
+        let scheme = if config.tls.cert.is_some() {
+            "https"
+        } else {
+            "http"
+        };
         let state = tokio::task::spawn_blocking(move || {
             let state = steward_server::open(config).unwrap();
             accounts::ensure_admin(&state.db, ADMIN_EMAIL, Some(ADMIN_PASSWORD.into())).unwrap();
@@ -53,7 +67,7 @@ impl TestServer {
         .await
         .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
+        let url = format!("{scheme}://{}", listener.local_addr().unwrap());
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(steward_server::serve(
             listener,

@@ -11,4 +11,5 @@ mod bad_input;
 mod helpers;
 mod offline;
 mod protocol;
+mod tls;
 mod web;
