@@ -283,7 +283,11 @@ async fn run_server(state: steward_server::AppState, quickstart: bool) -> anyhow
             )
         })?;
     let addr = listener.local_addr()?;
-    let scheme = if config.tls.cert.is_some() { "https" } else { "http" };
+    let scheme = if config.tls.cert.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let url = format!("{scheme}://{addr}");
     let shutdown = shutdown_on_signal();
     let server = tokio::spawn(steward_server::serve(

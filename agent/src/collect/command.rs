@@ -2,11 +2,11 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-/// Why a command produced no output.
+/// Why a command produced no (usable) output.
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
     #[error("cannot start {program}: {source}")]
@@ -21,15 +21,50 @@ pub enum CommandError {
         program: String,
         status: std::process::ExitStatus,
     },
+    #[error("{program}: {message}")]
+    BadOutput { program: String, message: String },
 }
 
 /// Run `program args..` and return its standard output, killing it after `timeout`.
-/// Standard input is empty and standard error is discarded.
+/// Standard input is empty and standard error is discarded. A non-zero exit is an error.
 pub fn output_with_timeout(
     program: &Path,
     args: &[&str],
     timeout: Duration,
 ) -> Result<Vec<u8>, CommandError> {
+    let (status, out) = status_with_timeout(program, args, timeout)?;
+    if status.success() {
+        Ok(out)
+    } else {
+        Err(CommandError::Failed {
+            program: program.display().to_string(),
+            status,
+        })
+    }
+}
+
+/// [`output_with_timeout`] for a tool that prints JSON: output that is neither JSON nor
+/// empty is an error.
+pub fn json_output_with_timeout(
+    program: &Path,
+    args: &[&str],
+    timeout: Duration,
+) -> Result<Vec<u8>, CommandError> {
+    let out = output_with_timeout(program, args, timeout)?;
+    super::json::check(&out).map_err(|message| CommandError::BadOutput {
+        program: program.display().to_string(),
+        message,
+    })?;
+    Ok(out)
+}
+
+/// Run `program args..` and return how it exited and its standard output, killing it
+/// after `timeout` (for tools whose exit code is the answer).
+pub fn status_with_timeout(
+    program: &Path,
+    args: &[&str],
+    timeout: Duration,
+) -> Result<(ExitStatus, Vec<u8>), CommandError> {
     let name = program.display().to_string();
     let mut child = Command::new(program)
         .args(args)
@@ -57,14 +92,7 @@ pub fn output_with_timeout(
                 program: name.clone(),
                 source,
             })?;
-            if status.success() {
-                Ok(buf)
-            } else {
-                Err(CommandError::Failed {
-                    program: name,
-                    status,
-                })
-            }
+            Ok((status, buf))
         }
         Err(_) => {
             let _ = child.kill();
@@ -104,6 +132,22 @@ mod tests {
         assert!(matches!(e, Err(CommandError::Failed { .. })));
         let e = output_with_timeout(Path::new("/nonexistent/x"), &[], Duration::from_secs(1));
         assert!(matches!(e, Err(CommandError::Spawn { .. })));
+        let (status, out) =
+            status_with_timeout(&sh, &["-c", "echo x; exit 1"], Duration::from_secs(10))
+                .expect("runs");
+        assert_eq!((status.code(), out.as_slice()), (Some(1), &b"x\n"[..]));
+    }
+
+    #[test]
+    fn output_that_should_be_json() {
+        let sh = find_on_path("sh").expect("sh on PATH");
+        let run =
+            |script: &str| json_output_with_timeout(&sh, &["-c", script], Duration::from_secs(10));
+        assert_eq!(run("echo '{\"a\": 1}'").expect("json"), b"{\"a\": 1}\n");
+        assert!(run("true").expect("empty").is_empty());
+        let e = run("echo 'WARNING: something'").expect_err("not json");
+        assert!(matches!(e, CommandError::BadOutput { .. }), "{e}");
+        assert!(e.to_string().contains("output is not JSON"), "{e}");
     }
 
     #[test]

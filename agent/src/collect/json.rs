@@ -6,6 +6,18 @@
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use serde_json::Value;
 
+/// Why a tool's output is not JSON; `Ok` for JSON and for empty output (the tool found
+/// nothing). Checks without building the value.
+pub(crate) fn check(bytes: &[u8]) -> Result<(), String> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    serde_json::from_slice::<serde::de::IgnoredAny>(bytes)
+        .map(|_| ())
+        .map_err(|e| format!("output is not JSON: {e}"))
+}
+
 /// A tool's output as JSON. Empty output is `Null` (the tool found nothing); output that
 /// is not JSON is `Null` too, with a warning naming `what`. A UTF-8 byte order mark is
 /// skipped.

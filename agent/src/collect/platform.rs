@@ -1,7 +1,9 @@
 //! What an OS-specific collector reports, and how that is combined with the portable
 //! readings from `sysinfo`.
 
-use steward_shared::{Cpu, Disk, Hardware, Memory, NetInterface, OsInfo, Software};
+use steward_shared::{
+    CollectError, Cpu, Disk, Hardware, Memory, NetInterface, OsInfo, Software, Temperature,
+};
 
 /// What one OS-specific collector found. Anything it could not read is empty.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -19,6 +21,21 @@ pub(super) struct PlatformReport {
     pub memory: Memory,
     pub disks: Vec<Disk>,
     pub network: Vec<NetInterface>,
+    /// The parts that failed or timed out (`Inventory.errors`).
+    pub errors: Vec<CollectError>,
+    /// What this collector adds to the health report.
+    pub health: HealthExtras,
+}
+
+/// The health readings an OS-specific collector adds to `sysinfo`'s; empty where the OS
+/// does not tell.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(super) struct HealthExtras {
+    pub temperatures: Vec<Temperature>,
+    pub pending_reboot: Option<bool>,
+    pub failed_services: Vec<String>,
+    /// The parts that failed or timed out (`Health.errors`).
+    pub errors: Vec<CollectError>,
 }
 
 /// `sysinfo`'s CPU, with what it left empty taken from the OS's tools.

@@ -1,94 +1,15 @@
 //! The portable part of collection, through `sysinfo`: CPU, memory, filesystems, network
 //! interfaces, load and uptime. Only what is needed is refreshed (never processes).
 
-use std::collections::BTreeMap;
-use std::path::Path;
+use super::disks::{self, Mount};
 use steward_shared::{Cpu, Disk, FsUsage, Health, Memory, NetInterface};
-use sysinfo::{
-    CpuRefreshKind, Disk as SysDisk, DiskRefreshKind, Disks, MemoryRefreshKind, Networks, System,
-};
+use sysinfo::{CpuRefreshKind, MemoryRefreshKind, Networks, System};
 
-/// File systems that hold data worth reporting. Pseudo and network file systems are not
-/// listed (statvfs on a hard-mounted NFS share can hang); `/` is always kept, whatever it
-/// is (in a container it is often `overlay`).
-const REAL_FILESYSTEMS: &[&str] = &[
-    "ext2", "ext3", "ext4", "xfs", "btrfs", "bcachefs", "zfs", "f2fs", "jfs", "reiserfs", "nilfs2",
-    "vfat", "fat", "msdos", "exfat", "ntfs", "ntfs3", "fuseblk", "hfs", "hfsplus", "apfs", "ufs",
-    "refs",
-];
-
-/// Whether a mounted file system belongs in the inventory and health report.
-pub(super) fn keep_filesystem(fs_type: &str, mount_point: &str) -> bool {
-    mount_point == "/" || REAL_FILESYSTEMS.contains(&fs_type.to_ascii_lowercase().as_str())
-}
-
-/// One mounted file system as we report it.
-struct Mount {
-    device: String,
-    mount_point: String,
-    filesystem: String,
-    space: Space,
-    removable: bool,
-}
-
-/// Size and used space of a file system, in bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Space {
-    total_bytes: u64,
-    used_bytes: u64,
-    available_bytes: u64,
-}
-
-/// Space from `statvfs` figures, counted the way `df` counts it: the size is every block,
-/// and used is every block that is not free, so blocks reserved for root (5% of an ext4
-/// file system by default) count as neither used nor available. `None` when the file
-/// system reports no size.
-#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
-fn space_from_statvfs(
-    fragment_size: u64,
-    blocks: u64,
-    free_blocks: u64,
-    available_blocks: u64,
-) -> Option<Space> {
-    let total_bytes = blocks.saturating_mul(fragment_size);
-    if total_bytes == 0 {
-        return None;
-    }
-    Some(Space {
-        total_bytes,
-        used_bytes: blocks
-            .saturating_sub(free_blocks)
-            .saturating_mul(fragment_size),
-        available_bytes: available_blocks.min(blocks).saturating_mul(fragment_size),
-    })
-}
-
-/// The space of the file system mounted at `mount_point`, as `df` reports it; `None` if
-/// `statvfs` fails.
-#[cfg(target_os = "linux")]
-fn statvfs_space(mount_point: &Path) -> Option<Space> {
-    let st = rustix::fs::statvfs(mount_point).ok()?;
-    space_from_statvfs(st.f_frsize, st.f_blocks, st.f_bfree, st.f_bavail)
-}
-
-/// Elsewhere `sysinfo`'s figures are kept.
-#[cfg(not(target_os = "linux"))]
-fn statvfs_space(_mount_point: &Path) -> Option<Space> {
-    None
-}
-
-/// The space of one disk: `statvfs` where it works, else what `sysinfo` read (where used
-/// is what is not available, so it includes the reserved blocks).
-fn space(disk: &SysDisk) -> Space {
-    statvfs_space(disk.mount_point()).unwrap_or_else(|| {
-        let total_bytes = disk.total_space();
-        Space {
-            total_bytes,
-            used_bytes: total_bytes.saturating_sub(disk.available_space()),
-            available_bytes: disk.available_space(),
-        }
-    })
-}
+/// Whether `sysinfo`'s CPU frequency is a fixed figure. On macOS and the BSDs it is the
+/// rated clock; on Linux and Windows it is the current clock, which changes from one
+/// collection to the next, so there the OS collector reports the maximum instead
+/// (`cpufreq`'s, WMI's `MaxClockSpeed`).
+const SYSINFO_FREQUENCY_IS_FIXED: bool = !cfg!(target_os = "linux") && !cfg!(target_os = "windows");
 
 /// The readings shared by the inventory and the health report.
 pub(super) struct Snapshot {
@@ -101,7 +22,13 @@ impl Snapshot {
     pub(super) fn take() -> Snapshot {
         let mut snapshot = Self::take_for_health();
         if let Some(system) = snapshot.system.as_mut() {
-            system.refresh_cpu_list(CpuRefreshKind::nothing().with_frequency());
+            let kind = CpuRefreshKind::nothing();
+            let kind = if SYSINFO_FREQUENCY_IS_FIXED {
+                kind.with_frequency()
+            } else {
+                kind
+            };
+            system.refresh_cpu_list(kind);
         }
         snapshot
     }
@@ -114,7 +41,7 @@ impl Snapshot {
         });
         Snapshot {
             system,
-            mounts: mounts(),
+            mounts: disks::list(),
         }
     }
 
@@ -137,7 +64,11 @@ impl Snapshot {
                 .and_then(|n| u32::try_from(n).ok())
                 .unwrap_or(logical),
             logical_cores: logical,
-            frequency_mhz: cpus.iter().map(|c| c.frequency()).max().unwrap_or(0),
+            frequency_mhz: if SYSINFO_FREQUENCY_IS_FIXED {
+                cpus.iter().map(|c| c.frequency()).max().unwrap_or(0)
+            } else {
+                0
+            },
         }
     }
 
@@ -164,8 +95,8 @@ impl Snapshot {
             .collect()
     }
 
-    /// Health at `now`. File system sizes and used space are those of `df` (see
-    /// [`space_from_statvfs`]), and the same sizes as in the inventory's disks.
+    /// Health at `now`. File system sizes and used space are those of `df`, and the same
+    /// sizes as in the inventory's disks.
     pub(super) fn health(&self, now: i64) -> Health {
         let load = System::load_average().ok();
         let (memory_used, memory_total, swap_used, swap_total) = match &self.system {
@@ -200,41 +131,6 @@ impl Snapshot {
             ..Default::default()
         }
     }
-}
-
-/// Real file systems, one per device (the shortest mount point wins, so bind mounts and
-/// btrfs subvolumes of the same device are not counted twice), sorted by mount point.
-fn mounts() -> Vec<Mount> {
-    let Ok(disks) =
-        Disks::new_with_refreshed_list_specifics(DiskRefreshKind::nothing().with_storage())
-    else {
-        return Vec::new();
-    };
-    let mut by_device: BTreeMap<String, Mount> = BTreeMap::new();
-    for disk in disks.iter() {
-        let mount_point = disk.mount_point().to_string_lossy().into_owned();
-        let filesystem = disk.file_system().to_string_lossy().into_owned();
-        if !keep_filesystem(&filesystem, &mount_point) {
-            continue;
-        }
-        let device = disk.name().to_string_lossy().into_owned();
-        if let Some(old) = by_device.get(&device)
-            && old.mount_point.len() <= mount_point.len()
-        {
-            continue;
-        }
-        let mount = Mount {
-            device: device.clone(),
-            mount_point,
-            filesystem,
-            space: space(disk),
-            removable: disk.is_removable(),
-        };
-        by_device.insert(device, mount);
-    }
-    let mut mounts: Vec<Mount> = by_device.into_values().collect();
-    mounts.sort_by(|a, b| a.mount_point.cmp(&b.mount_point));
-    mounts
 }
 
 /// Network interfaces except loopback, sorted by name, with their addresses sorted.
@@ -279,65 +175,4 @@ pub(super) fn kernel_version() -> String {
 
 pub(super) fn arch() -> String {
     System::cpu_arch()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{Space, keep_filesystem, space_from_statvfs};
-
-    #[test]
-    fn space_counts_reserved_blocks_as_neither_used_nor_available() {
-        // An ext4 file system of 1000 4 KiB blocks: 100 in use, 900 free, of which 50 are
-        // reserved for root. `df` shows 4096000 total and 409600 used.
-        assert_eq!(
-            space_from_statvfs(4096, 1000, 900, 850),
-            Some(Space {
-                total_bytes: 4_096_000,
-                used_bytes: 409_600,
-                available_bytes: 3_481_600,
-            })
-        );
-        assert_eq!(
-            space_from_statvfs(4096, 1000, 1000, 950),
-            Some(Space {
-                total_bytes: 4_096_000,
-                used_bytes: 0,
-                available_bytes: 3_891_200,
-            })
-        );
-        // Nonsense from the kernel neither panics nor overflows.
-        assert_eq!(space_from_statvfs(4096, 0, 0, 0), None);
-        assert_eq!(space_from_statvfs(0, 1000, 900, 900), None);
-        assert_eq!(
-            space_from_statvfs(4096, 10, 20, 20),
-            Some(Space {
-                total_bytes: 40_960,
-                used_bytes: 0,
-                available_bytes: 40_960,
-            })
-        );
-        assert_eq!(
-            space_from_statvfs(u64::MAX, 2, 0, 0),
-            Some(Space {
-                total_bytes: u64::MAX,
-                used_bytes: u64::MAX,
-                available_bytes: 0,
-            })
-        );
-    }
-
-    #[test]
-    fn filesystem_filter() {
-        assert!(keep_filesystem("ext4", "/home"));
-        assert!(keep_filesystem("XFS", "/srv"));
-        assert!(keep_filesystem("vfat", "/boot/efi"));
-        assert!(keep_filesystem("overlay", "/"));
-        assert!(!keep_filesystem(
-            "overlay",
-            "/var/lib/docker/overlay2/x/merged"
-        ));
-        assert!(!keep_filesystem("tmpfs", "/dev/shm"));
-        assert!(!keep_filesystem("squashfs", "/snap/core/1"));
-        assert!(!keep_filesystem("nfs4", "/mnt/share"));
-    }
 }

@@ -3,8 +3,8 @@
 //! A section is sent whole when its digest changed. Software is compared item by item on
 //! every field, so a new version, publisher or install date is the old item removed and
 //! the new one added. Inventories are [`normalize`]d first, so that
-//! `delta(base, new).apply_to(base)` gives back `new` exactly, which is what the server
-//! does with it.
+//! `delta(base, new).apply_to(base)` gives back `new` exactly (but for `errors`, which no
+//! delta carries: see [`super::digest`]), which is what the server does with it.
 
 use super::digest::SectionDigests;
 use std::collections::BTreeSet;

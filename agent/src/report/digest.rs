@@ -8,6 +8,14 @@
 //! `agent_version` are in no digest: a new collection of an unchanged machine has the
 //! same digest. The server never recomputes a digest, so these only need to be
 //! deterministic.
+//!
+//! `errors` (the collectors that failed this time) are in no digest either, and no
+//! delta carries them: they describe one collection, not the machine, and a collector
+//! that fails now and then would otherwise turn heartbeats into deltas. The server sees
+//! them in full reports, and stores them with the rest of a full report's inventory;
+//! the inventory it rebuilds from deltas keeps the errors of the last full report. What
+//! a failed software source left out is taken from the previous inventory
+//! ([`super::carry`]), so a failure does not look like packages removed either.
 
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
@@ -136,6 +144,17 @@ mod tests {
         reordered.software.reverse();
         assert_eq!(inventory_digest(&a), inventory_digest(&reordered));
         assert_eq!(inventory_digest(&a).len(), 64);
+    }
+
+    #[test]
+    fn collection_errors_are_in_no_digest() {
+        let a = inv();
+        let mut b = a.clone();
+        b.errors.push(steward_shared::CollectError {
+            section: "software.rpm".into(),
+            message: "timed out after 15 s".into(),
+        });
+        assert_eq!(SectionDigests::of(&a), SectionDigests::of(&b));
     }
 
     #[test]

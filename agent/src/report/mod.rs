@@ -6,13 +6,15 @@
 //! - [`spool`]: the reports not yet accepted (`spool/{seq:020}.json`), bounded in size
 //!   and age.
 //! - [`delta`]: what changed between two inventories; [`digest`]: how both sides tell
-//!   whether they hold the same inventory.
+//!   whether they hold the same inventory; [`carry`]: the previous software of a source
+//!   whose collector failed.
 //! - [`wire`]: the body on the wire, gzip-compressed when large.
 //!
 //! The server applies a delta or heartbeat only on top of the digest it stored for this
 //! agent, skips a sequence number it has already applied (so a retried report is
 //! harmless), and answers a broken chain with `SendFullReport`.
 
+pub mod carry;
 pub mod chain;
 #[cfg(test)]
 mod delivery_tests;

@@ -2,10 +2,10 @@
 //! or heartbeat), spools it, and delivers the spool to the server oldest first.
 
 use super::chain::{Loaded, ReportState};
-use super::delta;
 use super::digest::inventory_digest;
 use super::spool::{SPOOL_DIR, Spool, SpoolEntry, SpoolLimits};
 use super::wire;
+use super::{carry, delta};
 use crate::client::{Client, ClientError};
 use crate::run::RunError;
 use crate::state::{Credentials, StateError};
@@ -112,7 +112,8 @@ impl ReportQueue {
 
     /// Make the next report from `inventory` and `health` collected at `now` (Unix
     /// seconds), spool it, and return it: full when there is no previous report to
-    /// compare with, a heartbeat when nothing changed, a delta otherwise. The spool file
+    /// compare with, a heartbeat when nothing changed, a delta otherwise. Software
+    /// sources that failed keep their previous items ([`carry`]). The spool file
     /// is written before the state, so a crash in between makes the same sequence number
     /// again.
     pub fn produce(
@@ -121,6 +122,9 @@ impl ReportQueue {
         health: Health,
         now: i64,
     ) -> Result<CheckinRequest, StateError> {
+        if let Some(base) = &self.state.baseline {
+            carry::keep_failed_sources(base, &mut inventory);
+        }
         delta::normalize(&mut inventory);
         if self.reseed {
             let floor = u64::try_from(now).unwrap_or(0).saturating_mul(1000);

@@ -274,3 +274,26 @@ fn the_spool_is_bounded_by_size_and_age() {
     produce(&mut q, &inventory(), 1_010);
     assert_eq!(q.pending(), vec![4]);
 }
+
+#[test]
+fn a_failed_collector_is_a_heartbeat_not_a_removal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut q = open(dir.path());
+    let mut inv = inventory();
+    inv.software.push(Software {
+        source: "snap".into(),
+        ..sw("firefox", "127")
+    });
+    let full = produce(&mut q, &inv, 1_000);
+    assert_eq!(full.kind, ReportKind::Full);
+    // snap timed out: it listed nothing, and said so.
+    let mut failed = inv.clone();
+    failed.software.retain(|s| s.source != "snap");
+    failed.errors = vec![steward_shared::CollectError {
+        section: "software.snap".into(),
+        message: "timed out after 15 s".into(),
+    }];
+    let next = produce(&mut q, &failed, 2_800);
+    assert_eq!(next.kind, ReportKind::Heartbeat, "{:?}", next.delta);
+    assert_eq!(next.digest, full.digest);
+}

@@ -4,7 +4,7 @@
 
 use super::RunError;
 use crate::client::Client;
-use crate::collect::{self, CollectOptions};
+use crate::collect::{CollectOptions, Collector};
 use crate::config::{AgentConfig, ConfigError, check_server_url};
 use crate::report::{Delivery, ReportQueue, SpoolLimits};
 use crate::state::{self, Credentials};
@@ -27,6 +27,9 @@ pub(crate) struct HttpReporter {
     client: Client,
     creds: Credentials,
     options: CollectOptions,
+    /// Kept from one collection to the next (the CPU's busy share is measured between
+    /// them); `None` only while a collection has it.
+    collector: Option<Collector>,
     queue: ReportQueue,
     state_dir: PathBuf,
 }
@@ -43,6 +46,7 @@ impl HttpReporter {
             client,
             creds,
             options: CollectOptions::from(config),
+            collector: Some(Collector::default()),
             queue,
             state_dir: state_dir.to_path_buf(),
         })
@@ -92,11 +96,15 @@ pub fn effective_server_url<'a>(config: &'a AgentConfig, creds: &'a Credentials)
 impl Reporter for HttpReporter {
     fn produce(&mut self) -> impl Future<Output = Result<(), RunError>> + Send {
         let options = self.options.clone();
+        let mut collector = self.collector.take().unwrap_or_default();
         async move {
-            let (inventory, health) =
-                tokio::task::spawn_blocking(move || collect::collect(&options))
-                    .await
-                    .map_err(|e| RunError::Collect(e.to_string()))?;
+            let ((inventory, health), collector) = tokio::task::spawn_blocking(move || {
+                let collected = collector.collect(&options);
+                (collected, collector)
+            })
+            .await
+            .map_err(|e| RunError::Collect(e.to_string()))?;
+            self.collector = Some(collector);
             // The collection's own time: the clock is read once, by the collector.
             let now = health.taken_at;
             let report = self.queue.produce(inventory, health, now)?;

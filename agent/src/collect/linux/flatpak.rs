@@ -1,7 +1,7 @@
 //! Flatpak applications and runtimes, through `flatpak list` (only where `flatpak` is
 //! installed, so that machines without it pay nothing), with a timeout.
 
-use crate::collect::command;
+use crate::collect::command::{self, CommandError};
 use std::time::Duration;
 use steward_shared::Software;
 
@@ -14,17 +14,12 @@ const ARGS: &[&str] = &[
 const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Installed flatpaks, system-wide and this user's; none when flatpak is not installed.
-pub(super) fn installed() -> Vec<Software> {
+pub(super) fn installed() -> Result<Vec<Software>, CommandError> {
     let Some(flatpak) = command::find_on_path("flatpak") else {
-        return Vec::new();
+        return Ok(Vec::new());
     };
-    match command::output_with_timeout(&flatpak, ARGS, TIMEOUT) {
-        Ok(out) => parse(&String::from_utf8_lossy(&out)),
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot list flatpaks");
-            Vec::new()
-        }
-    }
+    let out = command::output_with_timeout(&flatpak, ARGS, TIMEOUT)?;
+    Ok(parse(&String::from_utf8_lossy(&out)))
 }
 
 /// Parse `APPLICATION\tVERSION\tARCH\tORIGIN\tINSTALLATION` lines. The version is often

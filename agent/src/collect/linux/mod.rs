@@ -1,32 +1,67 @@
-//! The Linux collector: OS release, SMBIOS and machine id, logged-in users, and installed
-//! software, read from files rather than by running tools wherever possible.
+//! The Linux collector: OS release, SMBIOS and machine id, logged-in users, the CPU's
+//! maximum clock, installed software, and the health extras (temperatures, pending
+//! reboot, failed units), read from files rather than by running tools wherever possible.
+//!
+//! Each package source and each health extra runs on its own thread with a deadline
+//! ([`Runner`]), so that one that hangs or panics leaves only its own section empty.
 
+mod cpufreq;
 mod dpkg;
 mod flatpak;
+pub(super) mod mounts;
 mod os_release;
+mod reboot;
 mod rpm;
+mod sensors;
+mod services;
 mod snap;
 mod utmp;
 
 use super::CollectOptions;
-use super::platform::PlatformReport;
-use super::smbios;
-use std::path::Path;
-use steward_shared::{Hardware, OsInfo, Software};
+use super::deadline::{Pending, Runner};
+use super::platform::{HealthExtras, PlatformReport};
+use super::{command, smbios};
+use std::convert::Infallible;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use steward_shared::{Cpu, Hardware, OsInfo, Software, Temperature};
 
-/// Everything this collector reads; CPU, memory, disks and network are `sysinfo`'s.
-pub(super) fn collect(opts: &CollectOptions) -> PlatformReport {
-    PlatformReport {
+/// Reading the dpkg database takes milliseconds, unless its disk hangs.
+const DPKG_DEADLINE: Duration = Duration::from_secs(30);
+/// Past the tools' own timeout, so that theirs reports first.
+const TOOL_DEADLINE: Duration = Duration::from_secs(15);
+const SENSORS_DEADLINE: Duration = Duration::from_secs(5);
+const HEALTH_TOOL_DEADLINE: Duration = Duration::from_secs(10);
+
+/// Everything this collector reads; CPU model, memory, disks and network are `sysinfo`'s.
+pub(super) fn collect(opts: &CollectOptions, runner: &Runner) -> PlatformReport {
+    let software = if opts.software {
+        start_software(opts, runner)
+    } else {
+        Vec::new()
+    };
+    let health = HealthPending::start(runner);
+    let mut report = PlatformReport {
         os: os_info(),
         hardware: hardware(),
         logged_in_users: logged_in_users(),
-        software: if opts.software {
-            software(opts)
-        } else {
-            Vec::new()
+        cpu: Cpu {
+            frequency_mhz: cpufreq::max_mhz(Path::new(cpufreq::CPU_DIR)),
+            ..Cpu::default()
         },
         ..PlatformReport::default()
+    };
+    for source in software {
+        let list = source.wait_noting(&mut report.errors);
+        report.software.extend(list.into_iter().flatten());
     }
+    report.health = health.wait();
+    report
+}
+
+/// The health extras alone.
+pub(super) fn health(runner: &Runner) -> HealthExtras {
+    HealthPending::start(runner).wait()
 }
 
 /// OS family, name and version from `/etc/os-release` (kernel and arch are filled by the
@@ -83,12 +118,60 @@ fn logged_in_users() -> Vec<String> {
 }
 
 /// Packages from the dpkg database and, where those tools are installed, from `rpm -qa`,
-/// `flatpak list` and `snap list`.
-fn software(opts: &CollectOptions) -> Vec<Software> {
-    let status = opts.dpkg_status.as_deref();
-    let mut list = dpkg::installed(status.unwrap_or(Path::new(dpkg::STATUS_FILE)));
-    list.extend(rpm::installed());
-    list.extend(flatpak::installed());
-    list.extend(snap::installed());
-    list
+/// `flatpak list` and `snap list`, each on its own thread (section `software.<source>`).
+fn start_software(opts: &CollectOptions, runner: &Runner) -> Vec<Pending<Vec<Software>>> {
+    let status = opts
+        .dpkg_status
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(dpkg::STATUS_FILE));
+    vec![
+        runner.start("software.dpkg", DPKG_DEADLINE, move || {
+            Ok::<_, Infallible>(dpkg::installed(&status))
+        }),
+        runner.start("software.rpm", TOOL_DEADLINE, rpm::installed),
+        runner.start("software.flatpak", TOOL_DEADLINE, flatpak::installed),
+        runner.start("software.snap", TOOL_DEADLINE, snap::installed),
+    ]
+}
+
+/// The health extras, each started on its own thread.
+struct HealthPending {
+    temperatures: Pending<Vec<Temperature>>,
+    pending_reboot: Pending<Option<bool>>,
+    failed_services: Pending<Vec<String>>,
+}
+
+impl HealthPending {
+    fn start(runner: &Runner) -> HealthPending {
+        HealthPending {
+            temperatures: runner.start("health.temperatures", SENSORS_DEADLINE, || {
+                let (hwmon, thermal) = (Path::new(sensors::HWMON), Path::new(sensors::THERMAL));
+                Ok::<_, Infallible>(sensors::read(hwmon, thermal))
+            }),
+            pending_reboot: runner.start("health.pending_reboot", HEALTH_TOOL_DEADLINE, || {
+                let tool = command::find_on_path("needs-restarting");
+                reboot::pending(Path::new("/"), tool.as_deref())
+            }),
+            failed_services: runner.start("health.failed_services", HEALTH_TOOL_DEADLINE, || {
+                let systemd = Path::new(services::SYSTEMD_RUNNING).is_dir();
+                services::failed(command::find_on_path("systemctl").as_deref(), systemd)
+            }),
+        }
+    }
+
+    fn wait(self) -> HealthExtras {
+        let mut errors = Vec::new();
+        HealthExtras {
+            temperatures: self
+                .temperatures
+                .wait_noting(&mut errors)
+                .unwrap_or_default(),
+            pending_reboot: self.pending_reboot.wait_noting(&mut errors).flatten(),
+            failed_services: self
+                .failed_services
+                .wait_noting(&mut errors)
+                .unwrap_or_default(),
+            errors,
+        }
+    }
 }

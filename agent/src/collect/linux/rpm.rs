@@ -1,7 +1,7 @@
 //! Installed RPM packages, through `rpm -qa` (the database format is not stable enough
 //! to read directly), with a timeout.
 
-use crate::collect::command;
+use crate::collect::command::{self, CommandError};
 use std::path::Path;
 use std::time::Duration;
 use steward_shared::Software;
@@ -10,21 +10,17 @@ const QUERY_FORMAT: &str =
     "%{NAME}\\t%{VERSION}-%{RELEASE}\\t%{ARCH}\\t%{VENDOR}\\t%{INSTALLTIME}\\n";
 const TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Packages in the rpm database, when there is one and `rpm` is installed.
-pub(super) fn installed() -> Vec<Software> {
+/// Packages in the rpm database, when there is one and `rpm` is installed; an error when
+/// `rpm` fails.
+pub(super) fn installed() -> Result<Vec<Software>, CommandError> {
     if !Path::new("/var/lib/rpm").is_dir() {
-        return Vec::new();
+        return Ok(Vec::new());
     }
     let Some(rpm) = command::find_on_path("rpm") else {
-        return Vec::new();
+        return Ok(Vec::new());
     };
-    match command::output_with_timeout(&rpm, &["-qa", "--queryformat", QUERY_FORMAT], TIMEOUT) {
-        Ok(out) => parse(&String::from_utf8_lossy(&out)),
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot list rpm packages");
-            Vec::new()
-        }
-    }
+    let out = command::output_with_timeout(&rpm, &["-qa", "--queryformat", QUERY_FORMAT], TIMEOUT)?;
+    Ok(parse(&String::from_utf8_lossy(&out)))
 }
 
 /// Parse `NAME\tVERSION-RELEASE\tARCH\tVENDOR\tINSTALLTIME` lines; `(none)` means empty.

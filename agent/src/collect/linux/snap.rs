@@ -1,25 +1,20 @@
 //! Snap packages, through `snap list` (only where `snap` is installed, so that machines
 //! without it pay nothing), with a timeout.
 
-use crate::collect::command;
+use crate::collect::command::{self, CommandError};
 use std::time::Duration;
 use steward_shared::Software;
 
 const ARGS: &[&str] = &["list", "--unicode=never", "--color=never"];
 const TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Installed snaps; none when snap is not installed or snapd does not answer.
-pub(super) fn installed() -> Vec<Software> {
+/// Installed snaps; none when snap is not installed, an error when snapd does not answer.
+pub(super) fn installed() -> Result<Vec<Software>, CommandError> {
     let Some(snap) = command::find_on_path("snap") else {
-        return Vec::new();
+        return Ok(Vec::new());
     };
-    match command::output_with_timeout(&snap, ARGS, TIMEOUT) {
-        Ok(out) => parse(&String::from_utf8_lossy(&out)),
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot list snaps");
-            Vec::new()
-        }
-    }
+    let out = command::output_with_timeout(&snap, ARGS, TIMEOUT)?;
+    Ok(parse(&String::from_utf8_lossy(&out)))
 }
 
 /// Parse the table `Name Version Rev Tracking Publisher Notes`. No column holds

@@ -3,10 +3,12 @@
 //! ([`profiler`], [`apps`], [`brew`], [`receipts`], [`text_output`]), tested on any
 //! system with fixtures of real output.
 //!
-//! Every tool runs with a timeout; one that fails leaves its part empty with a
-//! warning. The slow `SPApplicationsDataType` and the package lists run beside the
-//! system part. When `system_profiler` yields no identity, the I/O registry's platform
-//! UUID and serial number stand in, then what `sysinfo` knows.
+//! Every tool runs with a timeout; one that fails leaves its part empty and an entry in
+//! the report's errors. The system part and each software source (the slow
+//! `SPApplicationsDataType`, the installer packages, Homebrew) run side by side, each on
+//! its own thread with a deadline ([`Runner`]). When `system_profiler` yields no
+//! identity, the I/O registry's platform UUID and serial number stand in, then what
+//! `sysinfo` knows.
 
 mod apps;
 mod brew;
@@ -15,13 +17,15 @@ mod receipts;
 mod text_output;
 
 use super::CollectOptions;
-use super::command;
+use super::command::{self, CommandError};
+use super::deadline::{Pending, Runner};
 use super::fallback;
 use super::platform::PlatformReport;
 use super::smbios;
-use std::path::{Path, PathBuf};
+use std::convert::Infallible;
+use std::path::PathBuf;
 use std::time::Duration;
-use steward_shared::{Hardware, Software};
+use steward_shared::{CollectError, Hardware, Software};
 
 /// Machine details. `basic` rather than `mini`: `mini` leaves out the serial number,
 /// the hardware UUID and the network addresses.
@@ -39,8 +43,11 @@ const PROFILE_TIMEOUT: Duration = Duration::from_secs(30);
 const APPS_TIMEOUT: Duration = Duration::from_secs(90);
 const QUICK_TIMEOUT: Duration = Duration::from_secs(10);
 const BREW_TIMEOUT: Duration = Duration::from_secs(60);
+/// A part's deadline is its tools' timeouts and this, so a timeout reports first.
+const MARGIN: Duration = Duration::from_secs(5);
 
 /// Where the tools and files are; tests point these at stand-ins.
+#[derive(Debug, Clone)]
 struct Tools {
     system_profiler: PathBuf,
     sw_vers: PathBuf,
@@ -66,57 +73,90 @@ impl Tools {
     }
 }
 
-pub(super) fn collect(opts: &CollectOptions) -> PlatformReport {
-    collect_with(&Tools::system(), opts)
+pub(super) fn collect(opts: &CollectOptions, runner: &Runner) -> PlatformReport {
+    collect_with(&Tools::system(), opts, runner)
 }
 
-fn collect_with(tools: &Tools, opts: &CollectOptions) -> PlatformReport {
-    std::thread::scope(|scope| {
-        let apps = opts.software.then(|| {
-            scope.spawn(|| {
-                run(
-                    &tools.system_profiler,
-                    &["-json", "SPApplicationsDataType"],
-                    APPS_TIMEOUT,
-                    "applications",
-                )
+fn collect_with(tools: &Tools, opts: &CollectOptions, runner: &Runner) -> PlatformReport {
+    let software = if opts.software {
+        start_software(tools, runner)
+    } else {
+        Vec::new()
+    };
+    let system_deadline = PROFILE_TIMEOUT + QUICK_TIMEOUT * 3 + MARGIN;
+    let system_tools = tools.clone();
+    let system = runner.start("system", system_deadline, move || {
+        Ok::<_, Infallible>(system(&system_tools))
+    });
+    let mut report = system.wait().unwrap_or_else(|e| PlatformReport {
+        os: fallback::os_info(),
+        hardware: fallback::hardware(),
+        errors: vec![e],
+        ..PlatformReport::default()
+    });
+    for part in software {
+        let list = part.wait_noting(&mut report.errors);
+        report.software.extend(list.into_iter().flatten());
+    }
+    report
+}
+
+/// Each software source on its own thread (section `software.<source>`).
+fn start_software(tools: &Tools, runner: &Runner) -> Vec<Pending<Vec<Software>>> {
+    let profiler = tools.system_profiler.clone();
+    let installer = tools.clone();
+    let prefixes = tools.brew_prefixes.clone();
+    vec![
+        runner.start("software.macos-app", APPS_TIMEOUT + MARGIN, move || {
+            let args = ["-json", "SPApplicationsDataType"];
+            command::json_output_with_timeout(&profiler, &args, APPS_TIMEOUT)
                 .map(|out| apps::parse(&out))
-                .unwrap_or_default()
-            })
-        });
-        let packages = opts.software.then(|| scope.spawn(|| packages(tools)));
-        let mut report = system(tools);
-        for part in [apps, packages].into_iter().flatten() {
-            report.software.extend(part.join().unwrap_or_default());
-        }
-        report
-    })
+        }),
+        runner.start("software.pkgutil", QUICK_TIMEOUT + MARGIN, move || {
+            installer_packages(&installer)
+        }),
+        runner.start("software.brew", BREW_TIMEOUT + MARGIN, move || {
+            Ok::<_, Infallible>(homebrew(&prefixes))
+        }),
+    ]
 }
 
-/// Identity, OS, users, CPU, memory, volumes and network.
+/// Identity, OS, users, CPU, memory, volumes and network; a tool that fails is an error
+/// of its section (`system.profiler`, `system.ioreg`, `system.sw_vers`, `users`).
 fn system(tools: &Tools) -> PlatformReport {
-    let profile = run(
-        &tools.system_profiler,
-        PROFILE_ARGS,
-        PROFILE_TIMEOUT,
-        "system profile",
+    let mut errors = Vec::new();
+    let mut noted = |section: &str, result: Result<Vec<u8>, CommandError>| {
+        result
+            .map_err(|e| {
+                errors.push(CollectError {
+                    section: section.to_string(),
+                    message: e.to_string(),
+                })
+            })
+            .ok()
+    };
+    let run = command::output_with_timeout;
+    let profile = noted(
+        "system.profiler",
+        command::json_output_with_timeout(&tools.system_profiler, PROFILE_ARGS, PROFILE_TIMEOUT),
     )
     .map(|out| profiler::parse(&out))
     .unwrap_or_default();
-    let ioreg = run(
-        &tools.ioreg,
-        &["-rd1", "-c", "IOPlatformExpertDevice"],
-        QUICK_TIMEOUT,
-        "I/O registry",
+    let ioreg_args = ["-rd1", "-c", "IOPlatformExpertDevice"];
+    let ioreg = noted(
+        "system.ioreg",
+        run(&tools.ioreg, &ioreg_args, QUICK_TIMEOUT),
     )
     .map(|out| String::from_utf8_lossy(&out).into_owned())
     .unwrap_or_default();
+    let sw_vers = noted("system.sw_vers", run(&tools.sw_vers, &[], QUICK_TIMEOUT));
+    let who = noted("users", run(&tools.who, &[], QUICK_TIMEOUT));
+
     let mut hardware = identity(profile.hardware, &ioreg);
     if hardware == Hardware::default() {
         hardware = fallback::hardware();
     }
-
-    let mut os = run(&tools.sw_vers, &[], QUICK_TIMEOUT, "OS version")
+    let mut os = sw_vers
         .map(|out| text_output::parse_sw_vers(&String::from_utf8_lossy(&out)))
         .unwrap_or_default();
     if os.name.is_empty() {
@@ -129,14 +169,15 @@ fn system(tools: &Tools) -> PlatformReport {
     PlatformReport {
         os,
         hardware,
-        logged_in_users: run(&tools.who, &[], QUICK_TIMEOUT, "logged-in users")
+        logged_in_users: who
             .map(|out| text_output::parse_who(&String::from_utf8_lossy(&out)))
             .unwrap_or_default(),
-        software: Vec::new(),
         cpu: profile.cpu,
         memory: profile.memory,
         disks: profile.disks,
         network: profile.network,
+        errors,
+        ..PlatformReport::default()
     }
 }
 
@@ -157,20 +198,13 @@ fn identity(profiled: Hardware, ioreg: &str) -> Hardware {
     }
 }
 
-/// Installer packages (the receipts, else `pkgutil --pkgs`) and Homebrew's.
-fn packages(tools: &Tools) -> Vec<Software> {
-    let mut list = receipts::read_receipts(&tools.receipts).unwrap_or_else(|| {
-        run(
-            &tools.pkgutil,
-            &["--pkgs"],
-            QUICK_TIMEOUT,
-            "installer packages",
-        )
-        .map(|out| receipts::parse_pkgutil_pkgs(&String::from_utf8_lossy(&out)))
-        .unwrap_or_default()
-    });
-    list.extend(homebrew(&tools.brew_prefixes));
-    list
+/// Installer packages: the receipts, else `pkgutil --pkgs`.
+fn installer_packages(tools: &Tools) -> Result<Vec<Software>, CommandError> {
+    if let Some(list) = receipts::read_receipts(&tools.receipts) {
+        return Ok(list);
+    }
+    let out = command::output_with_timeout(&tools.pkgutil, &["--pkgs"], QUICK_TIMEOUT)?;
+    Ok(receipts::parse_pkgutil_pkgs(&String::from_utf8_lossy(&out)))
 }
 
 /// `brew info` where brew runs; where it does not (as root), the Cellar and Caskroom of
@@ -189,17 +223,6 @@ fn homebrew(prefixes: &[PathBuf]) -> Vec<Software> {
         Err(e) => {
             tracing::debug!(error = %e, "brew info failed; reading the Cellar instead");
             prefixes.iter().flat_map(|p| brew::scan(p)).collect()
-        }
-    }
-}
-
-/// Run a tool; its output, or `None` with a warning.
-fn run(program: &Path, args: &[&str], timeout: Duration, what: &str) -> Option<Vec<u8>> {
-    match command::output_with_timeout(program, args, timeout) {
-        Ok(out) => Some(out),
-        Err(e) => {
-            tracing::warn!(error = %e, what, "cannot collect");
-            None
         }
     }
 }

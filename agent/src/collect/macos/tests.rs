@@ -2,6 +2,7 @@
 
 use super::*;
 use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -67,6 +68,7 @@ fn every_part_from_its_tool() {
             software: true,
             ..CollectOptions::default()
         },
+        &Runner::default(),
     );
     assert_eq!(r.os.family, "macos");
     assert_eq!(r.os.name, "macOS 14.5 (23F79)");
@@ -86,6 +88,7 @@ fn every_part_from_its_tool() {
     assert_eq!(count("pkgutil"), 6);
     // brew refused to run: the Cellar was read instead.
     assert_eq!(count("brew"), 1);
+    assert_eq!(r.errors, vec![]);
 
     let r = collect_with(
         &tools,
@@ -93,6 +96,7 @@ fn every_part_from_its_tool() {
             software: false,
             ..CollectOptions::default()
         },
+        &Runner::default(),
     );
     assert!(r.software.is_empty());
     assert_eq!(r.hardware.serial, "H4V7QX9K2L");
@@ -123,6 +127,7 @@ fn failing_tools_leave_their_part_to_the_others() {
             software: true,
             ..CollectOptions::default()
         },
+        &Runner::default(),
     );
     // Identity from the I/O registry, OS from sw_vers.
     assert_eq!(r.hardware.serial, "H4V7QX9K2L");
@@ -135,6 +140,9 @@ fn failing_tools_leave_their_part_to_the_others() {
     assert_eq!(count("macos-app"), 0);
     assert_eq!(count("pkgutil"), 2);
     assert_eq!(count("brew"), 8);
+    let mut sections: Vec<&str> = r.errors.iter().map(|e| e.section.as_str()).collect();
+    sections.sort();
+    assert_eq!(sections, ["software.macos-app", "system.profiler"]);
 }
 
 #[test]
@@ -149,8 +157,21 @@ fn without_any_tool_sysinfo_fills_in() {
         receipts: missing.clone(),
         brew_prefixes: vec![missing],
     };
-    let r = collect_with(&tools, &CollectOptions::default());
+    let r = collect_with(&tools, &CollectOptions::default(), &Runner::default());
     assert!(!r.os.family.is_empty());
     assert!(r.software.is_empty());
     assert!(r.logged_in_users.is_empty());
+    let mut sections: Vec<&str> = r.errors.iter().map(|e| e.section.as_str()).collect();
+    sections.sort();
+    assert_eq!(
+        sections,
+        [
+            "software.macos-app",
+            "software.pkgutil",
+            "system.ioreg",
+            "system.profiler",
+            "system.sw_vers",
+            "users"
+        ]
+    );
 }

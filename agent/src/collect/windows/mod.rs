@@ -1,90 +1,150 @@
 //! The Windows collector: runs Windows PowerShell with the scripts in [`scripts`] and
-//! parses their JSON in portable code ([`system`], [`software`]), tested on any system
-//! with fixtures of real output shapes.
+//! parses their JSON in portable code ([`system`], [`software`], [`health`]), tested on
+//! any system with fixtures of real output shapes.
 //!
-//! Each section is its own `powershell.exe` run with a timeout. One that fails or times
-//! out leaves its section empty and logs a warning; the others still report. When the
-//! system script yields nothing, the OS and hardware are what `sysinfo` knows.
+//! Each section is its own `powershell.exe` run with a timeout, on its own thread with a
+//! deadline ([`Runner`]). One that fails or times out leaves its section empty and an
+//! entry in the report's errors; the others still report. When the system script yields
+//! nothing, the OS and hardware are what `sysinfo` knows.
 
+mod health;
 mod scripts;
 mod software;
 mod system;
 
 use super::CollectOptions;
-use super::command;
+use super::command::{self, CommandError};
+use super::deadline::Runner;
 use super::fallback;
 use super::platform::PlatformReport;
+use std::convert::Infallible;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use steward_shared::Hardware;
+use steward_shared::{CollectError, Hardware, Software};
 
 /// The system script runs several CIM queries of up to 10 s each; WMI can hang.
 const SYSTEM_TIMEOUT: Duration = Duration::from_secs(20);
 /// The registry is quick, but PowerShell's start can be slow on a busy machine.
 const SOFTWARE_TIMEOUT: Duration = Duration::from_secs(20);
 const APPX_TIMEOUT: Duration = Duration::from_secs(30);
+/// A section's deadline is its script's timeout and this, so the timeout reports first.
+const MARGIN: Duration = Duration::from_secs(5);
 
-pub(super) fn collect(opts: &CollectOptions) -> PlatformReport {
+/// One software script: its section, script, timeout and parser.
+type SoftwareScript = (
+    &'static str,
+    &'static str,
+    Duration,
+    fn(&[u8]) -> Vec<Software>,
+);
+
+/// Programs for the machine, programs per user, and AppX packages.
+const SOFTWARE_SCRIPTS: [SoftwareScript; 3] = [
+    (
+        "software.registry",
+        scripts::MACHINE_SOFTWARE,
+        SOFTWARE_TIMEOUT,
+        |out| software::parse_uninstall(out, "registry"),
+    ),
+    (
+        "software.registry-user",
+        scripts::USER_SOFTWARE,
+        SOFTWARE_TIMEOUT,
+        |out| software::parse_uninstall(out, "registry-user"),
+    ),
+    (
+        "software.appx",
+        scripts::APPX,
+        APPX_TIMEOUT,
+        software::parse_appx,
+    ),
+];
+
+pub(super) fn collect(opts: &CollectOptions, runner: &Runner) -> PlatformReport {
     match powershell() {
-        Some(ps) => collect_with(&ps, opts),
+        Some(ps) => collect_with(&ps, opts, runner),
         None => {
-            tracing::warn!("powershell.exe not found; reporting only what sysinfo knows");
-            fallback::collect(opts)
+            let e = CollectError {
+                section: "system".to_string(),
+                message: "powershell.exe not found; only what sysinfo knows is reported"
+                    .to_string(),
+            };
+            without_system_script(fallback::collect(opts), e)
         }
     }
 }
 
-/// Collect with the PowerShell at `ps`. The system script and the software scripts run
-/// side by side, so that at most two PowerShells run at a time.
-fn collect_with(ps: &Path, opts: &CollectOptions) -> PlatformReport {
-    let (system_out, software) = std::thread::scope(|scope| {
-        let software = opts.software.then(|| scope.spawn(|| software(ps)));
-        let system_out = run(ps, scripts::SYSTEM, SYSTEM_TIMEOUT, "system information");
-        let software = software
-            .map(|h| h.join().unwrap_or_default())
-            .unwrap_or_default();
-        (system_out, software)
+/// Collect with the PowerShell at `ps`. The system script runs beside the software
+/// scripts, which run one after the other, so that at most two PowerShells run at a time.
+fn collect_with(ps: &Path, opts: &CollectOptions, runner: &Runner) -> PlatformReport {
+    let software = opts.software.then(|| {
+        let (ps, inner) = (ps.to_path_buf(), runner.clone());
+        let deadline = SOFTWARE_SCRIPTS
+            .iter()
+            .map(|s| s.2 + MARGIN)
+            .sum::<Duration>()
+            + MARGIN;
+        runner.start("software", deadline, move || {
+            Ok::<_, Infallible>(software(&ps, &inner))
+        })
     });
-    let mut report = system_out
-        .map(|out| system::parse(&out))
-        .unwrap_or_default();
+    let system = {
+        let ps = ps.to_path_buf();
+        runner.start("system", SYSTEM_TIMEOUT + MARGIN, move || {
+            run(&ps, scripts::SYSTEM, SYSTEM_TIMEOUT).map(|out| system::parse(&out))
+        })
+    };
+    let mut report = match system.wait() {
+        Ok(report) => report,
+        Err(e) => without_system_script(PlatformReport::default(), e),
+    };
+    if let Some(software) = software
+        && let Some((list, failed)) = software.wait_noting(&mut report.errors)
+    {
+        report.software = list;
+        report.errors.extend(failed);
+    }
     if report.os.name.is_empty() {
         report.os = fallback::os_info();
     }
     if report.hardware == Hardware::default() {
         report.hardware = fallback::hardware();
     }
-    report.software = software;
     report
 }
 
-/// Programs for the machine, programs per user, and AppX packages, one after the other.
-fn software(ps: &Path) -> Vec<steward_shared::Software> {
-    let mut list = Vec::new();
-    if let Some(out) = run(
-        ps,
-        scripts::MACHINE_SOFTWARE,
-        SOFTWARE_TIMEOUT,
-        "installed programs",
-    ) {
-        list.extend(software::parse_uninstall(&out, "registry"));
-    }
-    if let Some(out) = run(
-        ps,
-        scripts::USER_SOFTWARE,
-        SOFTWARE_TIMEOUT,
-        "users' programs",
-    ) {
-        list.extend(software::parse_uninstall(&out, "registry-user"));
-    }
-    if let Some(out) = run(ps, scripts::APPX, APPX_TIMEOUT, "AppX packages") {
-        list.extend(software::parse_appx(&out));
-    }
-    list
+/// `report` noting that the system script failed with `e`: its sections, and the health
+/// extras that come from it, are missing.
+fn without_system_script(mut report: PlatformReport, e: CollectError) -> PlatformReport {
+    report.health.errors = ["health.pending_reboot", "health.failed_services"]
+        .map(|section| CollectError {
+            section: section.to_string(),
+            message: format!("the system script failed: {}", e.message),
+        })
+        .into();
+    report.errors.push(e);
+    report
 }
 
-/// Run one script; its output, or `None` with a warning.
-fn run(ps: &Path, script: &str, timeout: Duration, what: &str) -> Option<Vec<u8>> {
+/// The software scripts one after the other, each with its deadline: what they listed,
+/// and the sections that failed.
+fn software(ps: &Path, runner: &Runner) -> (Vec<Software>, Vec<CollectError>) {
+    let mut list = Vec::new();
+    let mut errors = Vec::new();
+    for (section, script, timeout, parse) in SOFTWARE_SCRIPTS {
+        let ps = ps.to_path_buf();
+        let found = runner
+            .start(section, timeout + MARGIN, move || {
+                run(&ps, script, timeout).map(|out| parse(&out))
+            })
+            .wait_noting(&mut errors);
+        list.extend(found.into_iter().flatten());
+    }
+    (list, errors)
+}
+
+/// Run one script; its output, which must be JSON.
+fn run(ps: &Path, script: &str, timeout: Duration) -> Result<Vec<u8>, CommandError> {
     let args = [
         "-NoProfile",
         "-NonInteractive",
@@ -92,13 +152,7 @@ fn run(ps: &Path, script: &str, timeout: Duration, what: &str) -> Option<Vec<u8>
         "-Command",
         script,
     ];
-    match command::output_with_timeout(ps, &args, timeout) {
-        Ok(out) => Some(out),
-        Err(e) => {
-            tracing::warn!(error = %e, what, "cannot collect");
-            None
-        }
-    }
+    command::json_output_with_timeout(ps, &args, timeout)
 }
 
 /// Windows PowerShell 5.1, which every supported Windows has, by its full path (an agent
@@ -151,12 +205,14 @@ mod tests {
     fn every_section_from_its_script_and_a_failing_one_is_empty() {
         let dir = tempfile::tempdir().expect("tempdir");
         let ps = fake_powershell(dir.path());
+        let runner = Runner::default();
         let r = collect_with(
             &ps,
             &CollectOptions {
                 software: true,
                 ..Default::default()
             },
+            &runner,
         );
         assert_eq!(r.hardware.serial, "7QH4JN3");
         assert_eq!(r.os.name, "Microsoft Windows 11 Enterprise 23H2");
@@ -165,6 +221,13 @@ mod tests {
         assert_eq!(count("registry"), 13);
         assert_eq!(count("registry-user"), 1);
         assert_eq!(count("appx"), 0);
+        // The AppX script failed: its section says so, and only it.
+        let sections: Vec<&str> = r.errors.iter().map(|e| e.section.as_str()).collect();
+        assert_eq!(sections, ["software.appx"]);
+        assert!(r.errors[0].message.contains("failed"), "{:?}", r.errors);
+        assert_eq!(r.health.pending_reboot, Some(true));
+        assert_eq!(r.health.failed_services, ["IntelAudioService"]);
+        assert!(r.health.errors.is_empty());
 
         let r = collect_with(
             &ps,
@@ -172,8 +235,10 @@ mod tests {
                 software: false,
                 ..Default::default()
             },
+            &runner,
         );
         assert!(r.software.is_empty());
+        assert!(r.errors.is_empty());
         assert_eq!(r.hardware.serial, "7QH4JN3");
     }
 
@@ -182,9 +247,28 @@ mod tests {
         let r = collect_with(
             Path::new("/nonexistent/powershell.exe"),
             &CollectOptions::default(),
+            &Runner::default(),
         );
         assert!(!r.os.family.is_empty());
         assert!(r.software.is_empty());
         assert!(r.network.is_empty());
+        let sections: Vec<&str> = r.errors.iter().map(|e| e.section.as_str()).collect();
+        assert_eq!(
+            sections,
+            [
+                "system",
+                "software.registry",
+                "software.registry-user",
+                "software.appx"
+            ]
+        );
+        assert!(
+            r.errors[0].message.starts_with("cannot start"),
+            "{:?}",
+            r.errors
+        );
+        let health: Vec<&str> = r.health.errors.iter().map(|e| e.section.as_str()).collect();
+        assert_eq!(health, ["health.pending_reboot", "health.failed_services"]);
+        assert_eq!(r.health.pending_reboot, None);
     }
 }

@@ -26,9 +26,10 @@ macro_rules! uninstall_fields {
     };
 }
 
-/// Identity, OS, CPU, memory, fixed disks, IP-enabled adapters, the machine GUID and
-/// the owners of `explorer.exe` (the interactive sessions), as one object. Each CIM
-/// query gives up after 10 s.
+/// Identity, OS, CPU, memory, fixed disks, IP-enabled adapters, the machine GUID, whether
+/// a reboot is pending (the servicing stack's and Windows Update's registry markers),
+/// the automatic services that are stopped, and the owners of `explorer.exe` (the
+/// interactive sessions), as one object. Each CIM query gives up after 10 s.
 pub(super) const SYSTEM: &str = concat!(
     preamble!(),
     "$t = 10; $r = [ordered]@{ ",
@@ -52,6 +53,13 @@ pub(super) const SYSTEM: &str = concat!(
      -Filter 'IPEnabled=True' -OperationTimeoutSec $t | Select-Object Description,MACAddress,IPAddress; ",
     "MachineGuid = (Get-ItemProperty -Path 'HKLM:\\SOFTWARE\\Microsoft\\Cryptography' \
      -Name MachineGuid).MachineGuid; ",
+    "PendingReboot = [ordered]@{ ComponentBasedServicing = Test-Path -Path \
+     'HKLM:\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Component Based Servicing\\RebootPending'; \
+     WindowsUpdate = Test-Path -Path \
+     'HKLM:\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\WindowsUpdate\\Auto Update\\RebootRequired' }; ",
+    "StoppedAutoServices = @(Get-CimInstance -ClassName Win32_Service \
+     -Filter 'StartMode=''Auto'' AND State=''Stopped''' -OperationTimeoutSec $t \
+     | ForEach-Object { $_.Name }); ",
     "Sessions = @(Get-CimInstance -ClassName Win32_Process -Filter 'Name=''explorer.exe''' \
      -OperationTimeoutSec $t | ForEach-Object { $o = Invoke-CimMethod -InputObject $_ \
      -MethodName GetOwner; if ($o.User) { $o.Domain + '\\' + $o.User } }) ",
@@ -133,12 +141,18 @@ mod tests {
             "Win32_LogicalDisk",
             "Win32_NetworkAdapterConfiguration",
             "MachineGuid",
+            "Win32_Service ",
+            "PendingReboot",
+            "StoppedAutoServices",
+            "\\Component Based Servicing\\RebootPending'",
+            "\\WindowsUpdate\\Auto Update\\RebootRequired'",
         ] {
             assert!(SYSTEM.contains(class), "{class}");
         }
         assert!(MACHINE_SOFTWARE.contains("\\WOW6432Node\\"));
         assert!(USER_SOFTWARE.contains("SystemComponent,ParentKeyName"));
         assert!(SYSTEM.contains("'Name=''explorer.exe'''"));
+        assert!(SYSTEM.contains("-Filter 'StartMode=''Auto'' AND State=''Stopped'''"));
         assert!(SYSTEM.contains("'[^\\x00-\\x7F]'"));
     }
 }

@@ -1,6 +1,6 @@
 //! Parsing the Windows system script's JSON (see [`super::scripts::SYSTEM`]): OS,
 //! SMBIOS identity and machine GUID, sessions, CPU, memory, fixed disks and IP-enabled
-//! network adapters.
+//! network adapters (the health extras are [`super::health`]'s).
 
 use crate::collect::json::{self, date, get, items, text, texts, uint};
 use crate::collect::platform::PlatformReport;
@@ -19,6 +19,7 @@ pub(super) fn parse(out: &[u8]) -> PlatformReport {
         memory: memory(&v),
         disks: disks(&v),
         network: network(&v),
+        health: super::health::parse(&v),
         ..PlatformReport::default()
     }
 }
@@ -236,6 +237,8 @@ mod tests {
         assert_eq!(r.network[1].name, "Hyper-V Virtual Ethernet Adapter");
         assert_eq!(r.network[1].ips, vec!["172.29.160.1"]);
         assert!(r.software.is_empty());
+        assert_eq!(r.health.pending_reboot, Some(true));
+        assert_eq!(r.health.failed_services, vec!["IntelAudioService"]);
     }
 
     #[test]
@@ -269,6 +272,9 @@ mod tests {
         // A single adapter: a bare object.
         assert_eq!(r.network.len(), 1);
         assert_eq!(r.network[0].mac, "9c:6b:00:4a:1e:7d");
+        // From a script before the health extras: unknown.
+        assert_eq!(r.health.pending_reboot, None);
+        assert!(r.health.failed_services.is_empty());
     }
 
     #[test]
