@@ -12,7 +12,75 @@ pub struct ServerConfig {
     pub auth: AuthSection,
     pub alerts: AlertsSection,
     pub tls: TlsSection,
+    pub service_desk: ServiceDeskSection,
     pub log: LogSection,
+}
+
+/// Service desk: business hours for SLA clocks, SLA targets, the priority matrix.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServiceDeskSection {
+    /// IANA time zone of the business hours, e.g. "Europe/Berlin".
+    pub timezone: String,
+    /// Lines like "mon-fri 09:00-17:00"; empty means around the clock.
+    pub business_hours: Vec<String>,
+    /// Dates without business hours, "YYYY-MM-DD".
+    pub holidays: Vec<String>,
+    /// First-response target per priority, in business hours.
+    pub first_response_hours: SlaHours,
+    /// Resolution target per priority, in business hours.
+    pub resolution_hours: SlaHours,
+    /// Impact (rows: low, medium, high, critical) x urgency (columns, same order) ->
+    /// priority name. Empty means the ITIL-style default.
+    pub priority_matrix: Vec<Vec<String>>,
+    /// Resolved tickets close by themselves after this many days.
+    pub auto_close_days: u32,
+    /// Requesters may reopen a closed ticket for this many days.
+    pub reopen_days: u32,
+}
+
+/// Hours per priority; 0 means no target.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SlaHours {
+    pub critical: f64,
+    pub high: f64,
+    pub medium: f64,
+    pub low: f64,
+    pub planning: f64,
+}
+
+impl Default for SlaHours {
+    fn default() -> Self {
+        Self {
+            critical: 1.0,
+            high: 4.0,
+            medium: 8.0,
+            low: 24.0,
+            planning: 0.0,
+        }
+    }
+}
+
+impl Default for ServiceDeskSection {
+    fn default() -> Self {
+        Self {
+            timezone: "UTC".into(),
+            business_hours: vec!["mon-fri 09:00-17:00".into()],
+            holidays: Vec::new(),
+            first_response_hours: SlaHours::default(),
+            resolution_hours: SlaHours {
+                critical: 4.0,
+                high: 16.0,
+                medium: 40.0,
+                low: 80.0,
+                planning: 0.0,
+            },
+            priority_matrix: Vec::new(),
+            auto_close_days: 7,
+            reopen_days: 14,
+        }
+    }
 }
 
 /// HTTPS with rustls. Both files empty: plain HTTP (put a TLS proxy in front, or use
@@ -225,6 +293,8 @@ impl ServerConfig {
                 "alerts.agent_silent_hours must be at least 1 and alerts.sweep_interval_secs at least 10".into(),
             ));
         }
+        crate::service_desk::Rules::from_config(&self.service_desk)
+            .map_err(|e| ConfigError::Invalid(format!("[service_desk] {e}")))?;
         if self.tls.cert.is_some() != self.tls.key.is_some() {
             return Err(ConfigError::Invalid(
                 "tls.cert and tls.key go together: set both or neither".into(),

@@ -12,6 +12,7 @@ pub mod db;
 pub mod domain;
 pub mod http;
 pub mod quickstart;
+pub mod service_desk;
 pub mod sweeper;
 pub mod ui;
 
@@ -35,6 +36,8 @@ pub enum StartError {
     },
     #[error(transparent)]
     Db(#[from] db::DbError),
+    #[error("invalid [service_desk] configuration: {0}")]
+    Config(String),
 }
 
 /// Creates the data directory, opens and migrates the database.
@@ -49,9 +52,12 @@ pub fn open(config: ServerConfig) -> Result<AppState, StartError> {
         Duration::from_millis(config.database.busy_timeout_ms),
         config.database.max_readers,
     )?;
+    let desk =
+        service_desk::Rules::from_config(&config.service_desk).map_err(StartError::Config)?;
     Ok(AppState {
         db,
         config: Arc::new(config),
+        desk: Arc::new(desk),
     })
 }
 

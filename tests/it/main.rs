@@ -11,5 +11,6 @@ mod bad_input;
 mod helpers;
 mod offline;
 mod protocol;
+mod tickets;
 mod tls;
 mod web;

@@ -76,12 +76,14 @@ impl Runner {
         let spawned = std::thread::Builder::new()
             .name(format!("collect {section}"))
             .spawn(move || {
-                let _finished = finished;
                 let result = match catch_unwind(AssertUnwindSafe(collect)) {
                     Ok(Ok(value)) => Ok(value),
                     Ok(Err(e)) => Err(e.to_string()),
                     Err(panic) => Err(format!("panicked: {}", panic_message(panic.as_ref()))),
                 };
+                // Leave the running set before anyone can see the result, so a waiter
+                // that got it may start the section again at once.
+                drop(finished);
                 // The receiver is gone when the wait timed out: nobody wants it any more.
                 let _ = tx.send(result);
             });

@@ -9,6 +9,7 @@ pub const MIGRATIONS: &[(u32, &str)] = &[
     (1, include_str!("../../migrations/0001_init.sql")),
     (2, include_str!("../../migrations/0002_agent_reports.sql")),
     (3, include_str!("../../migrations/0003_alerts.sql")),
+    (4, include_str!("../../migrations/0004_tickets.sql")),
 ];
 
 /// The schema version this build creates.

@@ -8,10 +8,12 @@ pub mod alerts;
 pub mod assets;
 pub mod checkin;
 pub mod commands;
+pub mod comments;
 pub mod enrollment;
 pub mod inventory;
 pub mod migrations;
 pub mod sessions;
+pub mod tickets;
 pub mod tokens;
 pub mod users;
 

@@ -1,7 +1,11 @@
-//! Domain rules that are not I/O: roles, hardware identity, inventory changes.
+//! Domain rules that are not I/O: roles, hardware identity, inventory changes,
+//! tickets and their workflow, business-hours calendars and the SLA clock.
 //! Plain functions, unit tested without a database.
 
 pub mod alerts;
+pub mod calendar;
 pub mod changes;
 pub mod identity;
 pub mod roles;
+pub mod sla;
+pub mod tickets;

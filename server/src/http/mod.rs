@@ -6,6 +6,8 @@ pub mod assets;
 pub mod auth;
 pub mod error;
 pub mod system;
+pub mod ticket_comments;
+pub mod tickets;
 
 use crate::config::ServerConfig;
 use crate::db::Db;
@@ -23,6 +25,8 @@ pub use error::{ApiJson, ApiResult, AppError};
 pub struct AppState {
     pub db: Db,
     pub config: Arc<ServerConfig>,
+    /// The service desk's rules, built from `[service_desk]` once.
+    pub desk: Arc<crate::service_desk::Rules>,
 }
 
 /// The whole application: API, agent endpoints and web UI.
@@ -33,6 +37,7 @@ pub fn router(state: AppState) -> Router {
         .merge(agent::router())
         .merge(alerts::router())
         .merge(assets::router())
+        .merge(tickets::router())
         .merge(auth::router())
         .merge(crate::ui::router())
         .fallback(fallback)

@@ -129,6 +129,8 @@ pub struct FsView {
 }
 
 pub struct HealthView {
+    /// Optional readings as (label, value) rows.
+    pub extras: Vec<(String, String)>,
     pub load: String,
     pub uptime: String,
     pub taken: String,
@@ -167,6 +169,7 @@ struct DetailPage {
     software_more: Option<String>,
     history: Vec<HistoryRow>,
     alerts: Vec<AlertRow>,
+    problems: Vec<String>,
 }
 
 pub struct AlertRow {
@@ -249,6 +252,12 @@ async fn detail(
     let page = DetailPage {
         nav: user.nav("assets"),
         a: view(&a, &inv),
+        problems: inv
+            .errors
+            .iter()
+            .chain(health.iter().flat_map(|h| h.errors.iter()))
+            .map(|e| format!("{}: {}", e.section, e.message))
+            .collect(),
         health: health.map(|h| health_view(&h)),
         disks: inv
             .disks
@@ -346,6 +355,7 @@ fn health_view(h: &Health) -> HealthView {
         load: format!("{:.2} / {:.2} / {:.2}", h.load_1, h.load_5, h.load_15),
         uptime: duration(h.uptime_secs),
         taken: datetime(Some(h.taken_at)),
+        extras: health_extras(h),
         memory_percent: percent(h.memory_used_bytes, h.memory_total_bytes),
         memory_label: format!(
             "{} of {}",
@@ -393,4 +403,28 @@ pub fn history_row(h: &HistoryEntry) -> HistoryRow {
         text,
         actor: h.actor.clone(),
     }
+}
+
+fn health_extras(h: &Health) -> Vec<(String, String)> {
+    let mut rows = Vec::new();
+    if let Some(cpu) = h.cpu_percent {
+        rows.push(("CPU".to_owned(), format!("{cpu:.0}% busy")));
+    }
+    if let Some(reboot) = h.pending_reboot {
+        rows.push((
+            "Reboot".to_owned(),
+            if reboot {
+                "pending".to_owned()
+            } else {
+                "not needed".to_owned()
+            },
+        ));
+    }
+    if !h.failed_services.is_empty() {
+        rows.push(("Failed".to_owned(), h.failed_services.join(", ")));
+    }
+    for t in h.temperatures.iter().take(8) {
+        rows.push((t.label.clone(), format!("{:.0} °C", t.celsius)));
+    }
+    rows
 }

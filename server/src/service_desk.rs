@@ -1,0 +1,163 @@
+//! The service desk's rules as configured: calendar, SLA targets, priority matrix and
+//! workflow timers, built once from `[service_desk]` and shared by every handler.
+
+use crate::config::{ServiceDeskSection, SlaHours};
+use crate::domain::calendar::Calendar;
+use crate::domain::sla::{SlaPolicy, SlaRules};
+use crate::domain::tickets::{Priority, PriorityMatrix, WorkflowRules};
+
+#[derive(Debug, Clone)]
+pub struct Rules {
+    pub calendar: Calendar,
+    pub sla: SlaRules,
+    pub matrix: PriorityMatrix,
+    pub workflow: WorkflowRules,
+}
+
+fn hours_for(h: &SlaHours, p: Priority) -> f64 {
+    match p {
+        Priority::Critical => h.critical,
+        Priority::High => h.high,
+        Priority::Medium => h.medium,
+        Priority::Low => h.low,
+        Priority::Planning => h.planning,
+    }
+}
+
+impl Rules {
+    pub fn from_config(c: &ServiceDeskSection) -> Result<Rules, String> {
+        let calendar = if c.business_hours.is_empty() {
+            Calendar::new(&c.timezone, ["mon-sun 00:00-24:00"], &c.holidays)
+        } else {
+            Calendar::new(&c.timezone, &c.business_hours, &c.holidays)
+        }
+        .map_err(|e| e.to_string())?;
+        let mut sla = SlaRules::default();
+        for &p in Priority::ALL {
+            let (first, resolve) = (
+                hours_for(&c.first_response_hours, p),
+                hours_for(&c.resolution_hours, p),
+            );
+            if !(0.0..=10_000.0).contains(&first) || !(0.0..=10_000.0).contains(&resolve) {
+                return Err(format!("SLA hours for {p} must be between 0 and 10000"));
+            }
+            // No resolution target: no SLA for this priority. No first-response target:
+            // the first response is due with the resolution.
+            if resolve > 0.0 {
+                let resolution_secs = (resolve * 3600.0) as i64;
+                let first_response_secs = if first > 0.0 {
+                    ((first * 3600.0) as i64).min(resolution_secs)
+                } else {
+                    resolution_secs
+                };
+                sla.by_priority.insert(
+                    p,
+                    SlaPolicy {
+                        first_response_secs,
+                        resolution_secs,
+                    },
+                );
+            }
+        }
+        let matrix = if c.priority_matrix.is_empty() {
+            PriorityMatrix::default()
+        } else {
+            PriorityMatrix::from_rows(c.priority_matrix.clone()).map_err(|e| e.to_string())?
+        };
+        if c.auto_close_days == 0 {
+            return Err("auto_close_days must be at least 1".into());
+        }
+        let workflow = WorkflowRules {
+            auto_close_after: chrono::TimeDelta::days(i64::from(c.auto_close_days)),
+            reopen_window: chrono::TimeDelta::days(i64::from(c.reopen_days)),
+        };
+        Ok(Rules {
+            calendar,
+            sla,
+            matrix,
+            workflow,
+        })
+    }
+}
+
+/// The SLA of a ticket at `now`, or `None` when no policy covers it.
+pub fn sla_state(
+    c: &rusqlite::Connection,
+    rules: &Rules,
+    ticket: &crate::db::tickets::Ticket,
+    now: i64,
+) -> crate::db::DbResult<Option<crate::domain::sla::SlaState>> {
+    use crate::domain::sla::{StatusChange, evaluate};
+    use crate::domain::tickets::Status;
+    let priority = Priority::from_number(ticket.summary.priority as u8).unwrap_or(Priority::Medium);
+    let Some(policy) = rules
+        .sla
+        .policy_for(priority, ticket.summary.category.as_deref())
+    else {
+        return Ok(None);
+    };
+    let at = |t: i64| chrono::DateTime::<chrono::Utc>::from_timestamp(t, 0).unwrap_or_default();
+    let history: Vec<StatusChange> = crate::db::tickets::status_history(c, ticket.summary.id)?
+        .into_iter()
+        .filter_map(|(t, s)| {
+            s.parse::<Status>()
+                .ok()
+                .map(|status| StatusChange { at: at(t), status })
+        })
+        .collect();
+    Ok(Some(evaluate(
+        policy,
+        &rules.calendar,
+        at(ticket.summary.created_at),
+        &history,
+        ticket.first_response_at.map(at),
+        at(now),
+    )))
+}
+
+/// Recomputes and stores a ticket's SLA figures (for queue filters) after a change.
+pub fn refresh_sla(
+    c: &rusqlite::Connection,
+    rules: &Rules,
+    id: i64,
+    now: i64,
+) -> crate::db::DbResult<()> {
+    let Some(ticket) = crate::db::tickets::get(c, id)? else {
+        return Ok(());
+    };
+    let state = sla_state(c, rules, &ticket, now)?;
+    let ts = |d: Option<chrono::DateTime<chrono::Utc>>| d.map(|d| d.timestamp());
+    match state {
+        Some(s) => crate::db::tickets::store_sla(
+            c,
+            id,
+            ts(s.first_response_due),
+            ts(s.resolution_due),
+            s.paused,
+            ts(s.breached_at),
+        ),
+        None => crate::db::tickets::store_sla(c, id, None, None, false, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_build_and_bad_values_are_explained() {
+        let rules = Rules::from_config(&ServiceDeskSection::default()).expect("defaults");
+        assert!(rules.sla.policy_for(Priority::Critical, None).is_some());
+        assert!(rules.sla.policy_for(Priority::Planning, None).is_none());
+        let bad = ServiceDeskSection {
+            timezone: "Mars/Olympus".into(),
+            ..Default::default()
+        };
+        assert!(Rules::from_config(&bad).is_err());
+        let bad = ServiceDeskSection {
+            business_hours: vec!["someday 9-5".into()],
+            ..Default::default()
+        };
+        assert!(Rules::from_config(&bad).is_err());
+    }
+}
