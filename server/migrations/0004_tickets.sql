@@ -154,3 +154,6 @@ END;
 -- employees may link their own assets to their tickets.
 ALTER TABLE assets ADD COLUMN assigned_user_id INTEGER REFERENCES users(id) ON DELETE SET NULL;
 CREATE INDEX assets_assigned_user ON assets(assigned_user_id);
+
+-- An alert can open a ticket (alerts.open_tickets); the link keeps that to one ticket.
+ALTER TABLE alerts ADD COLUMN ticket_id INTEGER REFERENCES tickets(id) ON DELETE SET NULL;

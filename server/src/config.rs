@@ -105,6 +105,8 @@ pub struct AlertsSection {
     pub agent_silent_hours: u64,
     /// How often the server looks for silent agents, in seconds.
     pub sweep_interval_secs: u64,
+    /// Open a ticket (linked to the asset) for each new alert.
+    pub open_tickets: bool,
 }
 
 impl Default for AlertsSection {
@@ -114,6 +116,7 @@ impl Default for AlertsSection {
             memory_used_percent: 95.0,
             agent_silent_hours: 24,
             sweep_interval_secs: 300,
+            open_tickets: false,
         }
     }
 }

@@ -140,6 +140,64 @@ pub fn refresh_sla(
     }
 }
 
+/// Opens a ticket for each open alert that has none yet (when `alerts.open_tickets`),
+/// on one asset or all. Returns how many tickets were opened.
+pub fn tickets_for_alerts(
+    c: &rusqlite::Connection,
+    rules: &Rules,
+    asset_id: Option<i64>,
+    now: i64,
+) -> crate::db::DbResult<usize> {
+    use crate::domain::tickets::Level;
+    let mut stmt = c.prepare_cached(
+        "SELECT al.id, al.asset_id, a.name, al.severity, al.message FROM alerts al JOIN assets a ON a.id = al.asset_id
+         WHERE al.resolved_at IS NULL AND al.ticket_id IS NULL AND (?1 IS NULL OR al.asset_id = ?1)",
+    )?;
+    let open: Vec<(i64, i64, String, String, String)> = stmt
+        .query_map([asset_id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    let requester =
+        match crate::db::users::by_email(c, crate::http::ticket_comments::MACHINE_REQUESTER)? {
+            Some(u) => u.id,
+            None => crate::db::users::insert(
+                c,
+                crate::http::ticket_comments::MACHINE_REQUESTER,
+                "Filed from a machine",
+                crate::domain::roles::Role::Employee,
+                None,
+                now,
+            )?,
+        };
+    for (alert_id, asset, name, severity, message) in &open {
+        let urgency = if severity == "critical" {
+            Level::High
+        } else {
+            Level::Medium
+        };
+        let new = crate::db::tickets::NewTicket {
+            ticket_type: "incident".into(),
+            title: format!("{name}: {message}"),
+            description: format!("Opened by alert {alert_id} ({severity}) on asset {asset}."),
+            requester_id: requester,
+            impact: i64::from(Level::Medium.value()),
+            urgency: i64::from(urgency.value()),
+            priority: i64::from(rules.matrix.priority(Level::Medium, urgency).number()),
+            source: "alert".into(),
+            asset_ids: vec![*asset],
+            ..Default::default()
+        };
+        let ticket = crate::db::tickets::insert(c, &new, &format!("alert:{alert_id}"), now)?;
+        refresh_sla(c, rules, ticket, now)?;
+        c.execute(
+            "UPDATE alerts SET ticket_id = ?2 WHERE id = ?1",
+            rusqlite::params![alert_id, ticket],
+        )?;
+    }
+    Ok(open.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

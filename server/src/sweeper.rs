@@ -1,4 +1,5 @@
-//! Background work on a timer: raising alerts for agents that went silent.
+//! Background work on a timer: raising alerts for agents that went silent (and their
+//! tickets, when alerts open tickets).
 
 use crate::AppState;
 use std::time::Duration;
@@ -7,9 +8,16 @@ use tokio_util::sync::CancellationToken;
 /// One sweep at `now`: opens `agent_silent` alerts. Returns how many assets are silent.
 pub async fn sweep_once(state: &AppState, now: i64) -> Result<usize, crate::db::DbError> {
     let silent_before = now - (state.config.alerts.agent_silent_hours as i64) * 3600;
+    let (open_tickets, desk) = (state.config.alerts.open_tickets, state.desk.clone());
     state
         .db
-        .write(move |tx| crate::db::alerts::sweep_silent(tx, silent_before, now))
+        .write(move |tx| {
+            let silent = crate::db::alerts::sweep_silent(tx, silent_before, now)?;
+            if open_tickets {
+                crate::service_desk::tickets_for_alerts(tx, &desk, None, now)?;
+            }
+            Ok(silent)
+        })
         .await
 }
 

@@ -106,3 +106,31 @@ async fn a_silent_agent_is_flagged_and_unflagged_when_it_reports() {
     assert_eq!(s.get_json("/api/v1/alerts", &employee).await.0, 403);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn alerts_can_open_one_ticket_each() {
+    let s = TestServer::spawn_with(tempfile::tempdir().unwrap(), |c| {
+        c.alerts.open_tickets = true
+    })
+    .await;
+    let admin = s.admin_token().await;
+    let (client, creds) = s.enrolled_agent().await;
+    let mut r = report("nas", "a1e7a1e7-0000-1111-2222-333333333333", &[]);
+    r.health.filesystems = vec![FsUsage {
+        mount_point: "/data".into(),
+        total_bytes: 100,
+        used_bytes: 99,
+        available_bytes: Some(0),
+    }];
+    let asset = client.checkin(&creds, &r).await.unwrap().asset_id;
+    // The same alert again does not open a second ticket.
+    client.checkin(&creds, &r).await.unwrap();
+    let (_, tickets) = s
+        .get_json(&format!("/api/v1/tickets?asset={asset}"), &admin)
+        .await;
+    let items = tickets["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{tickets}");
+    assert_eq!(items[0]["title"], "nas: /data is 100% full");
+    assert_eq!(items[0]["type"], "incident");
+    s.stop().await;
+}

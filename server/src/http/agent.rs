@@ -247,9 +247,16 @@ async fn checkin(
     let agent_id = agent.agent_id.clone();
     let ip = peer.ip().to_string();
     let thresholds = state.config.alerts.thresholds();
+    let (open_tickets, desk) = (state.config.alerts.open_tickets, state.desk.clone());
     let reply = state
         .db
-        .write(move |tx| db::checkin::handle(tx, &agent_id, req, &ip, now, &thresholds))
+        .write(move |tx| {
+            let reply = db::checkin::handle(tx, &agent_id, req, &ip, now, &thresholds)?;
+            if open_tickets && reply.asset_id > 0 {
+                crate::service_desk::tickets_for_alerts(tx, &desk, Some(reply.asset_id), now)?;
+            }
+            Ok(reply)
+        })
         .await?;
     tracing::debug!(agent_id = %agent.agent_id, asset_id = reply.asset_id, outcome = ?reply.outcome, "check-in");
     Ok(Json(CheckinResponse {

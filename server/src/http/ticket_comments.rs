@@ -197,7 +197,7 @@ pub struct AgentTicketReply {
 }
 
 /// The account agent-filed tickets are requested by (no password: cannot sign in).
-const MACHINE_REQUESTER: &str = "machines@steward.local";
+pub const MACHINE_REQUESTER: &str = "machines@steward.local";
 
 async fn agent_ticket(
     agent: AgentAuth,
