@@ -244,7 +244,7 @@ async fn cookie_sessions_need_csrf_for_api_writes_and_end_at_logout() {
 }
 
 #[tokio::test]
-async fn employees_see_their_home_not_the_fleet() {
+async fn employees_file_and_follow_requests_in_the_portal() {
     let s = TestServer::spawn().await;
     s.with_db(|db| {
         steward_server::accounts::add_user(
@@ -274,22 +274,96 @@ async fn employees_see_their_home_not_the_fleet() {
         .unwrap();
     let session = cookie_value(resp.headers(), "steward_session").unwrap();
     let cookie = format!("steward_session={session}");
-    let home = s
+    let get = |path: &str| s.http.get(s.url(path)).header("cookie", &cookie).send();
+    let home = get("/").await.unwrap();
+    assert_eq!(home.status(), StatusCode::SEE_OTHER);
+    assert_eq!(home.headers()["location"], "/tickets");
+    let mine = get("/tickets").await.unwrap();
+    assert_eq!(mine.status(), StatusCode::OK);
+    let html = mine.text().await.unwrap();
+    assert!(
+        html.contains("My requests") && html.contains("Erin Employee"),
+        "{html}"
+    );
+    assert_eq!(
+        get("/assets").await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+
+    // File a request through the form; a hostile title comes back escaped.
+    let form = get("/tickets/new").await.unwrap().text().await.unwrap();
+    let csrf = hidden_field(&form, "csrf");
+    let hostile = "<script>alert(1)</script>";
+    let resp = s
         .http
-        .get(s.url("/"))
+        .post(s.url("/tickets/new"))
         .header("cookie", &cookie)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("title", hostile),
+            ("description", "Printer on floor 2"),
+            ("urgency", "high"),
+        ])
         .send()
         .await
         .unwrap();
-    assert_eq!(home.status(), StatusCode::OK);
-    assert!(home.text().await.unwrap().contains("Erin Employee"));
-    let assets = s
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let location = resp.headers()["location"].to_str().unwrap().to_owned();
+    let id: i64 = location.trim_start_matches("/tickets/").parse().unwrap();
+    // A forged form (wrong token) is refused.
+    let forged = s
         .http
-        .get(s.url("/assets"))
+        .post(s.url("/tickets/new"))
         .header("cookie", &cookie)
+        .form(&[("csrf", "forged"), ("title", "x")])
         .send()
         .await
         .unwrap();
-    assert_eq!(assets.status(), StatusCode::FORBIDDEN);
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+
+    // A technician answers publicly and notes something internally.
+    let tech = s
+        .token_for(steward_server::domain::roles::Role::Technician)
+        .await;
+    for (body, internal) in [("On my way", false), ("Suspect the fuser", true)] {
+        let r = s
+            .http
+            .post(s.url(&format!("/api/v1/tickets/{id}/comments")))
+            .bearer_auth(&tech)
+            .json(&serde_json::json!({"body": body, "internal": internal}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+    }
+    let page = get(&location).await.unwrap().text().await.unwrap();
+    assert!(!page.contains(hostile), "title not escaped");
+    assert!(page.contains("&lt;script&gt;") || page.contains("&#60;script&#62;"));
+    assert!(page.contains("On my way"));
+    assert!(
+        !page.contains("Suspect the fuser"),
+        "internal note shown to the requester"
+    );
+
+    // Erin replies through the form.
+    let csrf = hidden_field(&page, "csrf");
+    let resp = s
+        .http
+        .post(s.url(&format!("/tickets/{id}/reply")))
+        .header("cookie", &cookie)
+        .form(&[("csrf", csrf.as_str()), ("body", "Thanks!")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert!(
+        get(&location)
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+            .contains("Thanks!")
+    );
     s.stop().await;
 }

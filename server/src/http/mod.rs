@@ -6,6 +6,7 @@ pub mod assets;
 pub mod auth;
 pub mod error;
 pub mod system;
+pub mod ticket_changes;
 pub mod ticket_comments;
 pub mod tickets;
 

@@ -22,11 +22,11 @@ pub fn router() -> Router<AppState> {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct CommentBody {
-    body: String,
+pub struct CommentBody {
+    pub body: String,
     /// An internal note, hidden from the requester (staff only).
     #[serde(default)]
-    internal: bool,
+    pub internal: bool,
 }
 
 /// Moves the ticket if the workflow allows `actor` to; silently keeps it otherwise.
@@ -74,6 +74,18 @@ async fn comment(
     Path(id): Path<i64>,
     ApiJson(b): ApiJson<CommentBody>,
 ) -> ApiResult<(StatusCode, Json<TicketView>)> {
+    let v = add_comment(&state, &user, id, b).await?;
+    Ok((StatusCode::CREATED, Json(v)))
+}
+
+/// Adds a reply (or, for staff, an internal note) to a ticket `user` may see.
+pub async fn add_comment(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+    b: CommentBody,
+) -> ApiResult<TicketView> {
+    let user = user.clone();
     check_text(None, Some(&b.body))?;
     if b.body.trim().is_empty() {
         return Err(AppError::bad_request(
@@ -118,18 +130,17 @@ async fn comment(
             t.map(|t| view(tx, &st, t, &user, now)).transpose()
         })
         .await?;
-    out.map(|v| (StatusCode::CREATED, Json(v)))
-        .ok_or_else(|| AppError::not_found("ticket"))
+    out.ok_or_else(|| AppError::not_found("ticket"))
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ResolutionBody {
+pub struct ResolutionBody {
     /// true: the requester confirms the fix (closes); false: it is not fixed (reopens).
-    accept: bool,
+    pub accept: bool,
     /// 1 (poor) to 5 (great), with `accept`.
-    rating: Option<i64>,
-    note: Option<String>,
+    pub rating: Option<i64>,
+    pub note: Option<String>,
 }
 
 async fn resolution(
@@ -138,6 +149,17 @@ async fn resolution(
     Path(id): Path<i64>,
     ApiJson(b): ApiJson<ResolutionBody>,
 ) -> ApiResult<Json<TicketView>> {
+    Ok(Json(confirm_resolution(&state, &user, id, b).await?))
+}
+
+/// The requester confirms (closes, with a rating) or rejects (reopens) a resolution.
+pub async fn confirm_resolution(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+    b: ResolutionBody,
+) -> ApiResult<TicketView> {
+    let user = user.clone();
     if b.rating.is_some_and(|r| !(1..=5).contains(&r)) {
         return Err(AppError::bad_request("invalid_rating", "rating is 1 to 5"));
     }
@@ -175,7 +197,7 @@ async fn resolution(
             Ok(Ok(view(tx, &st, t, &user, now)?))
         })
         .await??;
-    Ok(Json(out))
+    Ok(out)
 }
 
 /// Body of `POST /api/v1/agent/tickets`.

@@ -13,7 +13,7 @@ use crate::domain::sla::{SlaState, at_risk};
 use crate::domain::tickets::{Actor, Level, Status, TicketType};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Json, Router};
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
@@ -23,10 +23,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/tickets", get(list).post(create))
         .route("/api/v1/tickets/counts", get(counts))
-        .route("/api/v1/tickets/bulk", post(bulk))
-        .route("/api/v1/tickets/{id}", get(detail).patch(update))
+        .route("/api/v1/tickets/{id}", get(detail))
         .route("/api/v1/tickets/{id}/history", get(history))
         .merge(super::ticket_comments::router())
+        .merge(super::ticket_changes::router())
 }
 
 /// SLA figures as the API shows them.
@@ -138,7 +138,7 @@ pub fn check_text(title: Option<&str>, body: Option<&str>) -> ApiResult<()> {
     Ok(())
 }
 
-fn level(v: &Option<String>, what: &str) -> ApiResult<Level> {
+pub(crate) fn level(v: &Option<String>, what: &str) -> ApiResult<Level> {
     match v.as_deref() {
         None => Ok(Level::Medium),
         Some(s) => s
@@ -147,7 +147,7 @@ fn level(v: &Option<String>, what: &str) -> ApiResult<Level> {
     }
 }
 
-fn check_tags(tags: &[String]) -> ApiResult<Vec<String>> {
+pub(crate) fn check_tags(tags: &[String]) -> ApiResult<Vec<String>> {
     if tags.len() > 20 || tags.iter().any(|t| t.trim().is_empty() || t.len() > 40) {
         return Err(bad("invalid_tags", "up to 20 tags of 1 to 40 characters"));
     }
@@ -178,7 +178,7 @@ pub struct NewTicketBody {
 }
 
 /// Resolves a category name, creating it when staff name a new one.
-fn category_id(
+pub(crate) fn category_id(
     c: &Connection,
     name: Option<&str>,
     staff: bool,
@@ -209,7 +209,7 @@ fn category_id(
 }
 
 /// Assets `user` may link: staff any existing asset, employees those assigned to them.
-fn check_assets(
+pub(crate) fn check_assets(
     c: &Connection,
     ids: &[i64],
     user: &CurrentUser,
@@ -239,6 +239,16 @@ async fn create(
     State(state): State<AppState>,
     ApiJson(b): ApiJson<NewTicketBody>,
 ) -> ApiResult<(StatusCode, Json<TicketView>)> {
+    let created = create_ticket(&state, &user, b).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// Files a ticket for `user` (the API and the portal form both come here).
+pub async fn create_ticket(
+    state: &AppState,
+    user: &CurrentUser,
+    b: NewTicketBody,
+) -> ApiResult<TicketView> {
     let staff = user.user.role.is_staff();
     check_text(Some(&b.title), Some(&b.description))?;
     let ticket_type: TicketType = match b.ticket_type.as_deref() {
@@ -315,7 +325,7 @@ async fn create(
         user_id = user.user.id,
         "ticket filed"
     );
-    Ok((StatusCode::CREATED, Json(created)))
+    Ok(created)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -445,8 +455,13 @@ async fn detail(
     State(state): State<AppState>,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<TicketView>> {
+    Ok(Json(get_ticket(&state, &user, id).await?))
+}
+
+/// One ticket as `user` may see it; 404 when it is not theirs to see.
+pub async fn get_ticket(state: &AppState, user: &CurrentUser, id: i64) -> ApiResult<TicketView> {
     let now = crate::clock::now();
-    let st = state.clone();
+    let (st, user) = (state.clone(), user.clone());
     let found = state
         .db
         .read(move |c| match visible(c, id, &user)? {
@@ -454,7 +469,7 @@ async fn detail(
             None => Ok(None),
         })
         .await?;
-    found.map(Json).ok_or_else(|| AppError::not_found("ticket"))
+    found.ok_or_else(|| AppError::not_found("ticket"))
 }
 
 async fn history(
@@ -470,316 +485,4 @@ async fn history(
         })
         .await?;
     found.map(Json).ok_or_else(|| AppError::not_found("ticket"))
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Patch {
-    pub status: Option<String>,
-    /// A user id; `0` unassigns.
-    pub assignee_id: Option<i64>,
-    /// A group id; `0` clears.
-    pub group_id: Option<i64>,
-    pub impact: Option<String>,
-    pub urgency: Option<String>,
-    pub title: Option<String>,
-    pub category: Option<String>,
-    pub tags: Option<Vec<String>>,
-    pub asset_ids: Option<Vec<i64>>,
-}
-
-/// Applies a staff patch inside a transaction; `Err` is the refusal to send back.
-pub fn apply_patch(
-    c: &Connection,
-    state: &AppState,
-    id: i64,
-    p: &Patch,
-    user: &CurrentUser,
-    now: i64,
-) -> db::DbResult<Result<(), AppError>> {
-    use rusqlite::types::Value;
-    let Some(t) = db::tickets::get(c, id)? else {
-        return Ok(Err(AppError::not_found("ticket")));
-    };
-    let actor = actor_label(user);
-    if let Some(s) = &p.status {
-        let to: Status = match s.parse() {
-            Ok(s) => s,
-            Err(e) => return Ok(Err(bad("invalid_status", e))),
-        };
-        let from: Status = t.summary.status.parse().unwrap_or(Status::Open);
-        if from != to {
-            let since = db::tickets::status_history(c, id)?
-                .last()
-                .map(|(at, _)| *at)
-                .unwrap_or(t.summary.created_at);
-            if let Err(e) = crate::domain::tickets::transition(
-                from,
-                to,
-                actor_of(user),
-                chrono::TimeDelta::seconds(now - since),
-                &state.desk.workflow,
-            ) {
-                return Ok(Err(AppError::new(
-                    StatusCode::CONFLICT,
-                    "invalid_transition",
-                    e.to_string(),
-                )));
-            }
-            db::tickets::set_field(
-                c,
-                id,
-                "status",
-                Value::Text(to.as_str().into()),
-                Some(to.as_str()),
-                &actor,
-                now,
-            )?;
-            let stamp = match to {
-                Status::Resolved => Some("resolved_at"),
-                Status::Closed => Some("closed_at"),
-                _ => None,
-            };
-            if let Some(col) = stamp {
-                c.execute(
-                    &format!("UPDATE tickets SET {col} = ?2 WHERE id = ?1"),
-                    rusqlite::params![id, now],
-                )?;
-            }
-        }
-    }
-    if let Some(a) = p.assignee_id {
-        let value = if a == 0 {
-            Value::Null
-        } else {
-            match db::users::by_id(c, a)? {
-                Some(u) if u.role.is_staff() => Value::Integer(a),
-                _ => {
-                    return Ok(Err(bad(
-                        "invalid_assignee",
-                        "tickets are assigned to technicians or admins",
-                    )));
-                }
-            }
-        };
-        db::tickets::set_field(c, id, "assignee_id", value, None, &actor, now)?;
-    }
-    if let Some(g) = p.group_id {
-        let value = if g == 0 {
-            Value::Null
-        } else {
-            Value::Integer(g)
-        };
-        if g != 0
-            && db::optional(c.query_row("SELECT 1 FROM groups WHERE id = ?1", [g], |_| Ok(())))?
-                .is_none()
-        {
-            return Ok(Err(bad("invalid_group", "no such group")));
-        }
-        db::tickets::set_field(c, id, "group_id", value, None, &actor, now)?;
-    }
-    if p.impact.is_some() || p.urgency.is_some() {
-        let cur = |n: i64| Level::from_value(n as u8).unwrap_or(Level::Medium);
-        let impact = match &p.impact {
-            Some(_) => match level(&p.impact, "impact") {
-                Ok(l) => l,
-                Err(e) => return Ok(Err(e)),
-            },
-            None => cur(t.impact),
-        };
-        let urgency = match &p.urgency {
-            Some(_) => match level(&p.urgency, "urgency") {
-                Ok(l) => l,
-                Err(e) => return Ok(Err(e)),
-            },
-            None => cur(t.urgency),
-        };
-        let priority = state.desk.matrix.priority(impact, urgency);
-        db::tickets::set_field(
-            c,
-            id,
-            "impact",
-            Value::Integer(i64::from(impact.value())),
-            Some(impact.as_str()),
-            &actor,
-            now,
-        )?;
-        db::tickets::set_field(
-            c,
-            id,
-            "urgency",
-            Value::Integer(i64::from(urgency.value())),
-            Some(urgency.as_str()),
-            &actor,
-            now,
-        )?;
-        db::tickets::set_field(
-            c,
-            id,
-            "priority",
-            Value::Integer(i64::from(priority.number())),
-            Some(priority.as_str()),
-            &actor,
-            now,
-        )?;
-    }
-    if let Some(title) = &p.title {
-        if let Err(e) = check_text(Some(title), None) {
-            return Ok(Err(e));
-        }
-        db::tickets::set_field(
-            c,
-            id,
-            "title",
-            Value::Text(title.trim().into()),
-            Some(title.trim()),
-            &actor,
-            now,
-        )?;
-    }
-    if let Some(cat) = &p.category {
-        let cid = match category_id(c, Some(cat), true, now)? {
-            Ok(v) => v,
-            Err(m) => return Ok(Err(bad("invalid_category", m))),
-        };
-        db::tickets::set_field(
-            c,
-            id,
-            "category_id",
-            cid.map_or(Value::Null, Value::Integer),
-            Some(cat),
-            &actor,
-            now,
-        )?;
-    }
-    if let Some(tags) = &p.tags {
-        let tags = match check_tags(tags) {
-            Ok(t) => t,
-            Err(e) => return Ok(Err(e)),
-        };
-        c.execute("DELETE FROM ticket_tags WHERE ticket_id = ?1", [id])?;
-        for tag in &tags {
-            c.execute(
-                "INSERT OR IGNORE INTO ticket_tags (ticket_id, tag) VALUES (?1, ?2)",
-                rusqlite::params![id, tag],
-            )?;
-        }
-        db::tickets::history(
-            c,
-            id,
-            now,
-            &actor,
-            "tags",
-            Some(&t.tags.join(", ")),
-            Some(&tags.join(", ")),
-        )?;
-    }
-    if let Some(assets) = &p.asset_ids {
-        if let Err(m) = check_assets(c, assets, user)? {
-            return Ok(Err(bad("invalid_assets", m)));
-        }
-        c.execute("DELETE FROM ticket_assets WHERE ticket_id = ?1", [id])?;
-        for a in assets {
-            c.execute(
-                "INSERT OR IGNORE INTO ticket_assets (ticket_id, asset_id) VALUES (?1, ?2)",
-                rusqlite::params![id, a],
-            )?;
-        }
-        let list = |v: &[i64]| v.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
-        db::tickets::history(
-            c,
-            id,
-            now,
-            &actor,
-            "assets",
-            Some(&list(&t.asset_ids)),
-            Some(&list(assets)),
-        )?;
-    }
-    crate::service_desk::refresh_sla(c, &state.desk, id, now)?;
-    Ok(Ok(()))
-}
-
-async fn update(
-    user: CurrentUser,
-    State(state): State<AppState>,
-    Path(id): Path<i64>,
-    ApiJson(p): ApiJson<Patch>,
-) -> ApiResult<Json<TicketView>> {
-    user.require(Role::Technician)?;
-    let now = crate::clock::now();
-    let st = state.clone();
-    let out = state
-        .db
-        .write(move |tx| {
-            if let Err(e) = apply_patch(tx, &st, id, &p, &user, now)? {
-                return Ok(Err(e));
-            }
-            match db::tickets::get(tx, id)? {
-                Some(t) => Ok(Ok(view(tx, &st, t, &user, now)?)),
-                None => Ok(Err(AppError::not_found("ticket"))),
-            }
-        })
-        .await??;
-    Ok(Json(out))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct BulkBody {
-    ids: Vec<i64>,
-    status: Option<String>,
-    assignee_id: Option<i64>,
-}
-
-#[derive(Debug, Serialize)]
-struct BulkResult {
-    updated: Vec<i64>,
-    /// Tickets left unchanged, with why.
-    refused: Vec<serde_json::Value>,
-}
-
-async fn bulk(
-    user: CurrentUser,
-    State(state): State<AppState>,
-    ApiJson(b): ApiJson<BulkBody>,
-) -> ApiResult<Json<BulkResult>> {
-    user.require(Role::Technician)?;
-    if b.ids.is_empty() || b.ids.len() > 500 {
-        return Err(bad("invalid_ids", "between 1 and 500 ticket ids"));
-    }
-    let now = crate::clock::now();
-    let st = state.clone();
-    let result = state
-        .db
-        .write(move |tx| {
-            let patch = Patch {
-                status: b.status.clone(),
-                assignee_id: b.assignee_id,
-                ..Default::default()
-            };
-            let mut out = BulkResult {
-                updated: Vec::new(),
-                refused: Vec::new(),
-            };
-            for id in b.ids {
-                // Each ticket succeeds or fails alone; a refusal leaves that ticket untouched.
-                tx.execute_batch("SAVEPOINT one")?;
-                match apply_patch(tx, &st, id, &patch, &user, now)? {
-                    Ok(()) => {
-                        tx.execute_batch("RELEASE one")?;
-                        out.updated.push(id);
-                    }
-                    Err(e) => {
-                        tx.execute_batch("ROLLBACK TO one; RELEASE one")?;
-                        out.refused.push(
-                            serde_json::json!({"id": id, "code": e.code, "message": e.message}),
-                        );
-                    }
-                }
-            }
-            Ok(out)
-        })
-        .await?;
-    Ok(Json(result))
 }

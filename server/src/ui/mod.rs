@@ -4,6 +4,7 @@ pub mod alerts;
 pub mod assets;
 pub mod auth;
 pub mod format;
+pub mod tickets;
 
 use crate::http::AppState;
 use crate::http::auth::CurrentUser;
@@ -23,6 +24,7 @@ pub fn router() -> Router<AppState> {
         .merge(auth::router())
         .merge(assets::router())
         .merge(alerts::router())
+        .merge(tickets::router())
 }
 
 /// The top bar of every signed-in page.
@@ -118,21 +120,9 @@ pub fn not_found_page() -> Response {
     )
 }
 
-#[derive(Template)]
-#[template(path = "home.html")]
-struct HomePage {
-    nav: Option<Nav>,
-    name: String,
-}
-
-async fn home(user: UiUser) -> Response {
-    if user.0.user.role.is_staff() {
-        return Redirect::to("/assets").into_response();
-    }
-    render(&HomePage {
-        nav: user.nav("home"),
-        name: user.0.user.name.clone(),
-    })
+/// Everyone starts at the tickets: staff at their queues, employees at their requests.
+async fn home(_user: UiUser) -> Response {
+    Redirect::to("/tickets").into_response()
 }
 
 async fn style() -> impl IntoResponse {

@@ -1,0 +1,557 @@
+//! Ticket pages: the technician's queues, the employee's requests, filing a request, and
+//! one ticket with its conversation, triage and confirmation forms.
+
+use super::format::{ago, datetime};
+use super::{Nav, UiUser, message, render};
+use crate::db;
+use crate::domain::tickets::Priority;
+use crate::http::ticket_changes::{Patch, update_ticket};
+use crate::http::ticket_comments::{CommentBody, ResolutionBody, add_comment, confirm_resolution};
+use crate::http::tickets::{ListQuery, NewTicketBody, TicketView, create_ticket, get_ticket, page};
+use crate::http::{AppError, AppState};
+use askama::Template;
+use axum::Router;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/tickets", get(list))
+        .route("/tickets/new", get(new_form).post(new_post))
+        .route("/tickets/{id}", get(detail))
+        .route("/tickets/{id}/reply", post(reply))
+        .route("/tickets/{id}/update", post(update))
+        .route("/tickets/{id}/resolution", post(resolution))
+}
+
+fn priority_name(p: i64) -> &'static str {
+    Priority::from_number(p as u8).map_or("?", Priority::as_str)
+}
+
+/// "in 3 h", "overdue 20 min", or "" when there is no deadline.
+fn due_text(due: Option<i64>, now: i64) -> String {
+    match due {
+        None => String::new(),
+        Some(d) if d >= now => format!(
+            "due {}",
+            ago(Some(now), d)
+                .replace(" ago", "")
+                .replace("just now", "now")
+        ),
+        Some(d) => format!("overdue {}", ago(Some(d), now).replace(" ago", "")),
+    }
+}
+
+fn refused(user: &UiUser, e: AppError) -> Response {
+    let status = e.status;
+    message(status, user.nav("tickets"), "That did not work", &e.message)
+}
+
+fn csrf_refused(user: &UiUser) -> Response {
+    message(
+        StatusCode::FORBIDDEN,
+        user.nav("tickets"),
+        "Form expired",
+        "Reload the page and try again.",
+    )
+}
+
+fn csrf_ok(user: &UiUser, token: &str) -> bool {
+    user.0
+        .csrf()
+        .is_some_and(|c| crate::crypto::constant_time_eq(c, token))
+}
+
+pub struct ViewLink {
+    pub label: &'static str,
+    pub url: String,
+    pub active: bool,
+    pub count: Option<i64>,
+}
+
+pub struct Row {
+    pub id: i64,
+    pub title: String,
+    pub status: String,
+    pub priority: &'static str,
+    pub requester: String,
+    pub assignee: String,
+    pub due: String,
+    pub breached: bool,
+    pub updated: String,
+}
+
+#[derive(Template)]
+#[template(path = "tickets.html")]
+struct ListPage {
+    nav: Option<Nav>,
+    staff: bool,
+    view: String,
+    views: Vec<ViewLink>,
+    q: String,
+    rows: Vec<Row>,
+    next_url: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ListParams {
+    view: Option<String>,
+    q: Option<String>,
+    cursor: Option<String>,
+}
+
+async fn list(
+    user: UiUser,
+    State(state): State<AppState>,
+    Query(p): Query<ListParams>,
+) -> Response {
+    let staff = user.0.user.role.is_staff();
+    let view = p
+        .view
+        .clone()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| if staff { "open".into() } else { "all".into() });
+    let mut q = ListQuery {
+        q: p.q.clone(),
+        cursor: p.cursor.clone(),
+        ..Default::default()
+    };
+    match (staff, view.as_str()) {
+        (true, "mine") => q.assignee = Some("me".into()),
+        (true, "unassigned") => q.unassigned = Some(true),
+        (true, "breached") => q.breached = Some(true),
+        (_, "all") => q.status = Some("all".into()),
+        (true, "resolved") => q.status = Some("resolved,closed".into()),
+        _ => {}
+    }
+    if staff {
+        q.sort = Some("priority".into());
+    }
+    let result = match page(&state, &user.0, &q).await {
+        Ok(r) => r,
+        Err(e) => return refused(&user, e),
+    };
+    let counts = if staff {
+        state.db.read(db::tickets::counts).await.unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let count = |key: &str| counts.iter().find(|(k, _)| k == key).map(|(_, n)| *n);
+    let open: i64 = ["status:new", "status:open", "status:pending"]
+        .iter()
+        .filter_map(|k| count(k))
+        .sum();
+    let me = format!("assignee:{}", user.0.user.id);
+    let views = [
+        ("open", "All open", Some(open)),
+        ("mine", "Mine", Some(count(&me).unwrap_or(0))),
+        (
+            "unassigned",
+            "Unassigned",
+            Some(count("unassigned").unwrap_or(0)),
+        ),
+        ("breached", "Breached", None),
+        ("resolved", "Resolved", None),
+        ("all", "Everything", None),
+    ]
+    .into_iter()
+    .map(|(key, label, count)| ViewLink {
+        label,
+        url: format!("/tickets?view={key}"),
+        active: key == view,
+        count,
+    })
+    .collect();
+    let now = crate::clock::now();
+    let qtext = p.q.unwrap_or_default();
+    let next_url = result.next_cursor.map(|c| {
+        format!(
+            "/tickets?view={view}&q={}&cursor={c}",
+            super::format::url_encode(&qtext)
+        )
+    });
+    let rows = result
+        .items
+        .into_iter()
+        .map(|t| Row {
+            id: t.id,
+            title: t.title,
+            status: t.status,
+            priority: priority_name(t.priority),
+            requester: t.requester.name,
+            assignee: t.assignee.map(|a| a.name).unwrap_or_default(),
+            due: due_text(t.resolution_due_at, now),
+            breached: t.breached_at.is_some() || t.resolution_due_at.is_some_and(|d| d < now),
+            updated: ago(Some(t.updated_at), now),
+        })
+        .collect();
+    render(&ListPage {
+        nav: user.nav("tickets"),
+        staff,
+        view,
+        views,
+        q: qtext,
+        rows,
+        next_url,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "ticket_new.html")]
+struct NewPage {
+    nav: Option<Nav>,
+    csrf: String,
+    error: Option<String>,
+    title: String,
+    description: String,
+    categories: Vec<String>,
+    assets: Vec<(i64, String)>,
+}
+
+async fn new_page(
+    user: &UiUser,
+    state: &AppState,
+    error: Option<String>,
+    title: String,
+    description: String,
+) -> Response {
+    let uid = user.0.user.id;
+    let loaded = state
+        .db
+        .read(move |c| {
+            let mut stmt =
+                c.prepare_cached("SELECT name FROM categories ORDER BY name LIMIT 200")?;
+            let cats: Vec<String> = stmt
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            let mut stmt = c.prepare_cached(
+                "SELECT id, name FROM assets WHERE assigned_user_id = ?1 ORDER BY name LIMIT 200",
+            )?;
+            let assets: Vec<(i64, String)> = stmt
+                .query_map([uid], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            Ok((cats, assets))
+        })
+        .await;
+    let (categories, assets) = match loaded {
+        Ok(x) => x,
+        Err(e) => return AppError::from(e).into_response(),
+    };
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let mut resp = render(&NewPage {
+        nav: user.nav("tickets"),
+        csrf: user.0.csrf().unwrap_or_default().to_owned(),
+        error,
+        title,
+        description,
+        categories,
+        assets,
+    });
+    *resp.status_mut() = status;
+    resp
+}
+
+async fn new_form(user: UiUser, State(state): State<AppState>) -> Response {
+    new_page(&user, &state, None, String::new(), String::new()).await
+}
+
+#[derive(Deserialize)]
+struct NewForm {
+    csrf: String,
+    title: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    urgency: String,
+    #[serde(default)]
+    asset_id: String,
+}
+
+async fn new_post(user: UiUser, State(state): State<AppState>, Form(f): Form<NewForm>) -> Response {
+    if !csrf_ok(&user, &f.csrf) {
+        return csrf_refused(&user);
+    }
+    let asset_ids = match f.asset_id.trim() {
+        "" => Vec::new(),
+        id => match id.parse() {
+            Ok(id) => vec![id],
+            Err(_) => {
+                return new_page(
+                    &user,
+                    &state,
+                    Some("Choose a device from the list.".into()),
+                    f.title,
+                    f.description,
+                )
+                .await;
+            }
+        },
+    };
+    let body = NewTicketBody {
+        ticket_type: None,
+        title: f.title.clone(),
+        description: f.description.clone(),
+        category: Some(f.category).filter(|c| !c.is_empty()),
+        impact: None,
+        urgency: Some(f.urgency).filter(|u| !u.is_empty()),
+        asset_ids,
+        tags: Vec::new(),
+        location: String::new(),
+        requester_id: None,
+        assignee_id: None,
+        group_id: None,
+    };
+    match create_ticket(&state, &user.0, body).await {
+        Ok(t) => Redirect::to(&format!("/tickets/{}", t.ticket.summary.id)).into_response(),
+        Err(e) => new_page(&user, &state, Some(e.message), f.title, f.description).await,
+    }
+}
+
+pub struct TicketText {
+    pub id: i64,
+    pub title: String,
+    pub status: String,
+    pub ticket_type: String,
+    pub priority: &'static str,
+    pub category: String,
+    pub requester: String,
+    pub assignee: String,
+    pub created: String,
+    pub description: String,
+    pub assets: Vec<i64>,
+}
+
+pub struct SlaText {
+    pub response: String,
+    pub resolution: String,
+    pub clock: &'static str,
+}
+
+pub struct CommentText {
+    pub author: String,
+    pub at: String,
+    pub internal: bool,
+    pub body: String,
+}
+
+#[derive(Template)]
+#[template(path = "ticket.html")]
+struct DetailPage {
+    nav: Option<Nav>,
+    csrf: String,
+    staff: bool,
+    error: Option<String>,
+    t: TicketText,
+    sla: Option<SlaText>,
+    comments: Vec<CommentText>,
+    allowed: Vec<String>,
+    staff_users: Vec<(i64, String)>,
+    can_reply: bool,
+    confirm: bool,
+}
+
+fn sla_text(v: &TicketView, now: i64) -> Option<SlaText> {
+    let s = v.sla.as_ref()?;
+    let target = |due: Option<i64>, breached: bool, done: bool| match (due, breached, done) {
+        (_, true, _) => "breached".to_owned(),
+        (_, false, true) => "met".to_owned(),
+        (Some(d), false, false) => format!("{} ({})", due_text(Some(d), now), datetime(Some(d))),
+        (None, false, false) => "met".to_owned(),
+    };
+    let t = &v.ticket;
+    Some(SlaText {
+        response: target(
+            s.first_response_due,
+            s.first_response_breached,
+            t.first_response_at.is_some(),
+        ),
+        resolution: target(
+            s.resolution_due,
+            s.resolution_breached,
+            t.resolved_at.is_some() && s.resolution_due.is_none(),
+        ),
+        clock: if s.paused {
+            "paused while pending"
+        } else if s.resolution_due.is_some() {
+            "running"
+        } else {
+            "stopped"
+        },
+    })
+}
+
+async fn detail(user: UiUser, State(state): State<AppState>, Path(id): Path<i64>) -> Response {
+    let v = match get_ticket(&state, &user.0, id).await {
+        Ok(v) => v,
+        Err(e) => return refused(&user, e),
+    };
+    let staff = user.0.user.role.is_staff();
+    let staff_users = if staff {
+        state
+            .db
+            .read(|c| {
+                let mut stmt = c.prepare_cached(
+                    "SELECT id, name FROM users WHERE role IN ('technician', 'admin') AND disabled = 0 ORDER BY name LIMIT 500",
+                )?;
+                let v: Vec<(i64, String)> = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+                Ok(v)
+            })
+            .await
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let now = crate::clock::now();
+    let s = &v.ticket.summary;
+    let page = DetailPage {
+        nav: user.nav("tickets"),
+        csrf: user.0.csrf().unwrap_or_default().to_owned(),
+        staff,
+        error: None,
+        sla: sla_text(&v, now),
+        comments: v
+            .comments
+            .iter()
+            .map(|c| CommentText {
+                author: c
+                    .author
+                    .as_ref()
+                    .map(|a| a.name.clone())
+                    .unwrap_or_else(|| "someone".into()),
+                at: datetime(Some(c.created_at)),
+                internal: c.internal,
+                body: c.body.clone(),
+            })
+            .collect(),
+        allowed: v
+            .allowed_status
+            .iter()
+            .map(|s| s.as_str().to_owned())
+            .collect(),
+        staff_users,
+        can_reply: s.status != "closed",
+        confirm: s.status == "resolved" && s.requester.id == user.0.user.id,
+        t: TicketText {
+            id: s.id,
+            title: s.title.clone(),
+            status: s.status.clone(),
+            ticket_type: s.ticket_type.clone(),
+            priority: priority_name(s.priority),
+            category: s.category.clone().unwrap_or_default(),
+            requester: s.requester.name.clone(),
+            assignee: s
+                .assignee
+                .as_ref()
+                .map(|a| a.name.clone())
+                .unwrap_or_else(|| "nobody yet".into()),
+            created: datetime(Some(s.created_at)),
+            description: v.ticket.description.clone(),
+            assets: v.ticket.asset_ids.clone(),
+        },
+    };
+    render(&page)
+}
+
+#[derive(Deserialize)]
+struct ReplyForm {
+    csrf: String,
+    body: String,
+    internal: Option<String>,
+}
+
+async fn reply(
+    user: UiUser,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Form(f): Form<ReplyForm>,
+) -> Response {
+    if !csrf_ok(&user, &f.csrf) {
+        return csrf_refused(&user);
+    }
+    let body = CommentBody {
+        body: f.body,
+        internal: f.internal.as_deref() == Some("true"),
+    };
+    match add_comment(&state, &user.0, id, body).await {
+        Ok(_) => Redirect::to(&format!("/tickets/{id}#conv")).into_response(),
+        Err(e) => refused(&user, e),
+    }
+}
+
+#[derive(Deserialize)]
+struct UpdateForm {
+    csrf: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    assignee_id: String,
+}
+
+async fn update(
+    user: UiUser,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Form(f): Form<UpdateForm>,
+) -> Response {
+    if !csrf_ok(&user, &f.csrf) {
+        return csrf_refused(&user);
+    }
+    let assignee_id = match f.assignee_id.trim() {
+        "" => None,
+        a => match a.parse() {
+            Ok(v) => Some(v),
+            Err(_) => {
+                return refused(
+                    &user,
+                    AppError::bad_request("invalid_assignee", "choose an assignee from the list"),
+                );
+            }
+        },
+    };
+    let patch = Patch {
+        status: Some(f.status).filter(|s| !s.is_empty()),
+        assignee_id,
+        ..Default::default()
+    };
+    match update_ticket(&state, &user.0, id, patch).await {
+        Ok(_) => Redirect::to(&format!("/tickets/{id}")).into_response(),
+        Err(e) => refused(&user, e),
+    }
+}
+
+#[derive(Deserialize)]
+struct ResolutionForm {
+    csrf: String,
+    accept: String,
+    rating: Option<i64>,
+}
+
+async fn resolution(
+    user: UiUser,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Form(f): Form<ResolutionForm>,
+) -> Response {
+    if !csrf_ok(&user, &f.csrf) {
+        return csrf_refused(&user);
+    }
+    let accept = f.accept == "true";
+    let body = ResolutionBody {
+        accept,
+        rating: f.rating.filter(|_| accept),
+        note: None,
+    };
+    match confirm_resolution(&state, &user.0, id, body).await {
+        Ok(_) => Redirect::to(&format!("/tickets/{id}")).into_response(),
+        Err(e) => refused(&user, e),
+    }
+}
