@@ -13,6 +13,7 @@ pub struct ServerConfig {
     pub alerts: AlertsSection,
     pub tls: TlsSection,
     pub service_desk: ServiceDeskSection,
+    pub smtp: SmtpSection,
     pub log: LogSection,
 }
 
@@ -37,6 +38,8 @@ pub struct ServiceDeskSection {
     pub auto_close_days: u32,
     /// Requesters may reopen a closed ticket for this many days.
     pub reopen_days: u32,
+    /// Move tickets that breach their SLA to this group (0: leave them where they are).
+    pub escalate_to_group: u64,
 }
 
 /// Hours per priority; 0 means no target.
@@ -79,7 +82,120 @@ impl Default for ServiceDeskSection {
             priority_matrix: Vec::new(),
             auto_close_days: 7,
             reopen_days: 14,
+            escalate_to_group: 0,
         }
+    }
+}
+
+/// Mail about tickets over SMTP (off by default).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmtpSection {
+    pub enabled: bool,
+    /// The mail server (relay) to hand messages to.
+    pub host: String,
+    pub port: u16,
+    /// Upgrade the connection with STARTTLS (required when true). False sends in the
+    /// clear: only for a relay on the same machine or network.
+    pub starttls: bool,
+    /// Empty: no authentication.
+    pub username: String,
+    pub password: Option<Secret>,
+    /// A file holding the password (instead of `password`), read when mail is sent.
+    pub password_file: Option<PathBuf>,
+    /// The sender, e.g. "Steward <steward@example.com>".
+    pub from: String,
+    /// The server's address as users reach it, e.g. "https://steward.example.com";
+    /// mails link to the ticket when set.
+    pub public_url: String,
+}
+
+impl Default for SmtpSection {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            host: String::new(),
+            port: 587,
+            starttls: true,
+            username: String::new(),
+            password: None,
+            password_file: None,
+            from: String::new(),
+            public_url: String::new(),
+        }
+    }
+}
+
+impl SmtpSection {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !self.enabled {
+            return Ok(());
+        }
+        let bad = |m: &str| Err(ConfigError::Invalid(format!("[smtp] {m}")));
+        if self.host.trim().is_empty() {
+            return bad("host is required when enabled = true");
+        }
+        if self.port == 0 {
+            return bad("port must be a port number");
+        }
+        if self.from.parse::<lettre::message::Mailbox>().is_err() {
+            return bad("from must be an address like \"Steward <steward@example.com>\"");
+        }
+        if self.password.is_some() && self.password_file.is_some() {
+            return bad("set password or password_file, not both");
+        }
+        if (self.password.is_some() || self.password_file.is_some()) && self.username.is_empty() {
+            return bad("a password needs a username");
+        }
+        let url = &self.public_url;
+        if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {
+            return bad("public_url must start with http:// or https://");
+        }
+        Ok(())
+    }
+
+    /// The password from `password` or `password_file` (trailing newline removed).
+    pub fn password(&self) -> Result<Option<Secret>, ConfigError> {
+        if let Some(p) = &self.password {
+            return Ok(Some(p.clone()));
+        }
+        let Some(path) = &self.password_file else {
+            return Ok(None);
+        };
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        Ok(Some(Secret(text.trim_end_matches(['\r', '\n']).to_owned())))
+    }
+}
+
+/// A secret from the configuration: never shown by `Debug`, and written out redacted.
+#[derive(Clone, Deserialize, PartialEq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(s: &str) -> Self {
+        Secret(s.to_owned())
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("[redacted]")
     }
 }
 
@@ -303,6 +419,7 @@ impl ServerConfig {
                 "tls.cert and tls.key go together: set both or neither".into(),
             ));
         }
+        self.smtp.validate()?;
         if !self.auth.admin_email.contains('@') {
             return Err(ConfigError::Invalid(
                 "auth.admin_email must be an email address".into(),
@@ -417,6 +534,50 @@ mod tests {
         )
         .expect_err("unknown key");
         assert!(err.to_string().contains("listne"), "{err}");
+    }
+
+    #[test]
+    fn smtp_password_stays_out_of_debug_and_comes_from_a_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("smtp-password");
+        std::fs::write(&file, "from file\n").expect("write");
+        let cfg = ServerConfig::load(
+            None,
+            env(&[
+                ("STEWARD_SMTP__ENABLED", "true"),
+                ("STEWARD_SMTP__HOST", "mail.example.test"),
+                ("STEWARD_SMTP__FROM", "Steward <steward@example.test>"),
+                ("STEWARD_SMTP__USERNAME", "steward"),
+                ("STEWARD_SMTP__PASSWORD", "hunter2 secret"),
+            ]),
+            &Overrides::default(),
+        )
+        .expect("load");
+        let shown = format!("{cfg:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("[redacted]"));
+        assert_eq!(
+            cfg.smtp
+                .password()
+                .expect("password")
+                .expect("set")
+                .expose(),
+            "hunter2 secret"
+        );
+        let from_file = SmtpSection {
+            password: None,
+            password_file: Some(file),
+            ..cfg.smtp.clone()
+        };
+        assert_eq!(
+            from_file.password().expect("read").expect("set").expose(),
+            "from file"
+        );
+        let both = SmtpSection {
+            password_file: Some(PathBuf::from("/x")),
+            ..cfg.smtp
+        };
+        assert!(both.validate().is_err());
     }
 
     #[test]

@@ -10,7 +10,9 @@ pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod domain;
+pub mod events;
 pub mod http;
+pub mod notify;
 pub mod quickstart;
 pub mod service_desk;
 pub mod sweeper;
@@ -58,6 +60,7 @@ pub fn open(config: ServerConfig) -> Result<AppState, StartError> {
         db,
         config: Arc::new(config),
         desk: Arc::new(desk),
+        notify: notify::Hub::default(),
     })
 }
 
@@ -69,6 +72,7 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     let sweeper = tokio::spawn(sweeper::run(state.clone(), shutdown.clone()));
+    let notifier = tokio::spawn(notify::run(state.clone(), shutdown.clone()));
     let tls = state.config.tls.clone();
     let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let result = match (tls.cert, tls.key) {
@@ -106,6 +110,7 @@ pub async fn serve(
     };
     shutdown.cancel();
     let _ = sweeper.await;
+    let _ = notifier.await;
     result
 }
 

@@ -190,6 +190,7 @@ pub fn tickets_for_alerts(
         };
         let ticket = crate::db::tickets::insert(c, &new, &format!("alert:{alert_id}"), now)?;
         refresh_sla(c, rules, ticket, now)?;
+        crate::events::ticket_created(c, ticket, &format!("alert:{alert_id}"), now)?;
         c.execute(
             "UPDATE alerts SET ticket_id = ?2 WHERE id = ?1",
             rusqlite::params![alert_id, ticket],

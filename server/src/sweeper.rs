@@ -1,5 +1,5 @@
 //! Background work on a timer: raising alerts for agents that went silent (and their
-//! tickets, when alerts open tickets).
+//! tickets, when alerts open tickets), and reporting SLA breaches (`events::sla`).
 
 use crate::AppState;
 use std::time::Duration;
@@ -35,6 +35,7 @@ pub async fn run(state: AppState, shutdown: CancellationToken) {
                     Ok(n) => tracing::info!(silent_assets = n, "agents silent"),
                     Err(e) => tracing::error!(error = %e, "silent-agent sweep failed"),
                 }
+                crate::events::sla::sweep_logged(&state, crate::clock::now()).await;
             }
         }
     }

@@ -8,6 +8,8 @@ mod agents;
 mod alerts;
 mod assets;
 mod bad_input;
+mod events;
+mod groups;
 mod helpers;
 mod offline;
 mod protocol;

@@ -10,6 +10,8 @@ pub const MIGRATIONS: &[(u32, &str)] = &[
     (2, include_str!("../../migrations/0002_agent_reports.sql")),
     (3, include_str!("../../migrations/0003_alerts.sql")),
     (4, include_str!("../../migrations/0004_tickets.sql")),
+    (5, include_str!("../../migrations/0005_desk_extras.sql")),
+    (6, include_str!("../../migrations/0006_events.sql")),
 ];
 
 /// The schema version this build creates.

@@ -6,16 +6,21 @@
 pub mod agents;
 pub mod alerts;
 pub mod assets;
+pub mod canned;
 pub mod checkin;
 pub mod commands;
 pub mod comments;
 pub mod enrollment;
+pub mod events;
+pub mod groups;
 pub mod inventory;
 pub mod migrations;
 pub mod sessions;
 pub mod tickets;
 pub mod tokens;
 pub mod users;
+pub mod views;
+pub mod webhooks;
 
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};

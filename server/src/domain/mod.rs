@@ -3,6 +3,7 @@
 //! Plain functions, unit tested without a database.
 
 pub mod alerts;
+pub mod assignment;
 pub mod calendar;
 pub mod changes;
 pub mod identity;

@@ -4,11 +4,16 @@ pub mod agent;
 pub mod alerts;
 pub mod assets;
 pub mod auth;
+pub mod canned;
 pub mod error;
+pub mod events;
+pub mod groups;
 pub mod system;
 pub mod ticket_changes;
 pub mod ticket_comments;
 pub mod tickets;
+pub mod views;
+pub mod webhooks;
 
 use crate::config::ServerConfig;
 use crate::db::Db;
@@ -28,6 +33,8 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     /// The service desk's rules, built from `[service_desk]` once.
     pub desk: Arc<crate::service_desk::Rules>,
+    /// Webhook and mail delivery (`crate::notify`).
+    pub notify: crate::notify::Hub,
 }
 
 /// The whole application: API, agent endpoints and web UI.
@@ -39,6 +46,11 @@ pub fn router(state: AppState) -> Router {
         .merge(alerts::router())
         .merge(assets::router())
         .merge(tickets::router())
+        .merge(groups::router())
+        .merge(canned::router())
+        .merge(views::router())
+        .merge(events::router())
+        .merge(webhooks::router())
         .merge(auth::router())
         .merge(crate::ui::router())
         .fallback(fallback)

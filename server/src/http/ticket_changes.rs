@@ -132,6 +132,9 @@ pub fn apply_patch(
             return Ok(Err(bad("invalid_group", "no such group")));
         }
         db::tickets::set_field(c, id, "group_id", value, None, &actor, now)?;
+        if g != 0 && p.assignee_id.is_none() {
+            db::groups::auto_assign(c, id, &actor, now)?;
+        }
     }
     if p.impact.is_some() || p.urgency.is_some() {
         let cur = |n: i64| Level::from_value(n as u8).unwrap_or(Level::Medium);
@@ -252,6 +255,7 @@ pub fn apply_patch(
         )?;
     }
     crate::service_desk::refresh_sla(c, &state.desk, id, now)?;
+    crate::events::ticket_changed(c, &t, &actor, now)?;
     Ok(Ok(()))
 }
 

@@ -106,6 +106,7 @@ pub async fn add_comment(
                 return Ok(None);
             };
             db::comments::insert(tx, id, Some(user.user.id), b.internal, b.body.trim(), now)?;
+            crate::events::ticket_commented(tx, id, &actor_label(&user), now)?;
             if staff && !b.internal {
                 if t.first_response_at.is_none() {
                     tx.execute(
@@ -126,6 +127,7 @@ pub async fn add_comment(
                 rusqlite::params![id, user.user.id],
             )?;
             crate::service_desk::refresh_sla(tx, &st.desk, id, now)?;
+            crate::events::ticket_changed(tx, &t, &actor_label(&user), now)?;
             let t = db::tickets::get(tx, id)?;
             t.map(|t| view(tx, &st, t, &user, now)).transpose()
         })
@@ -191,8 +193,10 @@ pub async fn confirm_resolution(
                 }
             } else if let Some(note) = b.note.as_deref().filter(|n| !n.trim().is_empty()) {
                 db::comments::insert(tx, id, Some(user.user.id), false, note.trim(), now)?;
+                crate::events::ticket_commented(tx, id, &actor, now)?;
             }
             crate::service_desk::refresh_sla(tx, &st.desk, id, now)?;
+            crate::events::ticket_changed(tx, &t, &actor, now)?;
             let Some(t) = db::tickets::get(tx, id)? else { return Ok(Err(AppError::not_found("ticket"))) };
             Ok(Ok(view(tx, &st, t, &user, now)?))
         })
@@ -308,6 +312,7 @@ async fn agent_ticket(
             };
             let id = db::tickets::insert(tx, &new, &format!("agent:{}", agent.agent_id), now)?;
             crate::service_desk::refresh_sla(tx, &st.desk, id, now)?;
+            crate::events::ticket_created(tx, id, &format!("agent:{}", agent.agent_id), now)?;
             Ok(Some(AgentTicketReply {
                 ticket_id: id,
                 asset_id,

@@ -296,6 +296,11 @@ pub async fn create_ticket(
                     )));
                 }
             }
+            if let Some(g) = b.group_id
+                && !db::groups::exists(tx, g)?
+            {
+                return Ok(Err(bad("invalid_group", "no such group")));
+            }
             let new = NewTicket {
                 ticket_type: ticket_type.as_str().into(),
                 title: b.title.trim().into(),
@@ -313,7 +318,9 @@ pub async fn create_ticket(
                 tags,
             };
             let id = db::tickets::insert(tx, &new, &actor_label(&u), now)?;
+            db::groups::auto_assign(tx, id, &actor_label(&u), now)?;
             crate::service_desk::refresh_sla(tx, &st.desk, id, now)?;
+            crate::events::ticket_created(tx, id, &actor_label(&u), now)?;
             let Some(t) = db::tickets::get(tx, id)? else {
                 return Ok(Err(AppError::internal()));
             };
