@@ -12,48 +12,6 @@ use steward_server::notify::{mail, webhooks};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
 
-async fn send(
-    s: &TestServer,
-    method: reqwest::Method,
-    path: &str,
-    token: &str,
-    body: Value,
-) -> (StatusCode, Value) {
-    let resp = s
-        .http
-        .request(method, s.url(path))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status();
-    (status, resp.json().await.unwrap_or(Value::Null))
-}
-
-async fn post(s: &TestServer, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
-    send(s, reqwest::Method::POST, path, token, body).await
-}
-
-async fn patch(s: &TestServer, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
-    send(s, reqwest::Method::PATCH, path, token, body).await
-}
-
-/// (user id, token) of a new user.
-async fn person(s: &TestServer, role: Role, email: &str) -> (i64, String) {
-    let email = email.to_owned();
-    s.with_db(move |db| {
-        let id =
-            steward_server::accounts::add_user(db, &email, &email, role, "long enough password")
-                .unwrap();
-        (
-            id,
-            steward_server::accounts::create_api_token(db, &email, "t", None).unwrap(),
-        )
-    })
-    .await
-}
-
 async fn file_ticket(s: &TestServer, token: &str, title: &str) -> i64 {
     let (status, t) = post(s, "/api/v1/tickets", token, json!({"title": title})).await;
     assert_eq!(status, StatusCode::CREATED, "{t}");

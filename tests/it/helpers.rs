@@ -200,3 +200,54 @@ pub fn report(hostname: &str, uuid: &str, software: &[(&str, &str)]) -> CheckinR
 pub fn data_dir(dir: &Path) -> PathBuf {
     dir.join("data")
 }
+
+/// A JSON request with a bearer token; returns the status and the JSON body (or null).
+pub async fn send(
+    s: &TestServer,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    body: serde_json::Value,
+) -> (StatusCode, serde_json::Value) {
+    let resp = s
+        .http
+        .request(method, s.url(path))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    (status, resp.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+pub async fn post(
+    s: &TestServer,
+    path: &str,
+    token: &str,
+    body: serde_json::Value,
+) -> (StatusCode, serde_json::Value) {
+    send(s, reqwest::Method::POST, path, token, body).await
+}
+
+pub async fn patch(
+    s: &TestServer,
+    path: &str,
+    token: &str,
+    body: serde_json::Value,
+) -> (StatusCode, serde_json::Value) {
+    send(s, reqwest::Method::PATCH, path, token, body).await
+}
+
+/// (user id, API token) of a new user with `role`.
+pub async fn person(s: &TestServer, role: Role, email: &str) -> (i64, String) {
+    let email = email.to_owned();
+    s.with_db(move |db| {
+        let id = accounts::add_user(db, &email, &email, role, "long enough password").unwrap();
+        (
+            id,
+            accounts::create_api_token(db, &email, "t", None).unwrap(),
+        )
+    })
+    .await
+}

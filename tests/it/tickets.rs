@@ -6,48 +6,6 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use steward_server::domain::roles::Role;
 
-async fn send(
-    s: &TestServer,
-    method: reqwest::Method,
-    path: &str,
-    token: &str,
-    body: Value,
-) -> (StatusCode, Value) {
-    let resp = s
-        .http
-        .request(method, s.url(path))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status();
-    (status, resp.json().await.unwrap_or(Value::Null))
-}
-
-async fn post(s: &TestServer, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
-    send(s, reqwest::Method::POST, path, token, body).await
-}
-
-async fn patch(s: &TestServer, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
-    send(s, reqwest::Method::PATCH, path, token, body).await
-}
-
-/// (user id, token) of a new user.
-async fn person(s: &TestServer, role: Role, email: &str) -> (i64, String) {
-    let email = email.to_owned();
-    s.with_db(move |db| {
-        let id =
-            steward_server::accounts::add_user(db, &email, &email, role, "long enough password")
-                .unwrap();
-        (
-            id,
-            steward_server::accounts::create_api_token(db, &email, "t", None).unwrap(),
-        )
-    })
-    .await
-}
-
 #[tokio::test]
 async fn employee_files_technician_triages_and_replies() {
     let s = TestServer::spawn().await;
