@@ -14,6 +14,11 @@ use steward_shared::{
 /// Longest error body quoted back when the server did not send the JSON error shape.
 const MAX_QUOTED_BODY: usize = 200;
 
+/// How long a connection is kept open after a request. Long enough to send a backlog of
+/// spooled reports over one connection; an agent that checks in every half hour should
+/// not hold a socket and its buffers in between.
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// A client for one server.
 #[derive(Debug, Clone)]
 pub struct Client {
@@ -78,6 +83,7 @@ impl Client {
         let mut builder = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
             .user_agent(concat!("steward-agent/", env!("CARGO_PKG_VERSION")));
         if let Some(path) = ca_cert {
             let pem = std::fs::read(path).map_err(|e| {
@@ -129,6 +135,26 @@ impl Client {
     ) -> Result<CheckinResponse, ClientError> {
         let (body, gzip) = crate::report::encode(req);
         self.checkin_body(creds, body, gzip).await
+    }
+
+    /// File a ticket for this machine (linked to its asset, with its health on record).
+    pub async fn file_ticket(
+        &self,
+        creds: &Credentials,
+        req: &steward_shared::AgentTicketRequest,
+    ) -> Result<steward_shared::AgentTicketResponse, ClientError> {
+        let mut auth = HeaderValue::from_str(&format!(
+            "Bearer {}.{}",
+            creds.agent_id, creds.secret
+        ))
+        .map_err(|_| {
+            ClientError::Config(
+                "the stored credentials contain invalid characters; enroll again".to_string(),
+            )
+        })?;
+        auth.set_sensitive(true);
+        self.post(steward_shared::AGENT_TICKET_PATH, req, Some(auth))
+            .await
     }
 
     /// Send an already encoded report (JSON, gzip-compressed when `gzip`).

@@ -70,6 +70,14 @@ enum Command {
         #[arg(long, hide = true, conflicts_with = "pretty")]
         wire_size: bool,
     },
+    /// File a support ticket from this machine, linked to it, with its health attached.
+    Ticket {
+        /// What is wrong, in a few words.
+        subject: String,
+        /// More detail.
+        #[arg(long, default_value = "")]
+        body: String,
+    },
     /// Show enrollment, configuration and the next scheduled run.
     Status,
     /// Check the configuration; exit 1 with the reason if it is invalid.
@@ -138,6 +146,17 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             wire_size: true, ..
         } => wire_size(&config)?,
         Command::Collect { pretty, .. } => collect_json(&config, pretty)?,
+        Command::Ticket { subject, body } => {
+            let who = std::env::var("SUDO_USER")
+                .or_else(|_| std::env::var("USER"))
+                .unwrap_or_default();
+            let reply = runtime()?
+                .block_on(run::file_ticket(&config, &state_dir, &subject, &body, &who))?;
+            println!(
+                "Filed ticket #{} for this machine (asset {}).",
+                reply.ticket_id, reply.asset_id
+            );
+        }
         Command::Status => status(cli.config.as_deref(), &config, &state_dir)?,
         Command::ValidateConfig | Command::PrintDefaultConfig => {}
     }
@@ -174,10 +193,13 @@ fn init_logging(level: &str) {
         .init();
 }
 
-/// One thread is plenty for an agent that sleeps most of the time.
+/// One thread is plenty for an agent that sleeps most of the time. Collections run on
+/// blocking threads, which end soon after (not tokio's default 10 s), so that an idle
+/// agent is one thread.
 fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
+        .thread_keep_alive(std::time::Duration::from_secs(2))
         .build()
         .context("cannot start the async runtime")
 }

@@ -14,6 +14,7 @@ pub struct ServerConfig {
     pub tls: TlsSection,
     pub service_desk: ServiceDeskSection,
     pub smtp: SmtpSection,
+    pub attachments: AttachmentsSection,
     pub log: LogSection,
 }
 
@@ -167,6 +168,57 @@ impl SmtpSection {
             source,
         })?;
         Ok(Some(Secret(text.trim_end_matches(['\r', '\n']).to_owned())))
+    }
+}
+
+/// Files attached to tickets (stored under `<data_dir>/attachments`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AttachmentsSection {
+    /// The largest file accepted, in bytes.
+    pub max_bytes: u64,
+    /// Content types accepted: `type/subtype`, or a prefix ending in `*`. Empty: no uploads.
+    pub allowed_types: Vec<String>,
+}
+
+impl Default for AttachmentsSection {
+    fn default() -> Self {
+        Self {
+            max_bytes: 10 * 1024 * 1024,
+            allowed_types: [
+                "image/png",
+                "image/jpeg",
+                "image/gif",
+                "image/webp",
+                "application/pdf",
+                "text/plain",
+                "text/csv",
+                "application/zip",
+                "application/vnd.openxmlformats-officedocument.*",
+                "application/msword",
+                "application/vnd.ms-excel",
+                "application/vnd.ms-powerpoint",
+                "application/vnd.oasis.opendocument.*",
+                "message/rfc822",
+            ]
+            .map(String::from)
+            .to_vec(),
+        }
+    }
+}
+
+impl AttachmentsSection {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.max_bytes == 0 {
+            return Err(ConfigError::Invalid(
+                "attachments.max_bytes must be at least 1".into(),
+            ));
+        }
+        for t in &self.allowed_types {
+            crate::domain::attachments::check_pattern(t)
+                .map_err(|e| ConfigError::Invalid(format!("attachments.allowed_types: {e}")))?;
+        }
+        Ok(())
     }
 }
 
@@ -420,6 +472,7 @@ impl ServerConfig {
             ));
         }
         self.smtp.validate()?;
+        self.attachments.validate()?;
         if !self.auth.admin_email.contains('@') {
             return Err(ConfigError::Invalid(
                 "auth.admin_email must be an email address".into(),
@@ -578,6 +631,26 @@ mod tests {
             ..cfg.smtp
         };
         assert!(both.validate().is_err());
+    }
+
+    #[test]
+    fn attachment_settings_are_checked() {
+        let cfg = ServerConfig::load(
+            None,
+            env(&[("STEWARD_ATTACHMENTS__MAX_BYTES", "1024")]),
+            &Overrides::default(),
+        )
+        .expect("load");
+        assert_eq!(cfg.attachments.max_bytes, 1024);
+        let mut bad = ServerConfig::default();
+        bad.attachments.allowed_types.push("*/png".into());
+        let err = bad.validate().expect_err("bad pattern");
+        assert!(err.to_string().contains("allowed_types"), "{err}");
+        bad.attachments = AttachmentsSection {
+            max_bytes: 0,
+            ..Default::default()
+        };
+        assert!(bad.validate().is_err());
     }
 
     #[test]

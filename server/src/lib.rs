@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod accounts;
+pub mod blobs;
 pub mod clock;
 pub mod config;
 pub mod crypto;

@@ -17,6 +17,25 @@ pub const API_VERSION: &str = "v1";
 pub const ENROLL_PATH: &str = "/api/v1/agent/enroll";
 /// Path of the agent check-in endpoint.
 pub const CHECKIN_PATH: &str = "/api/v1/agent/checkin";
+/// Path where an agent files a ticket for its own machine.
+pub const AGENT_TICKET_PATH: &str = "/api/v1/agent/tickets";
+
+/// Body of `POST /api/v1/agent/tickets`: a ticket filed from the machine itself.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct AgentTicketRequest {
+    pub title: String,
+    pub body: String,
+    /// The person at the machine, as they typed it or as logged in.
+    pub reported_by: String,
+}
+
+/// Reply to a ticket filed by an agent.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct AgentTicketResponse {
+    pub ticket_id: i64,
+    pub asset_id: i64,
+}
 
 /// Body of `POST /api/v1/agent/enroll`.
 #[derive(Debug, Clone, Serialize, Deserialize)]

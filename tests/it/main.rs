@@ -7,6 +7,7 @@ mod accounts;
 mod agents;
 mod alerts;
 mod assets;
+mod attachments;
 mod bad_input;
 mod events;
 mod groups;

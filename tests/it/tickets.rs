@@ -349,3 +349,43 @@ async fn bulk_actions_apply_per_ticket() {
     );
     s.stop().await;
 }
+
+#[tokio::test]
+async fn steward_agent_ticket_files_for_this_machine() {
+    let s = TestServer::spawn().await;
+    let (_, tech) = person(&s, Role::Technician, "tess@example.test").await;
+    let state_dir = s.dir.path().join("agent");
+    let config = steward_agent::config::AgentConfig {
+        server_url: s.url.clone(),
+        ..Default::default()
+    };
+    let token = s.enrollment_token(1).await;
+    steward_agent::run::enroll(&config, &s.url, &token, &state_dir)
+        .await
+        .unwrap();
+    // The agent reports first, then files: the ticket is linked to this machine's asset.
+    let reply = steward_agent::run::file_ticket(
+        &config,
+        &state_dir,
+        "Screen flickers",
+        "since this morning",
+        "ann",
+    )
+    .await
+    .unwrap();
+    let (_, asset) = s
+        .get_json(&format!("/api/v1/assets/{}", reply.asset_id), &tech)
+        .await;
+    let (_, t) = s
+        .get_json(&format!("/api/v1/tickets/{}", reply.ticket_id), &tech)
+        .await;
+    assert_eq!(t["title"], "Screen flickers");
+    assert_eq!(t["asset_ids"], json!([reply.asset_id]));
+    let d = t["description"].as_str().unwrap();
+    assert!(
+        d.contains("since this morning") && d.contains("by ann"),
+        "{d}"
+    );
+    assert!(d.contains(asset["name"].as_str().unwrap()), "{d}");
+    s.stop().await;
+}

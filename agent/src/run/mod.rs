@@ -138,6 +138,32 @@ async fn run_tasks(
 
 /// Collect, queue a report and deliver everything queued; the server's reply to the last
 /// report. When the server asks for a full report, one is made and sent right away.
+/// Files a ticket from this machine: the server links it to the machine's asset and
+/// attaches its latest health and open alerts. Reports first, so that both are current.
+pub async fn file_ticket(
+    config: &AgentConfig,
+    state_dir: &Path,
+    title: &str,
+    body: &str,
+    reported_by: &str,
+) -> Result<steward_shared::AgentTicketResponse, RunError> {
+    let reply = run_once(config, state_dir).await;
+    if let Err(e) = &reply {
+        tracing::warn!(error = %e, "could not report before filing the ticket; filing it anyway");
+    }
+    let creds =
+        crate::state::Credentials::load(state_dir)?.ok_or_else(|| RunError::NotEnrolled {
+            state_dir: state_dir.to_path_buf(),
+        })?;
+    let client = reporter::client_for(config, &creds, state_dir)?;
+    let req = steward_shared::AgentTicketRequest {
+        title: title.into(),
+        body: body.into(),
+        reported_by: reported_by.into(),
+    };
+    Ok(client.file_ticket(&creds, &req).await?)
+}
+
 pub async fn run_once(config: &AgentConfig, state_dir: &Path) -> Result<CheckinResponse, RunError> {
     config.validate()?;
     let mut reporter = HttpReporter::new(config, state_dir)?;

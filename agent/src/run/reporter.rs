@@ -63,6 +63,15 @@ impl HttpReporter {
 
 /// The server is the configured one if set (the server moved), else the enrolled one; the
 /// CA is the configured one if set, else the one kept at enrollment.
+/// The HTTP client this agent uses (configured server and CA, else the enrolled ones).
+pub(crate) fn client_for(
+    config: &AgentConfig,
+    creds: &Credentials,
+    state_dir: &Path,
+) -> Result<Client, RunError> {
+    build_client(config, creds, state_dir)
+}
+
 fn build_client(
     config: &AgentConfig,
     creds: &Credentials,

@@ -12,6 +12,7 @@ pub const MIGRATIONS: &[(u32, &str)] = &[
     (4, include_str!("../../migrations/0004_tickets.sql")),
     (5, include_str!("../../migrations/0005_desk_extras.sql")),
     (6, include_str!("../../migrations/0006_events.sql")),
+    (7, include_str!("../../migrations/0007_attachments.sql")),
 ];
 
 /// The schema version this build creates.

@@ -6,6 +6,7 @@
 pub mod agents;
 pub mod alerts;
 pub mod assets;
+pub mod attachments;
 pub mod canned;
 pub mod checkin;
 pub mod commands;

@@ -1,9 +1,10 @@
 //! Domain rules that are not I/O: roles, hardware identity, inventory changes,
-//! tickets and their workflow, business-hours calendars and the SLA clock.
+//! tickets and their workflow, business-hours calendars and the SLA clock, attachments.
 //! Plain functions, unit tested without a database.
 
 pub mod alerts;
 pub mod assignment;
+pub mod attachments;
 pub mod calendar;
 pub mod changes;
 pub mod identity;

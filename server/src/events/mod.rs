@@ -20,6 +20,7 @@ pub const TICKET_ASSIGNED: &str = "ticket.assigned";
 pub const TICKET_COMMENTED: &str = "ticket.commented";
 pub const TICKET_RESOLVED: &str = "ticket.resolved";
 pub const TICKET_CLOSED: &str = "ticket.closed";
+pub const TICKET_ATTACHMENT_ADDED: &str = "ticket.attachment_added";
 pub const SLA_BREACHED: &str = "sla.breached";
 
 /// Every kind of event, for validating filters.
@@ -30,6 +31,7 @@ pub const KINDS: &[&str] = &[
     TICKET_COMMENTED,
     TICKET_RESOLVED,
     TICKET_CLOSED,
+    TICKET_ATTACHMENT_ADDED,
     SLA_BREACHED,
 ];
 

@@ -3,6 +3,7 @@
 pub mod agent;
 pub mod alerts;
 pub mod assets;
+pub mod attachments;
 pub mod auth;
 pub mod canned;
 pub mod error;
@@ -46,6 +47,7 @@ pub fn router(state: AppState) -> Router {
         .merge(alerts::router())
         .merge(assets::router())
         .merge(tickets::router())
+        .merge(attachments::router())
         .merge(groups::router())
         .merge(canned::router())
         .merge(views::router())
@@ -74,10 +76,13 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-
 async fn security_headers(req: Request, next: Next) -> Response {
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
+    // A handler may set a stricter policy (attachment downloads: `sandbox`).
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        );
+    }
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

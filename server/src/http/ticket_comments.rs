@@ -11,13 +11,13 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
 use rusqlite::types::Value;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/tickets/{id}/comments", post(comment))
         .route("/api/v1/tickets/{id}/resolution", post(resolution))
-        .route("/api/v1/agent/tickets", post(agent_ticket))
+        .route(steward_shared::AGENT_TICKET_PATH, post(agent_ticket))
 }
 
 #[derive(Debug, Deserialize)]
@@ -204,32 +204,14 @@ pub async fn confirm_resolution(
     Ok(out)
 }
 
-/// Body of `POST /api/v1/agent/tickets`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AgentTicketBody {
-    pub title: String,
-    #[serde(default)]
-    pub body: String,
-    /// The person at the machine, as they typed it or as logged in.
-    #[serde(default)]
-    pub reported_by: String,
-}
-
-#[derive(Debug, Serialize)]
-pub struct AgentTicketReply {
-    pub ticket_id: i64,
-    pub asset_id: i64,
-}
-
 /// The account agent-filed tickets are requested by (no password: cannot sign in).
 pub const MACHINE_REQUESTER: &str = "machines@steward.local";
 
 async fn agent_ticket(
     agent: AgentAuth,
     State(state): State<AppState>,
-    ApiJson(b): ApiJson<AgentTicketBody>,
-) -> ApiResult<(StatusCode, Json<AgentTicketReply>)> {
+    ApiJson(b): ApiJson<steward_shared::AgentTicketRequest>,
+) -> ApiResult<(StatusCode, Json<steward_shared::AgentTicketResponse>)> {
     check_text(Some(&b.title), Some(&b.body))?;
     if b.reported_by.len() > 100 {
         return Err(AppError::bad_request(
@@ -313,7 +295,7 @@ async fn agent_ticket(
             let id = db::tickets::insert(tx, &new, &format!("agent:{}", agent.agent_id), now)?;
             crate::service_desk::refresh_sla(tx, &st.desk, id, now)?;
             crate::events::ticket_created(tx, id, &format!("agent:{}", agent.agent_id), now)?;
-            Ok(Some(AgentTicketReply {
+            Ok(Some(steward_shared::AgentTicketResponse {
                 ticket_id: id,
                 asset_id,
             }))

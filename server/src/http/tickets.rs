@@ -65,6 +65,8 @@ pub struct TicketView {
     pub ticket: Ticket,
     pub sla: Option<SlaView>,
     pub comments: Vec<Comment>,
+    /// Files on the ticket this viewer may see (internal ones for staff only).
+    pub attachments: Vec<db::attachments::Attachment>,
     /// Statuses this viewer may move the ticket to.
     pub allowed_status: Vec<Status>,
 }
@@ -98,6 +100,7 @@ pub fn view(
     let staff = user.user.role.is_staff();
     let sla = crate::service_desk::sla_state(c, &state.desk, &t, now)?.map(SlaView::from);
     let comments = db::comments::list(c, t.summary.id, staff)?;
+    let attachments = db::attachments::list(c, t.summary.id, staff)?;
     let status: Status = t.summary.status.parse().unwrap_or(Status::Open);
     let since = db::tickets::status_history(c, t.summary.id)?
         .last()
@@ -113,6 +116,7 @@ pub fn view(
         ticket: t,
         sla,
         comments,
+        attachments,
         allowed_status,
     })
 }

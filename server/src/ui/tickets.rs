@@ -4,14 +4,16 @@
 use super::format::{ago, datetime};
 use super::{Nav, UiUser, message, render};
 use crate::db;
+use crate::domain::changes::human_bytes;
 use crate::domain::tickets::Priority;
+use crate::http::attachments::{UploadMeta, store_multipart};
 use crate::http::ticket_changes::{Patch, update_ticket};
 use crate::http::ticket_comments::{CommentBody, ResolutionBody, add_comment, confirm_resolution};
 use crate::http::tickets::{ListQuery, NewTicketBody, TicketView, create_ticket, get_ticket, page};
 use crate::http::{AppError, AppState};
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Form, Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -25,6 +27,10 @@ pub fn router() -> Router<AppState> {
         .route("/tickets/{id}/reply", post(reply))
         .route("/tickets/{id}/update", post(update))
         .route("/tickets/{id}/resolution", post(resolution))
+        .route(
+            "/tickets/{id}/attachments",
+            post(attach).layer(DefaultBodyLimit::disable()),
+        )
 }
 
 fn priority_name(p: i64) -> &'static str {
@@ -343,6 +349,15 @@ pub struct CommentText {
     pub body: String,
 }
 
+pub struct AttachmentText {
+    pub url: String,
+    pub filename: String,
+    pub size: String,
+    pub uploader: String,
+    pub at: String,
+    pub internal: bool,
+}
+
 #[derive(Template)]
 #[template(path = "ticket.html")]
 struct DetailPage {
@@ -353,6 +368,8 @@ struct DetailPage {
     t: TicketText,
     sla: Option<SlaText>,
     comments: Vec<CommentText>,
+    attachments: Vec<AttachmentText>,
+    max_upload: String,
     allowed: Vec<String>,
     staff_users: Vec<(i64, String)>,
     can_reply: bool,
@@ -432,6 +449,23 @@ async fn detail(user: UiUser, State(state): State<AppState>, Path(id): Path<i64>
                 body: c.body.clone(),
             })
             .collect(),
+        attachments: v
+            .attachments
+            .iter()
+            .map(|a| AttachmentText {
+                url: a.url.clone(),
+                filename: a.filename.clone(),
+                size: human_bytes(u64::try_from(a.size).unwrap_or(0)),
+                uploader: a
+                    .uploader
+                    .as_ref()
+                    .map(|u| u.name.clone())
+                    .unwrap_or_default(),
+                at: datetime(Some(a.created_at)),
+                internal: a.internal,
+            })
+            .collect(),
+        max_upload: human_bytes(state.config.attachments.max_bytes),
         allowed: v
             .allowed_status
             .iter()
@@ -552,6 +586,39 @@ async fn resolution(
     };
     match confirm_resolution(&state, &user.0, id, body).await {
         Ok(_) => Redirect::to(&format!("/tickets/{id}")).into_response(),
+        Err(e) => refused(&user, e),
+    }
+}
+
+/// Error code of a file form without the session's CSRF token.
+const CSRF_FAILED: &str = "csrf_failed";
+
+/// The file form: `csrf` (and for staff `internal`) before the `file` part, so the token
+/// is checked before any byte is stored.
+async fn attach(
+    user: UiUser,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    req: Request,
+) -> Response {
+    let staff = user.0.user.role.is_staff();
+    let result = store_multipart(&state, &user.0, id, req, |f| {
+        if !csrf_ok(&user, f.get("csrf").unwrap_or("")) {
+            return Err(AppError::new(
+                StatusCode::FORBIDDEN,
+                CSRF_FAILED,
+                "missing or wrong csrf field",
+            ));
+        }
+        Ok(UploadMeta {
+            internal: Some(staff && f.get("internal") == Some("true")),
+            ..Default::default()
+        })
+    })
+    .await;
+    match result {
+        Ok(_) => Redirect::to(&format!("/tickets/{id}#attachments")).into_response(),
+        Err(e) if e.code == CSRF_FAILED => csrf_refused(&user),
         Err(e) => refused(&user, e),
     }
 }
