@@ -367,3 +367,81 @@ async fn employees_file_and_follow_requests_in_the_portal() {
     );
     s.stop().await;
 }
+
+#[tokio::test]
+async fn staff_triage_and_answer_with_a_canned_response_from_the_page() {
+    let s = TestServer::spawn().await;
+    let admin = s.admin_token().await;
+    let (_, ticket) = post(
+        &s,
+        "/api/v1/tickets",
+        &admin,
+        serde_json::json!({"title": "Password reset"}),
+    )
+    .await;
+    let id = ticket["id"].as_i64().unwrap();
+    let (_, canned) = post(
+        &s,
+        "/api/v1/canned-responses",
+        &admin,
+        serde_json::json!({"title": "Reset link", "body": "Use the self-service reset page."}),
+    )
+    .await;
+    let (_, group) = post(
+        &s,
+        "/api/v1/groups",
+        &admin,
+        serde_json::json!({"name": "Service desk"}),
+    )
+    .await;
+    let session = sign_in(&s).await;
+    let cookie = format!("steward_session={session}");
+    let page = s
+        .http
+        .get(s.url(&format!("/tickets/{id}")))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Reset link") && page.contains("Service desk"),
+        "{page}"
+    );
+    let csrf = hidden_field(&page, "csrf");
+    let canned_id = canned["id"].to_string();
+    let resp = s
+        .http
+        .post(s.url(&format!("/tickets/{id}/reply")))
+        .header("cookie", &cookie)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("canned_id", canned_id.as_str()),
+            ("body", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let group_id = group["id"].to_string();
+    let resp = s
+        .http
+        .post(s.url(&format!("/tickets/{id}/update")))
+        .header("cookie", &cookie)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("status", "pending"),
+            ("group_id", group_id.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let (_, t) = s.get_json(&format!("/api/v1/tickets/{id}"), &admin).await;
+    assert_eq!(t["comments"][0]["body"], "Use the self-service reset page.");
+    assert_eq!(t["status"], "pending");
+    assert_eq!(t["group_id"], group["id"]);
+    s.stop().await;
+}

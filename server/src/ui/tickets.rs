@@ -372,6 +372,8 @@ struct DetailPage {
     max_upload: String,
     allowed: Vec<String>,
     staff_users: Vec<(i64, String)>,
+    groups: Vec<(i64, String)>,
+    canned: Vec<(i64, String)>,
     can_reply: bool,
     confirm: bool,
 }
@@ -412,20 +414,22 @@ async fn detail(user: UiUser, State(state): State<AppState>, Path(id): Path<i64>
         Err(e) => return refused(&user, e),
     };
     let staff = user.0.user.role.is_staff();
-    let staff_users = if staff {
+    let (staff_users, groups, canned) = if staff {
         state
             .db
             .read(|c| {
                 let mut stmt = c.prepare_cached(
                     "SELECT id, name FROM users WHERE role IN ('technician', 'admin') AND disabled = 0 ORDER BY name LIMIT 500",
                 )?;
-                let v: Vec<(i64, String)> = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
-                Ok(v)
+                let users: Vec<(i64, String)> = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+                let groups = db::groups::list(c, 1000)?.into_iter().map(|g| (g.id, g.name)).collect();
+                let canned = db::canned::list(c, 1000)?.into_iter().map(|r| (r.id, r.title)).collect();
+                Ok((users, groups, canned))
             })
             .await
             .unwrap_or_default()
     } else {
-        Vec::new()
+        Default::default()
     };
     let now = crate::clock::now();
     let s = &v.ticket.summary;
@@ -472,6 +476,8 @@ async fn detail(user: UiUser, State(state): State<AppState>, Path(id): Path<i64>
             .map(|s| s.as_str().to_owned())
             .collect(),
         staff_users,
+        groups,
+        canned,
         can_reply: s.status != "closed",
         confirm: s.status == "resolved" && s.requester.id == user.0.user.id,
         t: TicketText {
@@ -498,8 +504,12 @@ async fn detail(user: UiUser, State(state): State<AppState>, Path(id): Path<i64>
 #[derive(Deserialize)]
 struct ReplyForm {
     csrf: String,
+    #[serde(default)]
     body: String,
     internal: Option<String>,
+    /// A canned response to send (before any typed text).
+    #[serde(default)]
+    canned_id: String,
 }
 
 async fn reply(
@@ -511,8 +521,34 @@ async fn reply(
     if !csrf_ok(&user, &f.csrf) {
         return csrf_refused(&user);
     }
+    let mut text = f.body.trim().to_owned();
+    if let Ok(canned_id) = f.canned_id.trim().parse::<i64>() {
+        let found = state
+            .db
+            .read(move |c| {
+                Ok(db::canned::list(c, 1000)?
+                    .into_iter()
+                    .find(|r| r.id == canned_id))
+            })
+            .await
+            .ok()
+            .flatten();
+        match found {
+            Some(r) if text.is_empty() => text = r.body,
+            Some(r) => text = format!("{}\n\n{text}", r.body),
+            None => {
+                return refused(
+                    &user,
+                    AppError::bad_request(
+                        "invalid_canned_response",
+                        "that canned response no longer exists",
+                    ),
+                );
+            }
+        }
+    }
     let body = CommentBody {
-        body: f.body,
+        body: text,
         internal: f.internal.as_deref() == Some("true"),
     };
     match add_comment(&state, &user.0, id, body).await {
@@ -528,6 +564,8 @@ struct UpdateForm {
     status: String,
     #[serde(default)]
     assignee_id: String,
+    #[serde(default)]
+    group_id: String,
 }
 
 async fn update(
@@ -551,9 +589,22 @@ async fn update(
             }
         },
     };
+    let group_id = match f.group_id.trim() {
+        "" => None,
+        g => match g.parse() {
+            Ok(v) => Some(v),
+            Err(_) => {
+                return refused(
+                    &user,
+                    AppError::bad_request("invalid_group", "choose a group from the list"),
+                );
+            }
+        },
+    };
     let patch = Patch {
         status: Some(f.status).filter(|s| !s.is_empty()),
         assignee_id,
+        group_id,
         ..Default::default()
     };
     match update_ticket(&state, &user.0, id, patch).await {
