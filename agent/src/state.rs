@@ -80,6 +80,16 @@ impl Credentials {
 /// Atomically replace `dir/name` with `contents`: temp file, fsync, mode 0600, rename,
 /// fsync of the directory. Creates `dir` (mode 0700) if needed.
 pub(crate) fn write_private(dir: &Path, name: &str, contents: &[u8]) -> Result<(), StateError> {
+    write_private_with(dir, name, |out| out.write_all(contents)).map(|_| ())
+}
+
+/// [`write_private`] with contents that `write` writes out (through a buffer), so that a
+/// large file is never held in memory whole; returns the file's size.
+pub(crate) fn write_private_with(
+    dir: &Path,
+    name: &str,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<u64, StateError> {
     create_dir(dir)?;
     let path = dir.join(name);
     let tmp = dir.join(format!(".{name}.tmp"));
@@ -90,18 +100,23 @@ pub(crate) fn write_private(dir: &Path, name: &str, contents: &[u8]) -> Result<(
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut file = options.open(&tmp).map_err(io_err("create", &tmp))?;
+    let file = options.open(&tmp).map_err(io_err("create", &tmp))?;
     // The mode above only applies to a new file; make sure of it for an old one too.
     set_mode(&tmp, 0o600)?;
-    file.write_all(contents).map_err(io_err("write", &tmp))?;
+    let mut out = std::io::BufWriter::new(file);
+    write(&mut out).map_err(io_err("write", &tmp))?;
+    let file = out
+        .into_inner()
+        .map_err(|e| io_err("write", &tmp)(e.into_error()))?;
     file.sync_all().map_err(io_err("sync", &tmp))?;
+    let size = file.metadata().map_err(io_err("stat", &tmp))?.len();
     drop(file);
     std::fs::rename(&tmp, &path).map_err(io_err("rename into", &path))?;
     // Make the rename durable; not all platforms can open a directory, so best effort.
     if let Ok(d) = std::fs::File::open(dir) {
         let _ = d.sync_all();
     }
-    Ok(())
+    Ok(size)
 }
 
 fn create_dir(dir: &Path) -> Result<(), StateError> {

@@ -10,17 +10,26 @@
 
 use steward_shared::{Inventory, Software};
 
-/// Copy into `new` the software of `base` from each source that failed in `new` and
-/// listed nothing there.
-pub fn keep_failed_sources(base: &Inventory, new: &mut Inventory) {
-    let failed: Vec<Option<&str>> = new
-        .errors
+/// Whether a software source failed in `new`: only then is the previous inventory needed.
+pub fn has_failed_sources(new: &Inventory) -> bool {
+    !failed_sources(new).is_empty()
+}
+
+/// The software sources that failed: `Some(source)`, or `None` for the whole software part.
+fn failed_sources(new: &Inventory) -> Vec<Option<&str>> {
+    new.errors
         .iter()
         .filter_map(|e| match e.section.as_str() {
             "software" => Some(None),
             section => section.strip_prefix("software.").map(Some),
         })
-        .collect();
+        .collect()
+}
+
+/// Copy into `new` the software of `base` from each source that failed in `new` and
+/// listed nothing there.
+pub fn keep_failed_sources(base: &Inventory, new: &mut Inventory) {
+    let failed = failed_sources(new);
     if failed.is_empty() {
         return;
     }
@@ -89,17 +98,20 @@ mod tests {
             errors: vec![failed("software.snap"), failed("health.temperatures")],
             ..Inventory::default()
         };
+        assert!(has_failed_sources(&new));
         keep_failed_sources(&base(), &mut new);
         assert_eq!(names(&new), ["bash", "firefox", "org.gimp.GIMP"]);
     }
 
     #[test]
     fn only_failed_sources_that_listed_nothing() {
-        // No errors: curl was removed, and that is what is sent.
+        // No software source failed: curl was removed, and that is what is sent.
         let mut new = Inventory {
             software: vec![sw("bash", "dpkg")],
+            errors: vec![failed("health.temperatures")],
             ..Inventory::default()
         };
+        assert!(!has_failed_sources(&new));
         keep_failed_sources(&base(), &mut new);
         assert_eq!(names(&new), ["bash"]);
         // A source that failed yet listed something is taken as it is.

@@ -15,10 +15,11 @@ use steward_shared::{Inventory, InventoryDelta, Software, SystemSection};
 pub fn normalize(inv: &mut Inventory) {
     let software = &mut inv.software;
     // Group each identity together (dedup only removes neighbours), then restore the
-    // order `apply_to` sorts into.
-    software.sort_by(|a, b| a.key().cmp(&b.key()).then_with(|| a.cmp(b)));
+    // order `apply_to` sorts into. Both orders are total (items that compare equal are
+    // equal), so an unstable sort gives the same result, without a scratch copy.
+    software.sort_unstable_by(|a, b| a.key().cmp(&b.key()).then_with(|| a.cmp(b)));
     software.dedup_by(|a, b| a.key() == b.key());
-    software.sort();
+    software.sort_unstable();
 }
 
 /// What changed from `base` to `new`, both [`normalize`]d.

@@ -19,6 +19,7 @@
 
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
+use std::io::Write as _;
 use steward_shared::{Inventory, Software, SystemSection};
 
 /// The digest of each section of an inventory.
@@ -67,15 +68,38 @@ pub fn software_digest(software: &[Software]) -> String {
 
 /// SHA-256 of `value`'s JSON encoding.
 pub fn json_digest<T: Serialize + ?Sized>(value: &T) -> String {
-    // Serializing these plain structs cannot fail (no maps with non-string keys).
-    let bytes = serde_json::to_vec(value).unwrap_or_default();
-    sha256_hex(&bytes)
+    // The encoding goes straight into the hash, never into memory as a whole (the
+    // software list is ~100 KB of JSON). Serializing these plain structs cannot fail (no
+    // maps with non-string keys); if it did, the digest is that of the bytes until then.
+    let mut hasher = HashWriter(Sha256::new());
+    let mut out = std::io::BufWriter::new(&mut hasher);
+    let _ = serde_json::to_writer(&mut out, value);
+    let _ = out.flush();
+    drop(out);
+    hex(hasher.0.finalize().as_slice())
+}
+
+/// Feeds what is written into a hash.
+struct HashWriter(Sha256);
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// SHA-256 of `bytes`, as 64 lower-case hex digits.
 pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(Sha256::digest(bytes).as_slice())
+}
+
+fn hex(hash: &[u8]) -> String {
     use std::fmt::Write as _;
-    let hash = Sha256::digest(bytes);
     let mut out = String::with_capacity(64);
     for b in hash {
         let _ = write!(out, "{b:02x}");
@@ -127,6 +151,24 @@ mod tests {
             sha256_hex(b"abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
+    }
+
+    /// Hashed as it is encoded, the digest is that of the whole encoding (so the digests
+    /// in state files written before stay valid).
+    #[test]
+    fn streamed_digest_is_the_digest_of_the_encoding() {
+        let mut big = inv();
+        big.software = (0..2000)
+            .map(|i| Software {
+                name: format!("package-{i}"),
+                version: "1.0".into(),
+                ..Default::default()
+            })
+            .collect();
+        for value in [inv(), big] {
+            let json = serde_json::to_vec(&value).expect("json");
+            assert_eq!(json_digest(&value), sha256_hex(&json));
+        }
     }
 
     #[test]

@@ -1,9 +1,9 @@
 //! [`ReportQueue`]: turns each collection into the next report of the chain (full, delta
 //! or heartbeat), spools it, and delivers the spool to the server oldest first.
 
-use super::chain::{Loaded, ReportState};
+use super::chain::{Baseline, Loaded, ReportState};
 use super::digest::inventory_digest;
-use super::spool::{SPOOL_DIR, Spool, SpoolEntry, SpoolLimits};
+use super::spool::{self, SPOOL_DIR, Spool, SpoolEntry, SpoolLimits};
 use super::wire;
 use super::{carry, delta};
 use crate::client::{Client, ClientError};
@@ -68,7 +68,7 @@ impl ReportQueue {
                     tracing::info!(seq, "discarding a report that was spooled but not recorded");
                     spool.remove(seq);
                 }
-                (*state, false)
+                (state, false)
             }
             Loaded::Missing => {
                 if after_spool > 1 {
@@ -116,14 +116,23 @@ impl ReportQueue {
     /// sources that failed keep their previous items ([`carry`]). The spool file
     /// is written before the state, so a crash in between makes the same sequence number
     /// again.
+    ///
+    /// The previous report's inventory is read back from the state file only when this
+    /// report needs it (a delta, or a failed source), and the new one is kept there, not
+    /// in memory.
     pub fn produce(
         &mut self,
         mut inventory: Inventory,
         health: Health,
         now: i64,
     ) -> Result<CheckinRequest, StateError> {
-        if let Some(base) = &self.state.baseline {
-            carry::keep_failed_sources(base, &mut inventory);
+        // `None` until read; then the previous inventory, if it could be read.
+        let mut base: Option<Option<Inventory>> = None;
+        if carry::has_failed_sources(&inventory) {
+            let read = base.insert(self.state.read_baseline(&self.state_dir));
+            if let Some(read) = read {
+                carry::keep_failed_sources(read, &mut inventory);
+            }
         }
         delta::normalize(&mut inventory);
         if self.reseed {
@@ -132,31 +141,30 @@ impl ReportQueue {
         }
         let seq = self.state.next_seq;
         let digest = inventory_digest(&inventory);
-        let request = match &self.state.baseline {
-            None => CheckinRequest {
-                kind: ReportKind::Full,
+        // A new agent version on an unchanged machine is sent as an empty delta, so
+        // the server learns the version.
+        let unchanged = self.state.baseline.as_ref().is_some_and(|b| {
+            digest == self.state.digest && b.agent_version == inventory.agent_version
+        });
+        let base = if unchanged {
+            None
+        } else {
+            base.get_or_insert_with(|| self.state.read_baseline(&self.state_dir))
+                .as_ref()
+        };
+        // The new baseline: kept in the request of a full report, else beside it.
+        let (request, baseline) = if unchanged {
+            let request = CheckinRequest {
+                kind: ReportKind::Heartbeat,
                 seq,
-                base_digest: String::new(),
+                base_digest: self.state.digest.clone(),
                 digest: digest.clone(),
-                inventory: inventory.clone(),
-                delta: None,
                 health,
-            },
-            // A new agent version on an unchanged machine is sent as an empty delta, so
-            // the server learns the version.
-            Some(base)
-                if digest == self.state.digest && base.agent_version == inventory.agent_version =>
-            {
-                CheckinRequest {
-                    kind: ReportKind::Heartbeat,
-                    seq,
-                    base_digest: self.state.digest.clone(),
-                    digest: digest.clone(),
-                    health,
-                    ..CheckinRequest::default()
-                }
-            }
-            Some(base) => CheckinRequest {
+                ..CheckinRequest::default()
+            };
+            (request, Some(inventory))
+        } else if let Some(base) = base {
+            let request = CheckinRequest {
                 kind: ReportKind::Delta,
                 seq,
                 base_digest: self.state.digest.clone(),
@@ -164,19 +172,32 @@ impl ReportQueue {
                 delta: Some(delta::build(base, &inventory)),
                 health,
                 ..CheckinRequest::default()
-            },
+            };
+            (request, Some(inventory))
+        } else {
+            let request = CheckinRequest {
+                kind: ReportKind::Full,
+                seq,
+                base_digest: String::new(),
+                digest: digest.clone(),
+                inventory,
+                delta: None,
+                health,
+            };
+            (request, None)
         };
         let entry = SpoolEntry {
             produced_at: now,
             request,
         };
         self.spool.write(seq, &entry)?;
+        let baseline = baseline.as_ref().unwrap_or(&entry.request.inventory);
         let next = ReportState {
             next_seq: seq.saturating_add(1),
             digest,
-            baseline: Some(inventory),
+            baseline: Some(Baseline::of(baseline)),
         };
-        if let Err(e) = next.save(&self.state_dir) {
+        if let Err(e) = next.save(&self.state_dir, Some(baseline)) {
             // Not recorded: do not deliver it; the next produce makes this seq again.
             self.spool.remove(seq);
             return Err(e);
@@ -193,7 +214,7 @@ impl ReportQueue {
         if self.state.baseline.take().is_none() {
             return;
         }
-        if let Err(e) = self.state.save(&self.state_dir) {
+        if let Err(e) = self.state.save(&self.state_dir, None) {
             tracing::warn!(error = %e, "cannot record that the next report must be full");
         }
     }
@@ -217,8 +238,9 @@ impl ReportQueue {
     ) -> Result<Delivery, RunError> {
         let mut out = std::mem::take(&mut self.carried);
         for seq in self.spool.seqs() {
-            let entry = match self.spool.read(seq) {
-                Ok(entry) => entry,
+            let path = self.spool.path(seq);
+            let body = match read_spooled(path.clone(), wire::encode).await {
+                Ok(body) => body,
                 Err(e) => {
                     tracing::warn!(seq, error = %e, "dropping a spooled report that cannot be read");
                     self.spool.remove(seq);
@@ -226,7 +248,7 @@ impl ReportQueue {
                     continue;
                 }
             };
-            let response = match send(client, creds, &entry.request).await {
+            let response = match send(client, creds, path, body).await {
                 Ok(response) => response,
                 Err(e) => match verdict(&e) {
                     Verdict::Revoked => {
@@ -266,24 +288,38 @@ impl ReportQueue {
     }
 }
 
-/// Send one report. A gzip body refused as unreadable (a server without gzip support) is
-/// sent again as plain JSON.
+/// Send one report, encoded by [`wire::encode`] from the spool file `path`. A gzip body
+/// refused as unreadable (a server without gzip support) is sent again as plain JSON.
 async fn send(
     client: &Client,
     creds: &Credentials,
-    request: &CheckinRequest,
+    path: PathBuf,
+    (body, gzip): (Vec<u8>, bool),
 ) -> Result<CheckinResponse, ClientError> {
-    let (body, gzip) = wire::encode(request);
     let result = client.checkin_body(creds, body, gzip).await;
     match result {
         Err(e) if gzip && matches!(e.status(), Some(400 | 415)) => {
             tracing::debug!(error = %e, "compressed report refused; sending it uncompressed");
-            client
-                .checkin_body(creds, wire::to_json(request), false)
-                .await
+            match read_spooled(path, wire::to_json).await {
+                Ok(json) => client.checkin_body(creds, json, false).await,
+                // Gone from the spool meanwhile: the refusal stands.
+                Err(_) => Err(e),
+            }
         }
         other => other,
     }
+}
+
+/// Read the spooled report in `path` and encode it with `encode`, on a blocking thread:
+/// a full report is several hundred KB as structs, kept off the runtime's thread.
+async fn read_spooled<T: Send + 'static>(
+    path: PathBuf,
+    encode: fn(&CheckinRequest) -> T,
+) -> Result<T, String> {
+    tokio::task::spawn_blocking(move || spool::read_entry(path).map(|e| encode(&e.request)))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())
 }
 
 fn verdict(e: &ClientError) -> Verdict {

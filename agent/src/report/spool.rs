@@ -53,7 +53,7 @@ pub(crate) struct SpoolEntry {
 }
 
 fn wire_form<S: serde::Serializer>(req: &CheckinRequest, s: S) -> Result<S::Ok, S::Error> {
-    super::wire::to_value(req).serialize(s)
+    super::wire::WireForm::of(req).serialize(s)
 }
 
 /// What the spool needs to know of a file without reading it again.
@@ -125,33 +125,29 @@ impl Spool {
     /// Write (or overwrite) the report `seq`, durably.
     pub(crate) fn write(&mut self, seq: u64, entry: &SpoolEntry) -> Result<(), StateError> {
         let name = file_name(seq);
-        let json = serde_json::to_vec(entry).map_err(|e| StateError::Corrupt {
-            path: self.dir.join(&name),
-            message: e.to_string(),
+        // Written as it is encoded: a full report is ~150 KB of JSON.
+        let bytes = state::write_private_with(&self.dir, &name, |out| {
+            serde_json::to_writer(out, entry).map_err(std::io::Error::from)
         })?;
-        state::write_private(&self.dir, &name, &json)?;
         self.files.insert(
             seq,
             Meta {
                 produced_at: entry.produced_at,
-                bytes: json.len() as u64,
+                bytes,
             },
         );
         Ok(())
     }
 
+    /// The file of the report `seq`.
+    pub(crate) fn path(&self, seq: u64) -> PathBuf {
+        self.dir.join(file_name(seq))
+    }
+
     /// Read the report `seq`.
+    #[cfg(test)]
     pub(crate) fn read(&self, seq: u64) -> Result<SpoolEntry, StateError> {
-        let path = self.dir.join(file_name(seq));
-        let bytes = std::fs::read(&path).map_err(|source| StateError::Io {
-            action: "read",
-            path: path.clone(),
-            source,
-        })?;
-        serde_json::from_slice(&bytes).map_err(|e| StateError::Corrupt {
-            path,
-            message: e.to_string(),
-        })
+        read_entry(self.path(seq))
     }
 
     /// Remove the report `seq` (gone already is fine).
@@ -201,6 +197,30 @@ impl Spool {
     }
 }
 
+/// Read the spooled report in `path`.
+pub(crate) fn read_entry(path: PathBuf) -> Result<SpoolEntry, StateError> {
+    let file = std::fs::File::open(&path).map_err(|source| StateError::Io {
+        action: "read",
+        path: path.clone(),
+        source,
+    })?;
+    // Parsed as it is read, like the rest of the state: never the whole file in memory.
+    serde_json::from_reader(std::io::BufReader::new(file)).map_err(|e| {
+        if e.is_io() {
+            StateError::Io {
+                action: "read",
+                path,
+                source: e.into(),
+            }
+        } else {
+            StateError::Corrupt {
+                path,
+                message: e.to_string(),
+            }
+        }
+    })
+}
+
 /// `00000000000000000042.json` for 42.
 pub(crate) fn file_name(seq: u64) -> String {
     format!("{seq:020}.json")
@@ -223,12 +243,16 @@ fn read_meta(path: &Path) -> Result<Meta, String> {
         #[allow(dead_code)]
         request: serde::de::IgnoredAny,
     }
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let header: Header =
-        serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let bytes = file
+        .metadata()
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .len();
+    let header: Header = serde_json::from_reader(std::io::BufReader::new(file))
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(Meta {
         produced_at: header.produced_at,
-        bytes: bytes.len() as u64,
+        bytes,
     })
 }
 

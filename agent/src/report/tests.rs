@@ -297,3 +297,46 @@ fn a_failed_collector_is_a_heartbeat_not_a_removal() {
     assert_eq!(next.kind, ReportKind::Heartbeat, "{:?}", next.delta);
     assert_eq!(next.digest, full.digest);
 }
+
+#[test]
+fn the_last_inventory_is_read_back_from_the_state_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state_file = dir.path().join(REPORT_STATE_FILE);
+    let mut q = open(dir.path());
+    let full = produce(&mut q, &inventory(), 1_000);
+    // The file holds the whole inventory the next report is compared with.
+    let text = std::fs::read_to_string(&state_file).expect("read");
+    let saved: serde_json::Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(saved["digest"], full.digest.as_str());
+    assert_eq!(
+        saved["baseline"]["software"]
+            .as_array()
+            .map(Vec::len)
+            .unwrap_or(0),
+        300
+    );
+
+    // Unchanged: a heartbeat needs only the digest.
+    std::fs::remove_file(&state_file).expect("remove");
+    let heartbeat = produce(&mut q, &inventory(), 2_000);
+    assert_eq!((heartbeat.kind, heartbeat.seq), (ReportKind::Heartbeat, 2));
+    assert!(state_file.exists(), "written again");
+
+    // Changed, with the file gone: no base to build a delta on, so a full report.
+    std::fs::remove_file(&state_file).expect("remove");
+    let mut changed = inventory();
+    changed.hostname = "renamed".into();
+    let r = produce(&mut q, &changed, 3_000);
+    assert_eq!((r.kind, r.seq), (ReportKind::Full, 3));
+    assert_eq!(r.base_digest, "");
+    assert_eq!(r.inventory.hostname, "renamed");
+
+    // And with it back, a delta again.
+    changed.hostname = "renamed-again".into();
+    let r = produce(&mut q, &changed, 4_000);
+    assert_eq!((r.kind, r.seq), (ReportKind::Delta, 4));
+    assert_eq!(
+        r.delta.and_then(|d| d.system).map(|s| s.hostname),
+        Some("renamed-again".to_string())
+    );
+}

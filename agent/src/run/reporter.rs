@@ -1,6 +1,6 @@
-//! The reporter: collect (on a blocking thread) into the report queue, and deliver the
-//! queue with this agent's credentials. The run loop talks to it through [`Reporter`] so
-//! it can be tested alone.
+//! The reporter: collect into the report queue (both on a blocking thread), and deliver
+//! the queue with this agent's credentials. The run loop talks to it through
+//! [`Reporter`] so it can be tested alone.
 
 use super::RunError;
 use crate::client::Client;
@@ -30,7 +30,9 @@ pub(crate) struct HttpReporter {
     /// Kept from one collection to the next (the CPU's busy share is measured between
     /// them); `None` only while a collection has it.
     collector: Option<Collector>,
-    queue: ReportQueue,
+    /// `None` only while a produce has it.
+    queue: Option<ReportQueue>,
+    limits: SpoolLimits,
     state_dir: PathBuf,
 }
 
@@ -41,15 +43,26 @@ impl HttpReporter {
             state_dir: state_dir.to_path_buf(),
         })?;
         let client = build_client(config, &creds, state_dir)?;
-        let queue = ReportQueue::open(state_dir, SpoolLimits::from(config))?;
+        let limits = SpoolLimits::from(config);
+        let queue = ReportQueue::open(state_dir, limits)?;
         Ok(HttpReporter {
             client,
             creds,
             options: CollectOptions::from(config),
             collector: Some(Collector::default()),
-            queue,
+            queue: Some(queue),
+            limits,
             state_dir: state_dir.to_path_buf(),
         })
+    }
+
+    /// The queue, opened again from the state directory if a produce that had it was
+    /// cancelled.
+    fn take_queue(&mut self) -> Result<ReportQueue, RunError> {
+        match self.queue.take() {
+            Some(queue) => Ok(queue),
+            None => Ok(ReportQueue::open(&self.state_dir, self.limits)?),
+        }
     }
 
     pub(crate) fn agent_id(&self) -> &str {
@@ -106,30 +119,46 @@ impl Reporter for HttpReporter {
     fn produce(&mut self) -> impl Future<Output = Result<(), RunError>> + Send {
         let options = self.options.clone();
         let mut collector = self.collector.take().unwrap_or_default();
+        let queue = self.take_queue();
         async move {
-            let ((inventory, health), collector) = tokio::task::spawn_blocking(move || {
-                let collected = collector.collect(&options);
-                (collected, collector)
+            let mut queue = queue?;
+            // The whole report is made on the blocking thread: the inventory, its
+            // comparison with the last one and the spool and state files (fsync'd) never
+            // touch the runtime's thread, and the memory they take is freed there.
+            let (produced, collector, queue) = tokio::task::spawn_blocking(move || {
+                let (inventory, health) = collector.collect(&options);
+                // The collection's own time: the clock is read once, by the collector.
+                let now = health.taken_at;
+                let produced = queue
+                    .produce(inventory, health, now)
+                    .map(|report| (report.seq, report.kind));
+                (produced, collector, queue)
             })
             .await
             .map_err(|e| RunError::Collect(e.to_string()))?;
             self.collector = Some(collector);
-            // The collection's own time: the clock is read once, by the collector.
-            let now = health.taken_at;
-            let report = self.queue.produce(inventory, health, now)?;
-            tracing::debug!(seq = report.seq, kind = ?report.kind, "report queued");
+            self.queue = Some(queue);
+            let (seq, kind) = produced?;
+            tracing::debug!(seq, ?kind, "report queued");
             Ok(())
         }
     }
 
     fn deliver(&mut self) -> impl Future<Output = Result<Delivery, RunError>> + Send {
-        self.queue.deliver(&self.client, &self.creds)
+        let queue = self.take_queue();
+        async move {
+            let queue = self.queue.insert(queue?);
+            queue.deliver(&self.client, &self.creds).await
+        }
     }
 
     fn reconfigure(&mut self, config: &AgentConfig) -> Result<(), RunError> {
         self.client = build_client(config, &self.creds, &self.state_dir)?;
         self.options = CollectOptions::from(config);
-        self.queue.set_limits(SpoolLimits::from(config));
+        self.limits = SpoolLimits::from(config);
+        if let Some(queue) = &mut self.queue {
+            queue.set_limits(self.limits);
+        }
         Ok(())
     }
 }

@@ -5,21 +5,22 @@
 //! in `updates/` applied) whose state is not `not-installed`. That includes packages that
 //! were removed but left their configuration files (`rc` in `dpkg -l`), as dpkg-query does.
 
+use std::io::BufRead;
 use std::path::Path;
 use std::time::UNIX_EPOCH;
 use steward_shared::Software;
 
 /// The fields we use from one stanza of the status file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(super) struct Stanza<'a> {
-    pub package: &'a str,
-    pub status: &'a str,
-    pub version: &'a str,
-    pub arch: &'a str,
-    pub maintainer: &'a str,
+pub(super) struct Stanza {
+    pub package: String,
+    pub status: String,
+    pub version: String,
+    pub arch: String,
+    pub maintainer: String,
 }
 
-impl Stanza<'_> {
+impl Stanza {
     /// Whether `dpkg-query -W` lists it: its state (third word of Status) is known and
     /// is not `not-installed`.
     pub(super) fn is_listed(&self) -> bool {
@@ -32,13 +33,23 @@ impl Stanza<'_> {
     }
 }
 
-/// Parse a dpkg status (or updates) file. Continuation lines (multi-line fields such as
-/// Description) and unknown fields are skipped; stanzas are separated by blank lines.
-pub(super) fn parse_status(text: &str) -> Vec<Stanza<'_>> {
+/// Parse a dpkg status (or updates) file as it is read, line by line: the status file is
+/// often megabytes, of which only a few fields are kept. Continuation lines (multi-line
+/// fields such as Description) and unknown fields are skipped; stanzas are separated by
+/// blank lines. Bytes that are not UTF-8 become U+FFFD.
+pub(super) fn parse_status(mut reader: impl BufRead) -> std::io::Result<Vec<Stanza>> {
     let mut out = Vec::new();
     let mut cur = Stanza::default();
     let mut in_stanza = false;
-    for line in text.lines() {
+    let mut raw = Vec::new();
+    loop {
+        raw.clear();
+        if reader.read_until(b'\n', &mut raw)? == 0 {
+            break;
+        }
+        let line = String::from_utf8_lossy(&raw);
+        let line = line.strip_suffix('\n').unwrap_or(&line);
+        let line = line.strip_suffix('\r').unwrap_or(line);
         if line.trim().is_empty() {
             if in_stanza {
                 out.push(std::mem::take(&mut cur));
@@ -53,7 +64,6 @@ pub(super) fn parse_status(text: &str) -> Vec<Stanza<'_>> {
         let Some((name, value)) = line.split_once(':') else {
             continue;
         };
-        let value = value.trim();
         let field = if name.eq_ignore_ascii_case("Package") {
             &mut cur.package
         } else if name.eq_ignore_ascii_case("Status") {
@@ -67,16 +77,16 @@ pub(super) fn parse_status(text: &str) -> Vec<Stanza<'_>> {
         } else {
             continue;
         };
-        *field = value;
+        value.trim().clone_into(field);
     }
     if in_stanza {
         out.push(cur);
     }
-    out
+    Ok(out)
 }
 
 /// Apply journal entries: a stanza replaces the one with the same package and arch.
-pub(super) fn apply_updates<'a>(base: &mut Vec<Stanza<'a>>, updates: Vec<Stanza<'a>>) {
+pub(super) fn apply_updates(base: &mut Vec<Stanza>, updates: Vec<Stanza>) {
     for u in updates {
         match base
             .iter_mut()
@@ -88,39 +98,41 @@ pub(super) fn apply_updates<'a>(base: &mut Vec<Stanza<'a>>, updates: Vec<Stanza<
     }
 }
 
-/// Where dpkg keeps its status file.
 pub(super) const STATUS_FILE: &str = "/var/lib/dpkg/status";
 
-/// Installed packages in the dpkg database whose status file is `status` (normally
-/// [`STATUS_FILE`]; `updates/` and `info/` are read next to it); empty when there is none.
 pub(super) fn installed(status: &Path) -> Vec<Software> {
     let admin_dir = status.parent().unwrap_or(Path::new("."));
-    let Ok(bytes) = std::fs::read(status) else {
+    let Ok(mut stanzas) = read_status(status) else {
         return Vec::new();
     };
-    let text = String::from_utf8_lossy(&bytes);
-    let update_texts = read_updates(&admin_dir.join("updates"));
-    let mut stanzas = parse_status(&text);
-    for t in &update_texts {
-        apply_updates(&mut stanzas, parse_status(t));
+    for update in read_updates(&admin_dir.join("updates")) {
+        apply_updates(&mut stanzas, update);
     }
     let info = admin_dir.join("info");
-    stanzas
-        .iter()
-        .filter(|s| s.is_listed())
-        .map(|s| Software {
-            name: s.package.to_string(),
-            version: s.version.to_string(),
-            arch: s.arch.to_string(),
-            publisher: s.maintainer.to_string(),
-            install_date: install_date(&info, s.package, s.arch),
-            source: "dpkg".to_string(),
-        })
-        .collect()
+    // Sized exactly: the list is kept until the report is made.
+    let mut software = Vec::with_capacity(stanzas.iter().filter(|s| s.is_listed()).count());
+    software.extend(
+        stanzas
+            .into_iter()
+            .filter(Stanza::is_listed)
+            .map(|s| Software {
+                install_date: install_date(&info, &s.package, &s.arch),
+                name: s.package,
+                version: s.version,
+                arch: s.arch,
+                publisher: s.maintainer,
+                source: "dpkg".to_string(),
+            }),
+    );
+    software
 }
 
-/// Pending journal files (`updates/0000`, `0001`, ...), in order.
-fn read_updates(dir: &Path) -> Vec<String> {
+fn read_status(path: &Path) -> std::io::Result<Vec<Stanza>> {
+    parse_status(std::io::BufReader::new(std::fs::File::open(path)?))
+}
+
+/// The journal files in `updates/`, parsed, in the order dpkg applies them.
+fn read_updates(dir: &Path) -> Vec<Vec<Stanza>> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
@@ -135,12 +147,10 @@ fn read_updates(dir: &Path) -> Vec<String> {
     names.sort();
     names
         .iter()
-        .filter_map(|n| std::fs::read(dir.join(n)).ok())
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .filter_map(|n| read_status(&dir.join(n)).ok())
         .collect()
 }
 
-/// When the package was last installed or upgraded: the mtime of its file list.
 fn install_date(info: &Path, package: &str, arch: &str) -> i64 {
     [format!("{package}.list"), format!("{package}:{arch}.list")]
         .iter()
@@ -187,18 +197,22 @@ Maintainer: GNU Libc Maintainers <debian-glibc@lists.debian.org>
 Version: 2.36-9+deb12u9
 ";
 
+    fn parse(text: &str) -> Vec<Stanza> {
+        parse_status(text.as_bytes()).expect("read from memory")
+    }
+
     #[test]
     fn parses_stanzas_and_skips_continuations() {
-        let s = parse_status(STATUS);
+        let s = parse(STATUS);
         assert_eq!(s.len(), 4);
         assert_eq!(
             s[0],
             Stanza {
-                package: "adduser",
-                status: "install ok installed",
-                version: "3.134",
-                arch: "all",
-                maintainer: "Debian Adduser Developers <adduser@packages.debian.org>",
+                package: "adduser".into(),
+                status: "install ok installed".into(),
+                version: "3.134".into(),
+                arch: "all".into(),
+                maintainer: "Debian Adduser Developers <adduser@packages.debian.org>".into(),
             }
         );
         assert_eq!(s[3].package, "libc6");
@@ -206,11 +220,25 @@ Version: 2.36-9+deb12u9
     }
 
     #[test]
+    fn crlf_bad_bytes_and_no_final_newline() {
+        let text = b"Package: a\r\nStatus: install ok installed\r\nVersion: 1\r\n\r\n\
+                     Package: b\nMaintainer: Jos\xe9 <j@example.org>\nVersion: 2";
+        let s = parse_status(&text[..]).expect("read from memory");
+        assert_eq!(s.len(), 2);
+        assert_eq!((s[0].package.as_str(), s[0].version.as_str()), ("a", "1"));
+        assert!(s[0].is_listed());
+        assert_eq!(s[1].maintainer, "Jos\u{fffd} <j@example.org>");
+        assert_eq!(s[1].version, "2");
+        assert!(parse("\n\n").is_empty());
+    }
+
+    #[test]
     fn lists_what_dpkg_query_lists() {
-        let listed: Vec<&str> = parse_status(STATUS)
+        let stanzas = parse(STATUS);
+        let listed: Vec<&str> = stanzas
             .iter()
             .filter(|s| s.is_listed())
-            .map(|s| s.package)
+            .map(|s| s.package.as_str())
             .collect();
         // config-files packages are listed by `dpkg-query -W`; not-installed ones are not.
         assert_eq!(listed, vec!["adduser", "oldpkg", "libc6"]);
@@ -218,11 +246,11 @@ Version: 2.36-9+deb12u9
 
     #[test]
     fn updates_replace_by_package_and_arch() {
-        let mut base = parse_status(STATUS);
+        let mut base = parse(STATUS);
         let upd = "Package: libc6\nStatus: install ok installed\nArchitecture: amd64\n\
                    Version: 2.36-10\n\nPackage: libc6\nStatus: install ok installed\n\
                    Architecture: i386\nVersion: 2.36-10\n";
-        apply_updates(&mut base, parse_status(upd));
+        apply_updates(&mut base, parse(upd));
         assert_eq!(base.len(), 5);
         assert_eq!(base[3].version, "2.36-10");
         assert_eq!(base[4].arch, "i386");

@@ -52,11 +52,21 @@ pub(super) fn collect(opts: &CollectOptions, runner: &Runner) -> PlatformReport 
         ..PlatformReport::default()
     };
     for source in software {
-        let list = source.wait_noting(&mut report.errors);
-        report.software.extend(list.into_iter().flatten());
+        if let Some(list) = source.wait_noting(&mut report.errors) {
+            append(&mut report.software, list);
+        }
     }
     report.health = health.wait();
     report
+}
+
+/// `list` after `all`; the first list is taken as it is, not copied.
+fn append(all: &mut Vec<Software>, mut list: Vec<Software>) {
+    if all.is_empty() {
+        *all = list;
+    } else {
+        all.append(&mut list);
+    }
 }
 
 /// The health extras alone.

@@ -1,0 +1,12 @@
+//! Benchmarks that need the workspace's code rather than its binaries.
+//!
+//! `desk-bench` ([`desk::run`]) seeds a service desk of realistic size into a data
+//! directory and times the technician's queries against the real server over HTTP.
+#![forbid(unsafe_code)]
+
+pub mod desk;
+pub mod measure;
+pub mod report;
+pub mod rng;
+pub mod seed;
+pub mod words;
