@@ -110,7 +110,7 @@ pub async fn run(o: Options) -> anyhow::Result<()> {
     .await??;
 
     let doc_counts = search_counts(&state.db).await?;
-    let statuses = status_counts(&state.db).await?;
+    let shape = shape(&state.db).await?;
     let max_id = seeded.tickets.max(existing) as i64;
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -138,7 +138,7 @@ pub async fn run(o: Options) -> anyhow::Result<()> {
     shutdown.cancel();
     server.await?.context("the server failed")?;
 
-    print_report(&o, &db_path, &seeded, reused, &statuses, &timings)?;
+    print_report(&o, &db_path, &seeded, reused, &shape, &timings)?;
     Ok(())
 }
 
@@ -160,7 +160,7 @@ fn cases(doc_counts: &[u64], max_id: i64, n: usize) -> Vec<Case> {
     for ((what, words), docs) in SEARCHES.iter().zip(doc_counts) {
         cases.push(Case::one(
             format!(
-                "(b) search status=all, {what}: q={words} ({} docs)",
+                "(b) search status=all, {what}: q={words} ({} matches)",
                 thousands(*docs)
             ),
             format!("/api/v1/tickets?status=all&q={}", words.replace(' ', "+")),
@@ -197,15 +197,42 @@ async fn search_counts(db: &steward_server::db::Db) -> anyhow::Result<Vec<u64>> 
         .await?)
 }
 
-/// Tickets per status, from the counts the triggers keep.
-async fn status_counts(db: &steward_server::db::Db) -> anyhow::Result<Vec<(String, u64)>> {
+/// What the seeded desk looks like.
+#[derive(Debug, Default)]
+struct Shape {
+    /// Tickets per status, from the counts the triggers keep.
+    statuses: Vec<(String, u64)>,
+    /// Tickets per P-number.
+    priorities: Vec<(i64, u64)>,
+    /// Tickets that link at least one asset.
+    with_assets: u64,
+}
+
+async fn shape(db: &steward_server::db::Db) -> anyhow::Result<Shape> {
     Ok(db
         .read(|c| {
+            let count = |r: &rusqlite::Row<'_>, i| Ok(r.get::<_, i64>(i)?.max(0) as u64);
             let mut stmt = c.prepare(
                 "SELECT substr(key, 8), n FROM ticket_counts WHERE key LIKE 'status:%' ORDER BY n DESC",
             )?;
-            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as u64)))?;
-            Ok(rows.collect::<Result<_, _>>()?)
+            let statuses = stmt
+                .query_map([], |r| Ok((r.get(0)?, count(r, 1)?)))?
+                .collect::<Result<_, _>>()?;
+            let mut stmt =
+                c.prepare("SELECT priority, count(*) FROM tickets GROUP BY priority ORDER BY 1")?;
+            let priorities = stmt
+                .query_map([], |r| Ok((r.get(0)?, count(r, 1)?)))?
+                .collect::<Result<_, _>>()?;
+            let with_assets = c.query_row(
+                "SELECT count(DISTINCT ticket_id) FROM ticket_assets",
+                [],
+                |r| count(r, 0),
+            )?;
+            Ok(Shape {
+                statuses,
+                priorities,
+                with_assets,
+            })
         })
         .await?)
 }
@@ -273,7 +300,7 @@ fn print_report(
     db_path: &Path,
     s: &SeedSummary,
     reused: bool,
-    statuses: &[(String, u64)],
+    shape: &Shape,
     timings: &[Timing],
 ) -> anyhow::Result<()> {
     let with_suffix = |suffix: &str| {
@@ -291,11 +318,22 @@ fn print_report(
         thousands(s.assets),
         thousands(s.users)
     );
-    let by_status: Vec<String> = statuses
+    let by_status: Vec<String> = shape
+        .statuses
         .iter()
         .map(|(k, n)| format!("{k} {}", thousands(*n)))
         .collect();
     println!("tickets by status: {}", by_status.join(", "));
+    let by_priority: Vec<String> = shape
+        .priorities
+        .iter()
+        .map(|(p, n)| format!("P{p} {}", thousands(*n)))
+        .collect();
+    println!(
+        "tickets by priority: {}; {} tickets link an asset",
+        by_priority.join(", "),
+        thousands(shape.with_assets)
+    );
     println!("database: {}", db_path.display());
     println!(
         "database size on disk: {} (steward.db {}, -wal {}, -shm {})",
