@@ -14,6 +14,7 @@ mod groups;
 mod helpers;
 mod offline;
 mod protocol;
+mod search;
 mod tickets;
 mod tls;
 mod web;

@@ -28,9 +28,9 @@ pub fn insert(
         params![ticket_id, author_id, internal, body, now],
     )?;
     let id = c.last_insert_rowid();
-    // Ticket text is at rowid 2*ticket; comments at odd rowids so they never collide.
+    // The ticket id is the rowid's high half, the comment id its low half (migration 0008).
     c.execute(
-        "INSERT INTO ticket_search (rowid, ticket_id, internal, text) VALUES (?1 * 2 + 1, ?2, ?3, ?4)",
+        "INSERT INTO ticket_search (rowid, ticket_id, internal, text) VALUES ((?2 << 32) | ?1, ?2, ?3, ?4)",
         params![id, ticket_id, internal, body],
     )?;
     c.execute(

@@ -13,6 +13,10 @@ pub const MIGRATIONS: &[(u32, &str)] = &[
     (5, include_str!("../../migrations/0005_desk_extras.sql")),
     (6, include_str!("../../migrations/0006_events.sql")),
     (7, include_str!("../../migrations/0007_attachments.sql")),
+    (
+        8,
+        include_str!("../../migrations/0008_ticket_search_rowids.sql"),
+    ),
 ];
 
 /// The schema version this build creates.

@@ -75,7 +75,7 @@ pub struct NewTicket {
 const SUMMARY: &str =
     "t.id, t.type, t.status, t.title, t.priority, t.requester_id, ru.name, t.assignee_id, au.name,
     t.group_id, c.name, t.created_at, t.updated_at, t.resolution_due_at, t.breached_at";
-const FROM: &str = "FROM tickets t JOIN users ru ON ru.id = t.requester_id
+const JOINS: &str = "JOIN users ru ON ru.id = t.requester_id
     LEFT JOIN users au ON au.id = t.assignee_id LEFT JOIN categories c ON c.id = t.category_id";
 
 fn summary(r: &rusqlite::Row<'_>) -> rusqlite::Result<TicketSummary> {
@@ -132,7 +132,7 @@ pub fn insert(c: &Connection, t: &NewTicket, actor: &str, now: i64) -> DbResult<
     )?;
     history(c, id, now, actor, "status", None, Some("new"))?;
     c.execute(
-        "INSERT INTO ticket_search (rowid, ticket_id, internal, text) VALUES (?1 * 2, ?1, 0, ?2 || ' ' || ?3)",
+        "INSERT INTO ticket_search (rowid, ticket_id, internal, text) VALUES (?1 << 32, ?1, 0, ?2 || ' ' || ?3)",
         params![id, t.title, t.description],
     )?;
     Ok(id)
@@ -159,7 +159,7 @@ pub fn get(c: &Connection, id: i64) -> DbResult<Option<Ticket>> {
         &format!(
             "SELECT {SUMMARY}, t.description, t.impact, t.urgency, t.location, t.source, t.first_response_at,
                     t.resolved_at, t.closed_at, t.response_due_at, t.satisfaction, t.satisfaction_note
-             {FROM} WHERE t.id = ?1"
+             FROM tickets t {JOINS} WHERE t.id = ?1"
         ),
         [id],
         |r| {
@@ -228,6 +228,11 @@ pub enum Sort {
 }
 
 /// A page of tickets after the cursor (the last row's sort key).
+///
+/// Queues choose the page's ids on the indexes first (`tickets_status` and friends cover
+/// the sort) and join users and categories for those rows only. A search walks the
+/// matches newest ticket first, since a search row's rowid starts with its ticket id
+/// (migration 0008), and stops once the page is full.
 pub fn list(
     c: &Connection,
     f: &TicketFilter,
@@ -235,7 +240,7 @@ pub fn list(
     after: Option<(i64, i64)>,
     limit: u32,
 ) -> DbResult<Vec<TicketSummary>> {
-    let mut sql = format!("SELECT {SUMMARY} {FROM} WHERE 1 = 1");
+    let mut w = String::new();
     let mut args: Vec<Value> = Vec::new();
     let arg = |v: Value, args: &mut Vec<Value>| -> String {
         args.push(v);
@@ -247,13 +252,13 @@ pub fn list(
             .iter()
             .map(|s| arg(Value::Text(s.clone()), &mut args))
             .collect();
-        sql += &format!(" AND t.status IN ({})", marks.join(", "));
+        w += &format!(" AND t.status IN ({})", marks.join(", "));
     }
     if let Some(a) = f.assignee {
-        sql += &format!(" AND t.assignee_id = {}", arg(Value::Integer(a), &mut args));
+        w += &format!(" AND t.assignee_id = {}", arg(Value::Integer(a), &mut args));
     }
     if f.unassigned {
-        sql += " AND t.assignee_id IS NULL";
+        w += " AND t.assignee_id IS NULL";
     }
     for (col, val) in [
         ("t.group_id", f.group),
@@ -262,56 +267,176 @@ pub fn list(
         ("t.category_id", f.category),
     ] {
         if let Some(v) = val {
-            sql += &format!(" AND {col} = {}", arg(Value::Integer(v), &mut args));
+            w += &format!(" AND {col} = {}", arg(Value::Integer(v), &mut args));
         }
     }
     if let Some(a) = f.asset {
-        sql += &format!(
+        w += &format!(
             " AND t.id IN (SELECT ticket_id FROM ticket_assets WHERE asset_id = {})",
             arg(Value::Integer(a), &mut args)
         );
     }
     if let Some(now) = f.breached_at_now {
-        sql += &format!(
+        w += &format!(
             " AND (t.breached_at IS NOT NULL OR (t.status IN ('new', 'open') AND t.resolution_due_at < {}))",
             arg(Value::Integer(now), &mut args)
         );
     }
-    if let Some(q) = f.q.as_deref().and_then(crate::db::assets::fts_query) {
-        let internal = if f.search_internal {
-            ""
+    let internal = if f.search_internal {
+        ""
+    } else {
+        " AND internal = 0"
+    };
+    if let Some(q) = f.q.as_deref().and_then(fts_query) {
+        if sort == Sort::Newest && f.requester.is_none() {
+            let before = after.map_or(i64::MAX, |(_, id)| id << 32);
+            return search_newest(c, &w, args, &q, before, internal, limit);
+        }
+        let prefix = q.contains("\"*");
+        let q = arg(Value::Text(q), &mut args);
+        if f.requester.is_some() && !prefix {
+            // One person's tickets are few: look in each one's own search rows (not for a
+            // prefix, which FTS5 would expand again for every ticket).
+            w += &format!(
+                " AND EXISTS (SELECT 1 FROM ticket_search WHERE ticket_search MATCH {q}
+                   AND rowid BETWEEN t.id << 32 AND (t.id << 32) | 4294967295{internal})"
+            );
         } else {
-            " AND internal = 0"
-        };
-        sql += &format!(
-            " AND t.id IN (SELECT ticket_id FROM ticket_search WHERE ticket_search MATCH {}{internal})",
-            arg(Value::Text(q), &mut args)
-        );
+            // Sorted by priority: every match is a candidate, its ticket id read from the
+            // rowid.
+            w += &format!(
+                " AND t.id IN (SELECT rowid >> 32 FROM ticket_search WHERE ticket_search MATCH {q}{internal})"
+            );
+        }
     }
     match (sort, after) {
         (Sort::Newest, Some((_, id))) => {
-            sql += &format!(" AND t.id < {}", arg(Value::Integer(id), &mut args))
+            w += &format!(" AND t.id < {}", arg(Value::Integer(id), &mut args))
         }
         (Sort::Priority, Some((p, id))) => {
             let (p, id) = (
                 arg(Value::Integer(p), &mut args),
                 arg(Value::Integer(id), &mut args),
             );
-            sql += &format!(" AND (t.priority > {p} OR (t.priority = {p} AND t.id < {id}))");
+            w += &format!(" AND (t.priority > {p} OR (t.priority = {p} AND t.id < {id}))");
         }
         (_, None) => {}
     }
-    sql += match sort {
-        Sort::Newest => " ORDER BY t.id DESC",
-        Sort::Priority => " ORDER BY t.priority ASC, t.id DESC",
+    let order = match sort {
+        Sort::Newest => "t.id DESC",
+        Sort::Priority => "t.priority ASC, t.id DESC",
     };
-    sql += &format!(
-        " LIMIT {}",
-        arg(Value::Integer(i64::from(limit)), &mut args)
+    let limit = arg(Value::Integer(i64::from(limit)), &mut args);
+    let sql = format!(
+        "SELECT {SUMMARY} FROM (SELECT t.id FROM tickets t WHERE 1 = 1{w} ORDER BY {order} LIMIT {limit}) k
+         JOIN tickets t ON t.id = k.id {JOINS} ORDER BY {order}"
     );
     let mut stmt = c.prepare_cached(&sql)?;
     let rows = stmt.query_map(params_from_iter(args), summary)?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// A search newest first: takes the ids of tickets matching `q` (below `before`, a rowid)
+/// from the search index in descending order, a growing batch at a time, keeps those that
+/// pass the filters `w` (over `args`), and stops when `limit` are found or matches run out.
+fn search_newest(
+    c: &Connection,
+    w: &str,
+    mut args: Vec<Value>,
+    q: &str,
+    before: i64,
+    internal: &str,
+    limit: u32,
+) -> DbResult<Vec<TicketSummary>> {
+    let ids_mark = args.len() + 1;
+    let mut hits = c.prepare_cached(&format!(
+        "SELECT rowid >> 32 FROM ticket_search WHERE ticket_search MATCH ?1 AND rowid < ?2{internal}
+         ORDER BY rowid DESC"
+    ))?;
+    let mut page = c.prepare_cached(&format!(
+        "SELECT {SUMMARY} FROM tickets t {JOINS}
+         WHERE t.id IN (SELECT value FROM json_each(?{ids_mark})){w} ORDER BY t.id DESC"
+    ))?;
+    let mut matches = hits.query(params![q, before])?;
+    let limit = limit as usize;
+    let mut found = Vec::with_capacity(limit);
+    let mut batch: Vec<i64> = Vec::new();
+    let mut batch_size = limit.max(1);
+    let mut last = None;
+    loop {
+        let next: Option<i64> = match matches.next()? {
+            Some(r) => Some(r.get(0)?),
+            None => None,
+        };
+        // Rows of one ticket come together (its id is the rowid's high half).
+        if let Some(id) = next
+            && last != Some(id)
+        {
+            last = Some(id);
+            batch.push(id);
+        }
+        if batch.len() >= batch_size || (next.is_none() && !batch.is_empty()) {
+            let ids = batch
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(",");
+            args.push(Value::Text(format!("[{ids}]")));
+            let rows = page.query_map(params_from_iter(args.iter()), summary)?;
+            for row in rows {
+                found.push(row?);
+            }
+            args.pop();
+            batch.clear();
+            batch_size = (batch_size * 4).min(10_000);
+            if found.len() >= limit {
+                found.truncate(limit);
+                break;
+            }
+        }
+        if next.is_none() {
+            break;
+        }
+    }
+    Ok(found)
+}
+
+/// The FTS5 query for a ticket search: every word must occur, as a whole word (case and
+/// accents folded); a word typed with a trailing `*` matches as a prefix. Whole words keep
+/// search fast at any size: FTS5 reads a prefix's entire posting list before it returns the
+/// first match, a whole word's only as far as needed.
+pub fn fts_query(q: &str) -> Option<String> {
+    let terms: Vec<String> = q
+        .split_whitespace()
+        .flat_map(|word| {
+            let prefix = word.ends_with('*');
+            let cleaned: String = word
+                .chars()
+                .map(|c| {
+                    if c.is_alphanumeric() || "-_.:".contains(c) {
+                        c
+                    } else {
+                        ' '
+                    }
+                })
+                .collect();
+            let parts: Vec<String> = cleaned.split_whitespace().map(str::to_owned).collect();
+            let n = parts.len();
+            parts.into_iter().enumerate().map(move |(i, p)| {
+                if prefix && i + 1 == n {
+                    format!("\"{p}\"*")
+                } else {
+                    format!("\"{p}\"")
+                }
+            })
+        })
+        .take(16)
+        .collect();
+    if terms.is_empty() {
+        None
+    } else {
+        Some(terms.join(" "))
+    }
 }
 
 /// Queue counts kept by triggers: 'status:open', 'unassigned', 'assignee:7', 'group:2'.
@@ -352,6 +477,13 @@ pub fn set_field(
         params![id, value, now],
     )?;
     history(c, id, now, actor, column, old_text.as_deref(), shown)?;
+    if column == "title" || column == "description" {
+        c.execute(
+            "UPDATE ticket_search SET text = (SELECT title || ' ' || description FROM tickets WHERE id = ?1)
+             WHERE rowid = ?1 << 32",
+            [id],
+        )?;
+    }
     Ok(true)
 }
 
@@ -418,4 +550,28 @@ pub fn store_sla(
         breached_at
     ])?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fts_query;
+
+    #[test]
+    fn search_words_are_whole_unless_starred() {
+        assert_eq!(
+            fts_query("Printer jam").as_deref(),
+            Some("\"Printer\" \"jam\"")
+        );
+        assert_eq!(
+            fts_query("print* jam").as_deref(),
+            Some("\"print\"* \"jam\"")
+        );
+        assert_eq!(fts_query("srv-fs-02*").as_deref(), Some("\"srv-fs-02\"*"));
+        assert_eq!(fts_query("a\"b*").as_deref(), Some("\"a\" \"b\"*"));
+        assert_eq!(
+            fts_query("NEAR(x* OR").as_deref(),
+            Some("\"NEAR\" \"x\"* \"OR\"")
+        );
+        assert_eq!(fts_query(" * "), None);
+    }
 }
