@@ -39,6 +39,10 @@ const SEARCHES: &[(&str, &str)] = &[
     ("two words", "vpn timeout"),
 ];
 
+/// Searches a technician types in the open queue, where most matches are closed tickets
+/// the walk has to skip.
+const OPEN_QUEUE_SEARCHES: &[&str] = &["printer", "password reset", "plotter"];
+
 /// Runs the benchmark and prints the report to stdout (progress goes to stderr).
 pub async fn run(o: Options) -> anyhow::Result<()> {
     steward_server::install_crypto_provider();
@@ -166,6 +170,12 @@ fn cases(doc_counts: &[u64], max_id: i64, n: usize) -> Vec<Case> {
             format!("/api/v1/tickets?status=all&q={}", words.replace(' ', "+")),
         ));
     }
+    for words in OPEN_QUEUE_SEARCHES {
+        cases.push(Case::one(
+            format!("(b) search in the open queue (default status): q={words}"),
+            format!("/api/v1/tickets?q={}", words.replace(' ', "+")),
+        ));
+    }
     let mut rng = Rng::new(42);
     cases.push(Case {
         label: "(c) one ticket with its conversation: /tickets/{random id}".into(),
@@ -189,7 +199,7 @@ async fn search_counts(db: &steward_server::db::Db) -> anyhow::Result<Vec<u64>> 
             SEARCHES
                 .iter()
                 .map(|(_, words)| {
-                    let q = steward_server::db::assets::fts_query(words).unwrap_or_default();
+                    let q = steward_server::db::tickets::fts_query(words).unwrap_or_default();
                     Ok(stmt.query_row([q], |r| r.get::<_, i64>(0))?.max(0) as u64)
                 })
                 .collect()

@@ -1,5 +1,5 @@
 //! The event log over HTTP: the replayable feed, signed webhook deliveries to a real local
-//! receiver (with retries), SLA breach reports, and mail to a real (fake) SMTP peer.
+//! receiver (with retries), SLA breach reports.
 
 use crate::helpers::*;
 use reqwest::StatusCode;
@@ -8,15 +8,8 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use steward_server::domain::roles::Role;
-use steward_server::notify::{mail, webhooks};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use steward_server::notify::webhooks;
 use tokio::sync::mpsc;
-
-async fn file_ticket(s: &TestServer, token: &str, title: &str) -> i64 {
-    let (status, t) = post(s, "/api/v1/tickets", token, json!({"title": title})).await;
-    assert_eq!(status, StatusCode::CREATED, "{t}");
-    t["id"].as_i64().unwrap()
-}
 
 fn kinds(page: &Value) -> Vec<&str> {
     page["items"]
@@ -488,150 +481,4 @@ async fn sla_breach_is_reported_once_and_escalated() {
     let (_, all) = s.get_json("/api/v1/events", &tech).await;
     assert_eq!(kinds(&all)[1..], ["sla.breached", "ticket.updated"]);
     assert_eq!(all["items"][2]["payload"]["fields"], json!(["group_id"]));
-}
-
-/// A real TCP peer speaking just enough SMTP; yields (recipients, message) per mail.
-async fn fake_smtp() -> (u16, mpsc::UnboundedReceiver<(Vec<String>, String)>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let (tx, rx) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        loop {
-            let Ok((sock, _)) = listener.accept().await else {
-                return;
-            };
-            let tx = tx.clone();
-            tokio::spawn(async move {
-                let (r, mut w) = sock.into_split();
-                let mut lines = BufReader::new(r).lines();
-                w.write_all(b"220 fake ESMTP\r\n").await.unwrap();
-                let mut rcpts = Vec::new();
-                while let Ok(Some(line)) = lines.next_line().await {
-                    let cmd = line.to_ascii_uppercase();
-                    let reply: &[u8] = if cmd.starts_with("EHLO") || cmd.starts_with("HELO") {
-                        b"250-fake\r\n250 8BITMIME\r\n"
-                    } else if cmd.starts_with("RCPT TO:") {
-                        rcpts.push(line[8..].trim().trim_matches(['<', '>']).to_owned());
-                        b"250 ok\r\n"
-                    } else if cmd.starts_with("DATA") {
-                        w.write_all(b"354 go ahead\r\n").await.unwrap();
-                        let mut data = String::new();
-                        while let Ok(Some(l)) = lines.next_line().await {
-                            if l == "." {
-                                break;
-                            }
-                            data.push_str(&l);
-                            data.push('\n');
-                        }
-                        tx.send((std::mem::take(&mut rcpts), data)).unwrap();
-                        b"250 queued\r\n"
-                    } else if cmd.starts_with("QUIT") {
-                        w.write_all(b"221 bye\r\n").await.unwrap();
-                        return;
-                    } else {
-                        b"250 ok\r\n"
-                    };
-                    w.write_all(reply).await.unwrap();
-                }
-            });
-        }
-    });
-    (port, rx)
-}
-
-#[tokio::test]
-async fn mail_goes_to_the_right_people_over_smtp() {
-    let (port, mut mails) = fake_smtp().await;
-    let s = TestServer::spawn_with(tempfile::tempdir().unwrap(), |c| {
-        c.smtp.enabled = true;
-        c.smtp.host = "127.0.0.1".into();
-        c.smtp.port = port;
-        c.smtp.starttls = false;
-        c.smtp.from = "Steward <steward@example.test>".into();
-        c.smtp.public_url = "https://steward.example.test".into();
-    })
-    .await;
-    let admin = s.admin_token().await;
-    let (_, ann) = person(&s, Role::Employee, "ann@example.test").await;
-    let (tess_id, tess) = person(&s, Role::Technician, "tess@example.test").await;
-    let id = file_ticket(&s, &ann, "Badge reader broken").await;
-    let path = format!("/api/v1/tickets/{id}");
-    patch(&s, &path, &admin, json!({"assignee_id": tess_id})).await;
-    let comments = format!("{path}/comments");
-    post(&s, &comments, &tess, json!({"body": "On my way up"})).await;
-    post(
-        &s,
-        &comments,
-        &tess,
-        json!({"body": "Reader firmware is ancient", "internal": true}),
-    )
-    .await;
-    post(&s, &comments, &ann, json!({"body": "Thank you"})).await;
-
-    mail::mail_due(&s.state, steward_server::clock::now())
-        .await
-        .unwrap();
-    let mut got = Vec::new();
-    while got.len() < 4 {
-        let m = tokio::time::timeout(Duration::from_secs(15), mails.recv())
-            .await
-            .expect("mail did not arrive")
-            .unwrap();
-        got.push(m);
-    }
-    // Everything due was sent: another pass adds nothing.
-    assert_eq!(
-        mail::mail_due(&s.state, steward_server::clock::now())
-            .await
-            .unwrap(),
-        0
-    );
-    assert!(mails.try_recv().is_err(), "more mail than expected");
-    let find = |to: &str, subject: &str| {
-        got.iter()
-            .find(|(rcpt, data)| rcpt == &[to] && data.contains(subject))
-            .unwrap_or_else(|| panic!("no mail to {to} about {subject:?}: {got:#?}"))
-            .1
-            .clone()
-    };
-    let created = find(ADMIN_EMAIL, "New ticket #");
-    assert!(created.contains("Badge reader broken"), "{created}");
-    assert!(created.contains("From: Steward <steward@example.test>"));
-    assert!(created.contains(&format!("https://steward.example.test/tickets/{id}")));
-    find("tess@example.test", "Assigned to you");
-    let reply = find("ann@example.test", "New reply");
-    assert!(reply.contains("On my way up"), "{reply}");
-    let answer = find("tess@example.test", "New reply");
-    assert!(answer.contains("Thank you"), "{answer}");
-    // Tess wrote the internal note herself; nobody else hears of it, the requester never.
-    assert!(got.iter().all(|(_, d)| !d.contains("firmware")), "{got:#?}");
-}
-
-#[tokio::test]
-async fn mail_waits_while_the_relay_is_down() {
-    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = closed.local_addr().unwrap().port();
-    drop(closed);
-    let s = TestServer::spawn_with(tempfile::tempdir().unwrap(), |c| {
-        c.smtp.enabled = true;
-        c.smtp.host = "127.0.0.1".into();
-        c.smtp.port = port;
-        c.smtp.starttls = false;
-        c.smtp.from = "steward@example.test".into();
-    })
-    .await;
-    let (_, ann) = person(&s, Role::Employee, "ann@example.test").await;
-    file_ticket(&s, &ann, "No mail today").await;
-    let err = mail::mail_due(&s.state, steward_server::clock::now())
-        .await
-        .expect_err("relay is down");
-    assert!(err.to_string().contains(&port.to_string()), "{err}");
-    // Nothing was marked sent: the next pass tries the same event again.
-    let cursor = s
-        .with_db(|db| {
-            db.read_blocking(|c| steward_server::db::events::cursor(c, mail::CONSUMER))
-                .unwrap()
-        })
-        .await;
-    assert_eq!(cursor, 0);
 }

@@ -1,5 +1,6 @@
 //! `TestServer::spawn()`: a real server in a temp dir, and helpers to talk to it.
 
+use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
 use reqwest::StatusCode;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -250,4 +251,43 @@ pub async fn person(s: &TestServer, role: Role, email: &str) -> (i64, String) {
         )
     })
     .await
+}
+
+/// Writes a CA and a server certificate for 127.0.0.1 and localhost; returns (ca, cert, key).
+pub fn make_pki(dir: &Path, name: &str) -> (PathBuf, PathBuf, PathBuf) {
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, format!("{name} test CA"));
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca_params, ca_key);
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
+        .unwrap()
+        .signed_by(&key, &issuer)
+        .unwrap();
+    let paths = (
+        dir.join(format!("{name}-ca.pem")),
+        dir.join(format!("{name}-cert.pem")),
+        dir.join(format!("{name}-key.pem")),
+    );
+    std::fs::write(&paths.0, ca_cert.pem()).unwrap();
+    std::fs::write(&paths.1, cert.pem()).unwrap();
+    std::fs::write(&paths.2, key.serialize_pem()).unwrap();
+    paths
+}
+
+/// Files a ticket with just a title; returns its id.
+pub async fn file_ticket(s: &TestServer, token: &str, title: &str) -> i64 {
+    let (status, t) = post(
+        s,
+        "/api/v1/tickets",
+        token,
+        serde_json::json!({"title": title}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{t}");
+    t["id"].as_i64().unwrap()
 }

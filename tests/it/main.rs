@@ -12,6 +12,7 @@ mod bad_input;
 mod events;
 mod groups;
 mod helpers;
+mod mail;
 mod offline;
 mod protocol;
 mod search;

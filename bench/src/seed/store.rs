@@ -1,9 +1,10 @@
 //! Writing generated tickets with prepared statements, into the same tables and search rows
-//! as `db::tickets::insert` and `db::comments::insert` (ticket text at rowid `2 * id`,
-//! comments at `2 * comment_id + 1`). The `ticket_counts` triggers run on every insert.
+//! as `db::tickets::insert` and `db::comments::insert` (search rowids from
+//! `db::tickets::search_rowid`). The `ticket_counts` triggers run on every insert.
 
 use super::tickets::Ticket;
 use rusqlite::{Statement, Transaction, params};
+use steward_server::db::tickets::search_rowid;
 
 /// Prepared statements for one transaction.
 pub struct Store<'tx> {
@@ -85,7 +86,9 @@ impl<'tx> Store<'tx> {
         ])?;
         let mut rows = 1;
         let text = format!("{} {}", t.title, t.description);
-        rows += self.search.execute(params![t.id * 2, t.id, false, text])? as u64;
+        rows += self
+            .search
+            .execute(params![search_rowid(t.id, None), t.id, false, text])? as u64;
         for (at, actor, old, new) in &t.history {
             rows += self.history.execute(params![t.id, at, actor, old, new])? as u64;
         }
@@ -110,9 +113,12 @@ impl<'tx> Store<'tx> {
                 c.body,
                 c.created_at
             ])? as u64;
-            rows += self
-                .search
-                .execute(params![id * 2 + 1, t.id, c.internal, c.body])? as u64;
+            rows += self.search.execute(params![
+                search_rowid(t.id, Some(id)),
+                t.id,
+                c.internal,
+                c.body
+            ])? as u64;
         }
         Ok(rows)
     }

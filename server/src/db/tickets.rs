@@ -439,6 +439,12 @@ pub fn fts_query(q: &str) -> Option<String> {
     }
 }
 
+/// The rowid of a search row (migration 0008): the ticket id in the high 32 bits, the
+/// comment id (0 for the ticket's own title and description) in the low 32.
+pub fn search_rowid(ticket_id: i64, comment_id: Option<i64>) -> i64 {
+    (ticket_id << 32) | comment_id.unwrap_or(0)
+}
+
 /// Queue counts kept by triggers: 'status:open', 'unassigned', 'assignee:7', 'group:2'.
 pub fn counts(c: &Connection) -> DbResult<Vec<(String, i64)>> {
     let mut stmt =

@@ -10,6 +10,7 @@
 //! event is tried again later. A recipient the relay refuses for good is skipped.
 
 use crate::AppState;
+use crate::config::SmtpSecurity;
 use crate::db::{
     self, DbResult,
     events::{Contact, Event},
@@ -17,6 +18,7 @@ use crate::db::{
 use crate::events::{SLA_BREACHED, TICKET_ASSIGNED, TICKET_COMMENTED, TICKET_CREATED};
 use lettre::message::{Mailbox, header::ContentType};
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use rusqlite::Connection;
 
@@ -196,11 +198,24 @@ pub fn compose(c: &Connection, e: &Event, public_url: &str) -> DbResult<Vec<Mail
 
 fn transport(state: &AppState) -> Result<AsyncSmtpTransport<Tokio1Executor>, MailError> {
     let smtp = &state.config.smtp;
-    let builder = if smtp.starttls {
-        AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&smtp.host)
-            .map_err(|e| MailError::Config(format!("host {:?}: {e}", smtp.host)))?
-    } else {
-        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host)
+    let bad_host =
+        |e: lettre::transport::smtp::Error| MailError::Config(format!("host {:?}: {e}", smtp.host));
+    let tls = || -> Result<TlsParameters, MailError> {
+        let mut params = TlsParameters::builder(smtp.host.clone());
+        if let Some(path) = &smtp.ca_file {
+            let pem = std::fs::read(path)
+                .map_err(|e| MailError::Config(format!("ca_file {}: {e}", path.display())))?;
+            let cert = Certificate::from_pem(&pem)
+                .map_err(|e| MailError::Config(format!("ca_file {}: {e}", path.display())))?;
+            params = params.add_root_certificate(cert);
+        }
+        params.build_rustls().map_err(bad_host)
+    };
+    let builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host);
+    let builder = match smtp.security {
+        SmtpSecurity::Starttls => builder.tls(Tls::Required(tls()?)),
+        SmtpSecurity::Tls => builder.tls(Tls::Wrapper(tls()?)),
+        SmtpSecurity::None => builder,
     };
     let mut builder = builder
         .port(smtp.port)
