@@ -55,28 +55,13 @@ async fn checkin_creates_one_asset_and_rename_updates_it() {
     let admin = s.admin_token().await;
     let (client, creds) = s.enrolled_agent().await;
 
-    let first = client
-        .checkin(
-            &creds,
-            &report(
-                "pc-old",
-                "4c4c4544-0042-3510-8052-b4c04f563532",
-                &[("curl", "7.88"), ("vim", "9.0")],
-            ),
-        )
-        .await
-        .unwrap();
-    let again = client
-        .checkin(
-            &creds,
-            &report(
-                "pc-old",
-                "4c4c4544-0042-3510-8052-b4c04f563532",
-                &[("curl", "7.88"), ("vim", "9.0")],
-            ),
-        )
-        .await
-        .unwrap();
+    let old = report(
+        "pc-old",
+        "4c4c4544-0042-3510-8052-b4c04f563532",
+        &[("curl", "7.88"), ("vim", "9.0")],
+    );
+    let first = client.checkin(&creds, &old).await.unwrap();
+    let again = client.checkin(&creds, &old).await.unwrap();
     assert_eq!(first.asset_id, again.asset_id);
     let (_, list) = s.get_json("/api/v1/assets", &admin).await;
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
@@ -132,18 +117,7 @@ async fn checkin_creates_one_asset_and_rename_updates_it() {
     // The unchanged second report added nothing: created + 4 changes.
     assert_eq!(entries.len(), 5, "{hist}");
 
-    let (_, sw) = s
-        .get_json(
-            &format!("/api/v1/assets/{}/software", first.asset_id),
-            &admin,
-        )
-        .await;
-    let names: Vec<&str> = sw["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["name"].as_str().unwrap())
-        .collect();
+    let names = software_names(&s, &admin, first.asset_id).await;
     assert_eq!(names, ["curl", "htop"]);
     s.stop().await;
 }
@@ -182,13 +156,8 @@ async fn revoked_or_unknown_agents_are_refused() {
     let s = TestServer::spawn().await;
     let admin = s.admin_token().await;
     let (client, creds) = s.enrolled_agent().await;
-    client
-        .checkin(
-            &creds,
-            &report("pc", "abcdef01-2222-3333-4444-555555555555", &[]),
-        )
-        .await
-        .unwrap();
+    let pc = report("pc", "abcdef01-2222-3333-4444-555555555555", &[]);
+    client.checkin(&creds, &pc).await.unwrap();
 
     let resp = s
         .http
@@ -198,13 +167,7 @@ async fn revoked_or_unknown_agents_are_refused() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 204);
-    let err = client
-        .checkin(
-            &creds,
-            &report("pc", "abcdef01-2222-3333-4444-555555555555", &[]),
-        )
-        .await
-        .unwrap_err();
+    let err = client.checkin(&creds, &pc).await.unwrap_err();
     assert_eq!(http_code(err), (401, "agent_revoked".into()));
 
     let mut forged = creds.clone();
@@ -221,15 +184,7 @@ async fn revoked_or_unknown_agents_are_refused() {
 async fn this_machine_reports_its_real_inventory() {
     let s = TestServer::spawn().await;
     let admin = s.admin_token().await;
-    let state_dir = s.dir.path().join("agent");
-    let config = steward_agent::config::AgentConfig {
-        server_url: s.url.clone(),
-        ..Default::default()
-    };
-    let token = s.enrollment_token(1).await;
-    steward_agent::run::enroll(&config, &s.url, &token, &state_dir)
-        .await
-        .unwrap();
+    let (config, state_dir) = s.enrolled_agent_dir().await;
     let reply = steward_agent::run::run_once(&config, &state_dir)
         .await
         .unwrap();

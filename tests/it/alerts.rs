@@ -60,14 +60,8 @@ async fn a_silent_agent_is_flagged_and_unflagged_when_it_reports() {
     let s = TestServer::spawn().await;
     let admin = s.admin_token().await;
     let (client, creds) = s.enrolled_agent().await;
-    let asset = client
-        .checkin(
-            &creds,
-            &report("laptop", "5113e000-0000-1111-2222-333333333333", &[]),
-        )
-        .await
-        .unwrap()
-        .asset_id;
+    let laptop = report("laptop", "5113e000-0000-1111-2222-333333333333", &[]);
+    let asset = client.checkin(&creds, &laptop).await.unwrap().asset_id;
     let now = steward_server::clock::now();
     // A day and a bit later, by the server's clock.
     let later = now + 25 * 3600;
@@ -90,13 +84,7 @@ async fn a_silent_agent_is_flagged_and_unflagged_when_it_reports() {
     assert_eq!(items[0]["asset_id"], asset);
     assert_eq!(items[0]["message"], "no report from its agent for 25 hours");
 
-    client
-        .checkin(
-            &creds,
-            &report("laptop", "5113e000-0000-1111-2222-333333333333", &[]),
-        )
-        .await
-        .unwrap();
+    client.checkin(&creds, &laptop).await.unwrap();
     let (_, alerts) = s.get_json("/api/v1/alerts", &admin).await;
     assert!(alerts["items"].as_array().unwrap().is_empty());
     // Employees never see alerts.

@@ -1,30 +1,20 @@
-//! Files on tickets over HTTP: upload (raw and multipart), download with safe headers,
-//! who sees what, type and size checks, deduplication on disk, and the web form.
+//! Files on tickets over HTTP: upload and download of the same bytes with safe headers,
+//! type and size checks, streamed uploads, deduplication on disk and sanitised names.
+//! Who may see which file is in `attachment_access`.
 
 use crate::helpers::*;
 use reqwest::StatusCode;
-use reqwest::header::{HeaderMap, SET_COOKIE};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::path::{Path, PathBuf};
 use steward_server::domain::roles::Role;
 
 /// A real 2x2 RGB PNG.
-const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x02\0\0\0\x02\x08\x02\0\0\0\xfd\xd4\x9as\0\0\0\x13IDATx\x9cc\xf8\xcf\xc0\xc0\0\xc2@\xe2\xff\xff\xff\0\"\xec\x05\xfbf\n\x11~\0\0\0\0IEND\xaeB`\x82";
+pub(crate) const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x02\0\0\0\x02\x08\x02\0\0\0\xfd\xd4\x9as\0\0\0\x13IDATx\x9cc\xf8\xcf\xc0\xc0\0\xc2@\xe2\xff\xff\xff\0\"\xec\x05\xfbf\n\x11~\0\0\0\0IEND\xaeB`\x82";
 
-async fn new_ticket(s: &TestServer, token: &str) -> i64 {
-    let (status, t) = post(
-        s,
-        "/api/v1/tickets",
-        token,
-        json!({"title": "Screen flickers"}),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{t}");
-    t["id"].as_i64().unwrap()
-}
+const BOUNDARY: &str = "----stewardtestboundary7MA4YWxkTrZu0gW";
 
 /// Uploads `bytes` as the raw body; `query` is e.g. `filename=a.png&internal=true`.
-async fn upload(
+pub(crate) async fn upload(
     s: &TestServer,
     token: &str,
     ticket: i64,
@@ -45,7 +35,25 @@ async fn upload(
     (status, resp.json().await.unwrap_or(Value::Null))
 }
 
-async fn download(s: &TestServer, token: &str, url: &str) -> reqwest::Response {
+/// Uploads `file` (name, content type, bytes) as a multipart form with a bearer token.
+pub(crate) async fn upload_form(
+    s: &TestServer,
+    token: &str,
+    ticket: i64,
+    file: (&str, &str, &[u8]),
+) -> reqwest::Response {
+    s.http
+        .post(s.url(&format!("/api/v1/tickets/{ticket}/attachments")))
+        .bearer_auth(token)
+        .header("content-type", multipart_type())
+        .body(multipart_body(&[], file))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// GET `url` with a bearer token.
+pub(crate) async fn download(s: &TestServer, token: &str, url: &str) -> reqwest::Response {
     s.http
         .get(s.url(url))
         .bearer_auth(token)
@@ -55,7 +63,7 @@ async fn download(s: &TestServer, token: &str, url: &str) -> reqwest::Response {
 }
 
 /// Stored attachment files (not counting unfinished uploads in `tmp/`).
-fn stored_files(s: &TestServer) -> Vec<PathBuf> {
+pub(crate) fn stored_files(s: &TestServer) -> Vec<PathBuf> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         let Ok(entries) = std::fs::read_dir(dir) else {
             return;
@@ -83,12 +91,13 @@ fn unfinished_uploads(s: &TestServer) -> usize {
         .unwrap_or(0)
 }
 
-fn multipart_body(boundary: &str, fields: &[(&str, &str)], file: (&str, &str, &[u8])) -> Vec<u8> {
+/// A multipart form body with text `fields` and one `file` (name, content type, bytes).
+pub(crate) fn multipart_body(fields: &[(&str, &str)], file: (&str, &str, &[u8])) -> Vec<u8> {
     let mut body = Vec::new();
     for (name, value) in fields {
         body.extend_from_slice(
             format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
             )
             .as_bytes(),
         );
@@ -96,23 +105,26 @@ fn multipart_body(boundary: &str, fields: &[(&str, &str)], file: (&str, &str, &[
     let (filename, content_type, bytes) = file;
     body.extend_from_slice(
         format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: {content_type}\r\n\r\n"
+            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: {content_type}\r\n\r\n"
         )
         .as_bytes(),
     );
     body.extend_from_slice(bytes);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
     body
 }
 
-const BOUNDARY: &str = "----stewardtestboundary7MA4YWxkTrZu0gW";
+/// The `Content-Type` of a body from [`multipart_body`].
+pub(crate) fn multipart_type() -> String {
+    format!("multipart/form-data; boundary={BOUNDARY}")
+}
 
 #[tokio::test]
 async fn employee_uploads_a_png_and_downloads_the_same_bytes() {
     let s = TestServer::spawn().await;
     let (ann_id, ann) = person(&s, Role::Employee, "ann@example.test").await;
     let (_, tech) = person(&s, Role::Technician, "tess@example.test").await;
-    let id = new_ticket(&s, &ann).await;
+    let id = file_ticket(&s, &ann, "Screen flickers").await;
 
     let (status, a) = upload(
         &s,
@@ -176,7 +188,7 @@ async fn employee_uploads_a_png_and_downloads_the_same_bytes() {
 async fn wrong_types_and_oversized_files_are_refused() {
     let s = TestServer::spawn().await;
     let (_, ann) = person(&s, Role::Employee, "ann@example.test").await;
-    let id = new_ticket(&s, &ann).await;
+    let id = file_ticket(&s, &ann, "Screen flickers").await;
 
     // A text file that says it is a PNG.
     let (status, e) = upload(
@@ -203,22 +215,7 @@ async fn wrong_types_and_oversized_files_are_refused() {
     let (status, e) = upload(&s, &ann, id, "filename=big.txt", "text/plain", big.clone()).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{e}");
     assert_eq!(e["error"]["code"], "payload_too_large");
-    let resp = s
-        .http
-        .post(s.url(&format!("/api/v1/tickets/{id}/attachments")))
-        .bearer_auth(&ann)
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={BOUNDARY}"),
-        )
-        .body(multipart_body(
-            BOUNDARY,
-            &[],
-            ("big.txt", "text/plain", &big),
-        ))
-        .send()
-        .await
-        .unwrap();
+    let resp = upload_form(&s, &ann, id, ("big.txt", "text/plain", &big)).await;
     assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let e: Value = resp.json().await.unwrap();
     assert_eq!(e["error"]["code"], "payload_too_large");
@@ -291,7 +288,7 @@ async fn streamed_uploads_stop_at_max_bytes() {
     })
     .await;
     let (_, ann) = person(&s, Role::Employee, "ann@example.test").await;
-    let id = new_ticket(&s, &ann).await;
+    let id = file_ticket(&s, &ann, "Screen flickers").await;
     let path = format!("/api/v1/tickets/{id}/attachments?filename=notes.txt");
     let part = [b'z'; 600];
 
@@ -305,12 +302,12 @@ async fn streamed_uploads_stop_at_max_bytes() {
     assert_eq!(e["error"]["code"], "payload_too_large");
 
     // A form must say how long it is.
-    let form = multipart_body(BOUNDARY, &[], ("a.txt", "text/plain", b"hi"));
+    let form = multipart_body(&[], ("a.txt", "text/plain", b"hi"));
     let (status, e) = chunked(
         &s,
         &format!("/api/v1/tickets/{id}/attachments"),
         &ann,
-        &format!("multipart/form-data; boundary={BOUNDARY}"),
+        &multipart_type(),
         &[&form],
     )
     .await;
@@ -323,133 +320,12 @@ async fn streamed_uploads_stop_at_max_bytes() {
 }
 
 #[tokio::test]
-async fn other_employees_and_internal_files_are_404() {
-    let s = TestServer::spawn().await;
-    let (_, ann) = person(&s, Role::Employee, "ann@example.test").await;
-    let (_, bob) = person(&s, Role::Employee, "bob@example.test").await;
-    let (_, tech) = person(&s, Role::Technician, "tess@example.test").await;
-    let id = new_ticket(&s, &ann).await;
-    let (_, public) = upload(&s, &ann, id, "filename=a.png", "image/png", PNG.to_vec()).await;
-    let public_url = public["url"].as_str().unwrap().to_owned();
-
-    // Bob sees nothing of Ann's ticket.
-    let (status, _) = s
-        .get_json(&format!("/api/v1/tickets/{id}/attachments"), &bob)
-        .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    assert_eq!(
-        download(&s, &bob, &public_url).await.status(),
-        StatusCode::NOT_FOUND
-    );
-    let (status, _) = upload(&s, &bob, id, "filename=b.txt", "text/plain", b"hi".to_vec()).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-
-    // Staff add an internal file; the requester never sees it.
-    let (status, internal) = upload(
-        &s,
-        &tech,
-        id,
-        "filename=diagnosis.txt&internal=true",
-        "text/plain",
-        b"fuser worn".to_vec(),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{internal}");
-    assert_eq!(internal["internal"], true);
-    let internal_url = internal["url"].as_str().unwrap().to_owned();
-    let (_, list) = s
-        .get_json(&format!("/api/v1/tickets/{id}/attachments"), &ann)
-        .await;
-    let ids: Vec<&Value> = list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| &a["id"])
-        .collect();
-    assert_eq!(ids, [&public["id"]], "{list}");
-    let (_, t) = s.get_json(&format!("/api/v1/tickets/{id}"), &ann).await;
-    assert_eq!(t["attachments"].as_array().unwrap().len(), 1, "{t}");
-    assert_eq!(
-        download(&s, &ann, &internal_url).await.status(),
-        StatusCode::NOT_FOUND
-    );
-    let (_, list) = s
-        .get_json(&format!("/api/v1/tickets/{id}/attachments"), &tech)
-        .await;
-    assert_eq!(list["items"].as_array().unwrap().len(), 2);
-    assert_eq!(
-        download(&s, &tech, &internal_url).await.status(),
-        StatusCode::OK
-    );
-
-    // Employees cannot make a file internal; a file on a note is as internal as the note.
-    let (status, e) = upload(
-        &s,
-        &ann,
-        id,
-        "filename=c.txt&internal=true",
-        "text/plain",
-        b"hi".to_vec(),
-    )
-    .await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "{e}");
-    let (_, t) = post(
-        &s,
-        &format!("/api/v1/tickets/{id}/comments"),
-        &tech,
-        json!({"body": "see log", "internal": true}),
-    )
-    .await;
-    let note = t["comments"].as_array().unwrap().last().unwrap()["id"].clone();
-    let (status, on_note) = upload(
-        &s,
-        &tech,
-        id,
-        &format!("filename=log.txt&comment_id={note}"),
-        "text/plain",
-        b"log".to_vec(),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{on_note}");
-    assert_eq!(on_note["internal"], true);
-    assert_eq!(on_note["comment_id"], note);
-    let (status, _) = upload(
-        &s,
-        &ann,
-        id,
-        &format!("filename=log.txt&comment_id={note}"),
-        "text/plain",
-        b"log".to_vec(),
-    )
-    .await;
-    assert_eq!(
-        status,
-        StatusCode::NOT_FOUND,
-        "the note is not Ann's to see"
-    );
-
-    // The event for the internal file does not name it.
-    let (_, events) = s
-        .get_json("/api/v1/events?kind=ticket.attachment_added", &tech)
-        .await;
-    let internal_event = events["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["payload"]["attachment_id"] == internal["id"])
-        .unwrap();
-    assert_eq!(internal_event["payload"]["internal"], true);
-    assert!(internal_event["payload"].get("filename").is_none());
-    s.stop().await;
-}
-
-#[tokio::test]
 async fn same_content_is_stored_once_and_names_are_sanitised() {
     let s = TestServer::spawn().await;
     let (_, ann) = person(&s, Role::Employee, "ann@example.test").await;
     let (_, tech) = person(&s, Role::Technician, "tess@example.test").await;
-    let id = new_ticket(&s, &ann).await;
-    let other = new_ticket(&s, &ann).await;
+    let id = file_ticket(&s, &ann, "Screen flickers").await;
+    let other = file_ticket(&s, &ann, "Screen flickers").await;
 
     let (_, first) = upload(&s, &ann, id, "filename=one.png", "image/png", PNG.to_vec()).await;
     let (_, second) = upload(
@@ -508,159 +384,5 @@ async fn same_content_is_stored_once_and_names_are_sanitised() {
     let (status, e) = upload(&s, &ann, id, "", "text/plain", b"x".to_vec()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(e["error"]["code"], "missing_filename");
-    s.stop().await;
-}
-
-fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with(&format!("{name}=")))
-        .and_then(|v| v.split(';').next())
-        .and_then(|v| v.split_once('='))
-        .map(|(_, v)| v.to_owned())
-}
-
-fn hidden_field(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html.find(&marker).unwrap() + marker.len();
-    html[start..].split('"').next().unwrap().to_owned()
-}
-
-/// Signs in through the login form; returns the session cookie header value.
-async fn sign_in(s: &TestServer, email: &str) -> String {
-    let page = s.http.get(s.url("/login")).send().await.unwrap();
-    let login_cookie = cookie_value(page.headers(), "steward_login_csrf").unwrap();
-    let csrf = hidden_field(&page.text().await.unwrap(), "csrf");
-    let resp = s
-        .http
-        .post(s.url("/login"))
-        .header("cookie", format!("steward_login_csrf={login_cookie}"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("email", email),
-            ("password", "long enough password"),
-            ("next", "/tickets"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
-    format!(
-        "steward_session={}",
-        cookie_value(resp.headers(), "steward_session").unwrap()
-    )
-}
-
-#[tokio::test]
-async fn the_ticket_page_uploads_with_its_csrf_token() {
-    let s = TestServer::spawn().await;
-    let (_, ann) = person(&s, Role::Employee, "ann@example.test").await;
-    let id = new_ticket(&s, &ann).await;
-    let cookie = sign_in(&s, "ann@example.test").await;
-    let page_url = s.url(&format!("/tickets/{id}"));
-    let page = s
-        .http
-        .get(&page_url)
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(page.contains("enctype=\"multipart/form-data\""), "{page}");
-    assert!(page.contains("No files yet."));
-    let csrf = hidden_field(&page, "csrf");
-
-    let post_form = |fields: Vec<(&'static str, String)>, name: &'static str| {
-        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let body = multipart_body(BOUNDARY, &fields, (name, "image/png", PNG));
-        s.http
-            .post(s.url(&format!("/tickets/{id}/attachments")))
-            .header("cookie", &cookie)
-            .header(
-                "content-type",
-                format!("multipart/form-data; boundary={BOUNDARY}"),
-            )
-            .body(body)
-            .send()
-    };
-
-    // Without the token, or with a wrong one: refused, nothing stored.
-    let resp = post_form(Vec::new(), "forged.png").await.unwrap();
-    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
-    assert!(resp.text().await.unwrap().contains("Form expired"));
-    let resp = post_form(vec![("csrf", "0".repeat(csrf.len()))], "forged.png")
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
-    assert!(stored_files(&s).is_empty());
-
-    let resp = post_form(vec![("csrf", csrf.clone())], "from the form.png")
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
-    assert_eq!(
-        resp.headers()["location"],
-        format!("/tickets/{id}#attachments")
-    );
-    let (_, list) = s
-        .get_json(&format!("/api/v1/tickets/{id}/attachments"), &ann)
-        .await;
-    let a = &list["items"][0];
-    assert_eq!(a["filename"], "from the form.png", "{list}");
-    assert_eq!(a["internal"], false);
-
-    // The page links the file; the session downloads it.
-    let page = s
-        .http
-        .get(&page_url)
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let url = a["url"].as_str().unwrap();
-    assert!(page.contains(&format!("href=\"{url}\"")), "{page}");
-    assert!(page.contains("from the form.png"));
-    let resp = s
-        .http
-        .get(s.url(url))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::OK);
-    assert_eq!(resp.bytes().await.unwrap().as_ref(), PNG);
-
-    // The API's multipart form works with a token (no CSRF needed) ...
-    let resp = s
-        .http
-        .post(s.url(&format!("/api/v1/tickets/{id}/attachments")))
-        .bearer_auth(&ann)
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={BOUNDARY}"),
-        )
-        .body(multipart_body(BOUNDARY, &[], ("api.png", "image/png", PNG)))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::CREATED);
-    // ... but with the session cookie it needs the X-CSRF-Token header.
-    let resp = s
-        .http
-        .post(s.url(&format!("/api/v1/tickets/{id}/attachments?filename=x.png")))
-        .header("cookie", &cookie)
-        .header("content-type", "image/png")
-        .body(PNG.to_vec())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
     s.stop().await;
 }

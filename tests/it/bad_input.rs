@@ -16,47 +16,43 @@ async fn error_code(resp: reqwest::Response) -> (StatusCode, String) {
     )
 }
 
+/// POSTs a raw `body` with `headers`; returns the status and the error code.
+async fn post_raw(
+    s: &TestServer,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: impl Into<reqwest::Body>,
+) -> (StatusCode, String) {
+    let mut req = s.http.post(s.url(path)).body(body);
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    error_code(req.send().await.unwrap()).await
+}
+
+const JSON: (&str, &str) = ("content-type", "application/json");
+
 #[tokio::test]
 async fn malformed_json_gets_a_json_400() {
     let s = TestServer::spawn().await;
     let (_, creds) = s.enrolled_agent().await;
-    let auth = format!("Bearer {}.{}", creds.agent_id, creds.secret);
-    let resp = s
-        .http
-        .post(s.url(steward_shared::CHECKIN_PATH))
-        .header("authorization", &auth)
-        .header("content-type", "application/json")
-        .body("{\"inventory\": {\"hostname\": ")
-        .send()
-        .await
-        .unwrap();
+    let auth = agent_auth(&creds);
     assert_eq!(
-        error_code(resp).await,
+        post_raw(
+            &s,
+            steward_shared::CHECKIN_PATH,
+            &[("authorization", &auth), JSON],
+            "{\"inventory\": {\"hostname\": ",
+        )
+        .await,
         (StatusCode::BAD_REQUEST, "invalid_body".into())
     );
-
-    let resp = s
-        .http
-        .post(s.url(steward_shared::ENROLL_PATH))
-        .header("content-type", "application/json")
-        .body("[1,2")
-        .send()
-        .await
-        .unwrap();
     assert_eq!(
-        error_code(resp).await,
+        post_raw(&s, steward_shared::ENROLL_PATH, &[JSON], "[1,2").await,
         (StatusCode::BAD_REQUEST, "invalid_body".into())
     );
-
-    let resp = s
-        .http
-        .post(s.url(steward_shared::ENROLL_PATH))
-        .body("token=x")
-        .send()
-        .await
-        .unwrap();
     assert_eq!(
-        error_code(resp).await,
+        post_raw(&s, steward_shared::ENROLL_PATH, &[], "token=x").await,
         (
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type".into()
@@ -73,33 +69,19 @@ async fn a_20_mb_body_gets_a_json_413() {
         "{{\"inventory\": {{\"hostname\": \"{}\"}}}}",
         "x".repeat(20 * 1024 * 1024)
     );
-    let resp = s
-        .http
-        .post(s.url(steward_shared::CHECKIN_PATH))
-        .header(
-            "authorization",
-            format!("Bearer {}.{}", creds.agent_id, creds.secret),
-        )
-        .header("content-type", "application/json")
-        .body(big.clone())
-        .send()
-        .await
-        .unwrap();
+    let auth = agent_auth(&creds);
     assert_eq!(
-        error_code(resp).await,
+        post_raw(
+            &s,
+            steward_shared::CHECKIN_PATH,
+            &[("authorization", &auth), JSON],
+            big.clone(),
+        )
+        .await,
         (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large".into())
     );
-
-    let resp = s
-        .http
-        .post(s.url(steward_shared::ENROLL_PATH))
-        .header("content-type", "application/json")
-        .body(big)
-        .send()
-        .await
-        .unwrap();
     assert_eq!(
-        error_code(resp).await,
+        post_raw(&s, steward_shared::ENROLL_PATH, &[JSON], big).await,
         (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large".into())
     );
     // Nothing was stored.

@@ -5,6 +5,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use steward_agent::client::Client;
+use steward_agent::config::AgentConfig;
 use steward_agent::state::Credentials;
 use steward_server::config::{Overrides, ServerConfig};
 use steward_server::domain::roles::Role;
@@ -14,6 +15,8 @@ use tokio_util::sync::CancellationToken;
 
 pub const ADMIN_EMAIL: &str = "admin@example.test";
 pub const ADMIN_PASSWORD: &str = "admin password 123";
+/// The password of every user the tests add with [`TestServer::token_for`] or [`person`].
+pub const USER_PASSWORD: &str = "long enough password";
 
 pub struct TestServer {
     pub url: String,
@@ -118,7 +121,7 @@ impl TestServer {
             steward_server::crypto::random_hex(4)
         );
         self.with_db(move |db| {
-            accounts::add_user(db, &email, "Test User", role, "long enough password").unwrap();
+            accounts::add_user(db, &email, "Test User", role, USER_PASSWORD).unwrap();
             accounts::create_api_token(db, &email, "test", None).unwrap()
         })
         .await
@@ -145,6 +148,21 @@ impl TestServer {
             secret: reply.secret,
         };
         (client, creds)
+    }
+
+    /// Enrolls the real agent (`run::enroll`) into `<dir>/agent`; returns its config and
+    /// state directory.
+    pub async fn enrolled_agent_dir(&self) -> (AgentConfig, PathBuf) {
+        let state_dir = self.dir.path().join("agent");
+        let config = AgentConfig {
+            server_url: self.url.clone(),
+            ..Default::default()
+        };
+        let token = self.enrollment_token(1).await;
+        steward_agent::run::enroll(&config, &self.url, &token, &state_dir)
+            .await
+            .unwrap();
+        (config, state_dir)
     }
 
     /// GET with a bearer token; returns status and JSON body.
@@ -198,6 +216,24 @@ pub fn report(hostname: &str, uuid: &str, software: &[(&str, &str)]) -> CheckinR
     }
 }
 
+/// The names of an asset's software, in the order the API lists them.
+pub async fn software_names(s: &TestServer, token: &str, asset_id: i64) -> Vec<String> {
+    let (_, sw) = s
+        .get_json(&format!("/api/v1/assets/{asset_id}/software"), token)
+        .await;
+    sw["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The `Authorization` header an agent with `creds` sends.
+pub fn agent_auth(creds: &Credentials) -> String {
+    format!("Bearer {}.{}", creds.agent_id, creds.secret)
+}
+
 pub fn data_dir(dir: &Path) -> PathBuf {
     dir.join("data")
 }
@@ -240,11 +276,31 @@ pub async fn patch(
     send(s, reqwest::Method::PATCH, path, token, body).await
 }
 
+pub async fn put(
+    s: &TestServer,
+    path: &str,
+    token: &str,
+    body: serde_json::Value,
+) -> (StatusCode, serde_json::Value) {
+    send(s, reqwest::Method::PUT, path, token, body).await
+}
+
+/// DELETE with a bearer token; returns the status.
+pub async fn delete(s: &TestServer, path: &str, token: &str) -> StatusCode {
+    s.http
+        .delete(s.url(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
 /// (user id, API token) of a new user with `role`.
 pub async fn person(s: &TestServer, role: Role, email: &str) -> (i64, String) {
     let email = email.to_owned();
     s.with_db(move |db| {
-        let id = accounts::add_user(db, &email, &email, role, "long enough password").unwrap();
+        let id = accounts::add_user(db, &email, &email, role, USER_PASSWORD).unwrap();
         (
             id,
             accounts::create_api_token(db, &email, "t", None).unwrap(),
@@ -281,13 +337,14 @@ pub fn make_pki(dir: &Path, name: &str) -> (PathBuf, PathBuf, PathBuf) {
 
 /// Files a ticket with just a title; returns its id.
 pub async fn file_ticket(s: &TestServer, token: &str, title: &str) -> i64 {
-    let (status, t) = post(
-        s,
-        "/api/v1/tickets",
-        token,
-        serde_json::json!({"title": title}),
-    )
-    .await;
+    file_ticket_with(s, token, serde_json::json!({"title": title})).await["id"]
+        .as_i64()
+        .unwrap()
+}
+
+/// Files a ticket from a JSON body, checking it was created; returns the ticket.
+pub async fn file_ticket_with(s: &TestServer, token: &str, body: Value) -> Value {
+    let (status, t) = post(s, "/api/v1/tickets", token, body).await;
     assert_eq!(status, StatusCode::CREATED, "{t}");
-    t["id"].as_i64().unwrap()
+    t
 }

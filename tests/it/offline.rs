@@ -20,15 +20,7 @@ fn with_package(mut inv: steward_shared::Inventory, name: &str) -> steward_share
 #[tokio::test]
 async fn reports_made_while_the_server_is_down_arrive_in_order_once() {
     let s = TestServer::spawn().await;
-    let state_dir = s.dir.path().join("agent");
-    let config = steward_agent::config::AgentConfig {
-        server_url: s.url.clone(),
-        ..Default::default()
-    };
-    let token = s.enrollment_token(1).await;
-    steward_agent::run::enroll(&config, &s.url, &token, &state_dir)
-        .await
-        .unwrap();
+    let (_, state_dir) = s.enrolled_agent_dir().await;
     let creds = Credentials::load(&state_dir).unwrap().unwrap();
 
     let mut queue = ReportQueue::open(&state_dir, SpoolLimits::default()).unwrap();
@@ -132,15 +124,7 @@ async fn installing_a_package_sends_only_that_change() {
     std::fs::create_dir_all(&dpkg).unwrap();
     let status = dpkg.join("status");
     std::fs::write(&status, STATUS).unwrap();
-    let state_dir = s.dir.path().join("agent");
-    let config = steward_agent::config::AgentConfig {
-        server_url: s.url.clone(),
-        ..Default::default()
-    };
-    let token = s.enrollment_token(1).await;
-    steward_agent::run::enroll(&config, &s.url, &token, &state_dir)
-        .await
-        .unwrap();
+    let (_, state_dir) = s.enrolled_agent_dir().await;
     let creds = Credentials::load(&state_dir).unwrap().unwrap();
     let options = steward_agent::collect::CollectOptions {
         software: true,

@@ -84,15 +84,7 @@ async fn deltas_and_heartbeats_apply_on_the_chain_and_retries_apply_once() {
         .unwrap();
     assert_eq!(r2.asset_id, asset);
     assert!(r2.commands.is_empty(), "{:?}", r2.commands);
-    let (_, sw_list) = s
-        .get_json(&format!("/api/v1/assets/{asset}/software"), &admin)
-        .await;
-    let names: Vec<&str> = sw_list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["name"].as_str().unwrap())
-        .collect();
+    let names = software_names(&s, &admin, asset).await;
     assert_eq!(names, ["curl", "htop"]);
     let after_delta = history_count(&s, &admin, asset).await;
 
@@ -306,10 +298,7 @@ async fn gzip_bodies_are_accepted_and_corrupt_ones_refused() {
     let send = |b: Vec<u8>| {
         s.http
             .post(s.url(steward_shared::CHECKIN_PATH))
-            .header(
-                "authorization",
-                format!("Bearer {}.{}", creds.agent_id, creds.secret),
-            )
+            .header("authorization", agent_auth(&creds))
             .header("content-type", "application/json")
             .header("content-encoding", "gzip")
             .body(b)

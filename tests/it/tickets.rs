@@ -278,10 +278,7 @@ async fn a_machine_files_a_ticket_linked_to_its_asset_with_health() {
     let resp = s
         .http
         .post(s.url("/api/v1/agent/tickets"))
-        .header(
-            "authorization",
-            format!("Bearer {}.{}", creds.agent_id, creds.secret),
-        )
+        .header("authorization", agent_auth(&creds))
         .json(&json!({"title": "Printer jams", "body": "again", "reported_by": "ann"}))
         .send()
         .await
@@ -354,15 +351,7 @@ async fn bulk_actions_apply_per_ticket() {
 async fn steward_agent_ticket_files_for_this_machine() {
     let s = TestServer::spawn().await;
     let (_, tech) = person(&s, Role::Technician, "tess@example.test").await;
-    let state_dir = s.dir.path().join("agent");
-    let config = steward_agent::config::AgentConfig {
-        server_url: s.url.clone(),
-        ..Default::default()
-    };
-    let token = s.enrollment_token(1).await;
-    steward_agent::run::enroll(&config, &s.url, &token, &state_dir)
-        .await
-        .unwrap();
+    let (config, state_dir) = s.enrolled_agent_dir().await;
     // The agent reports first, then files: the ticket is linked to this machine's asset.
     let reply = steward_agent::run::file_ticket(
         &config,

@@ -1,53 +1,13 @@
 //! The web UI over real HTTP: sign-in with CSRF, pages, escaping, sign-out.
 
+use crate::browser::*;
 use crate::helpers::*;
 use reqwest::StatusCode;
-use reqwest::header::{HeaderMap, SET_COOKIE};
+use reqwest::header::SET_COOKIE;
 
-fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with(&format!("{name}=")))
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap()
-                .split_once('=')
-                .unwrap()
-                .1
-                .to_owned()
-        })
-}
-
-fn hidden_field(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no field {name}"))
-        + marker.len();
-    html[start..].split('"').next().unwrap().to_owned()
-}
-
-/// Signs in through the form and returns the session cookie.
+/// Signs in as the admin through the form; returns the session's `Cookie` header.
 async fn sign_in(s: &TestServer) -> String {
-    let page = s.http.get(s.url("/login")).send().await.unwrap();
-    let login_cookie = cookie_value(page.headers(), "steward_login_csrf").unwrap();
-    let csrf = hidden_field(&page.text().await.unwrap(), "csrf");
-    let resp = s
-        .http
-        .post(s.url("/login"))
-        .header("cookie", format!("steward_login_csrf={login_cookie}"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("email", ADMIN_EMAIL),
-            ("password", ADMIN_PASSWORD),
-            ("next", "/assets"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let resp = submit_login(s, ADMIN_EMAIL, ADMIN_PASSWORD, Some("/assets")).await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     assert_eq!(resp.headers()["location"], "/assets");
     let raw = resp
@@ -61,7 +21,7 @@ async fn sign_in(s: &TestServer) -> String {
         raw.contains("HttpOnly") && raw.contains("SameSite=Lax"),
         "{raw}"
     );
-    cookie_value(resp.headers(), "steward_session").unwrap()
+    session_cookie(&resp)
 }
 
 #[tokio::test]
@@ -87,21 +47,7 @@ async fn pages_need_a_session_and_login_needs_csrf() {
     assert!(cookie_value(resp.headers(), "steward_session").is_none());
 
     // Wrong password.
-    let page = s.http.get(s.url("/login")).send().await.unwrap();
-    let c = cookie_value(page.headers(), "steward_login_csrf").unwrap();
-    let csrf = hidden_field(&page.text().await.unwrap(), "csrf");
-    let resp = s
-        .http
-        .post(s.url("/login"))
-        .header("cookie", format!("steward_login_csrf={c}"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("email", ADMIN_EMAIL),
-            ("password", "wrong password!"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let resp = submit_login(&s, ADMIN_EMAIL, "wrong password!", None).await;
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
     assert!(
         resp.text()
@@ -128,16 +74,9 @@ async fn asset_pages_render_and_escape_agent_data() {
         )
         .await
         .unwrap();
-    let session = sign_in(&s).await;
-    let cookie = format!("steward_session={session}");
+    let cookie = sign_in(&s).await;
 
-    let list = s
-        .http
-        .get(s.url("/assets"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let list = get_page(&s, &cookie, "/assets").await;
     assert_eq!(list.status(), StatusCode::OK);
     let csp = list.headers()["content-security-policy"]
         .to_str()
@@ -151,34 +90,21 @@ async fn asset_pages_render_and_escape_agent_data() {
     );
     assert!(!html.contains(hostile));
 
-    let page = s
-        .http
-        .get(s.url(&format!("/assets/{}", r.asset_id)))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let page = get_page(&s, &cookie, &format!("/assets/{}", r.asset_id)).await;
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();
     assert!(!html.contains(hostile));
     assert!(html.contains("curl") && html.contains("Test Vendor"));
 
-    let search = s
-        .http
-        .get(s.url("/assets?q=nothing-matches-this"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
-    assert!(search.text().await.unwrap().contains("No asset matches"));
+    let search = page_text(&s, &cookie, "/assets?q=nothing-matches-this").await;
+    assert!(search.contains("No asset matches"));
     s.stop().await;
 }
 
 #[tokio::test]
 async fn cookie_sessions_need_csrf_for_api_writes_and_end_at_logout() {
     let s = TestServer::spawn().await;
-    let session = sign_in(&s).await;
-    let cookie = format!("steward_session={session}");
+    let cookie = sign_in(&s).await;
     let body = serde_json::json!({"uses": 1});
 
     let resp = s
@@ -191,13 +117,8 @@ async fn cookie_sessions_need_csrf_for_api_writes_and_end_at_logout() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
 
-    let me: serde_json::Value = s
-        .http
-        .get(s.url("/api/v1/me"))
-        .header("cookie", &cookie)
-        .send()
+    let me: serde_json::Value = get_page(&s, &cookie, "/api/v1/me")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -214,31 +135,11 @@ async fn cookie_sessions_need_csrf_for_api_writes_and_end_at_logout() {
     assert_eq!(resp.status(), StatusCode::CREATED);
 
     // Sign-out needs the token too, then the session is gone.
-    let resp = s
-        .http
-        .post(s.url("/logout"))
-        .header("cookie", &cookie)
-        .form(&[("csrf", "wrong")])
-        .send()
-        .await
-        .unwrap();
+    let resp = post_form(&s, &cookie, "/logout", &[("csrf", "wrong")]).await;
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
-    let resp = s
-        .http
-        .post(s.url("/logout"))
-        .header("cookie", &cookie)
-        .form(&[("csrf", csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let resp = post_form(&s, &cookie, "/logout", &[("csrf", csrf.as_str())]).await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
-    let resp = s
-        .http
-        .get(s.url("/api/v1/me"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let resp = get_page(&s, &cookie, "/api/v1/me").await;
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
     s.stop().await;
 }
@@ -257,28 +158,12 @@ async fn employees_file_and_follow_requests_in_the_portal() {
         .unwrap();
     })
     .await;
-    let page = s.http.get(s.url("/login")).send().await.unwrap();
-    let c = cookie_value(page.headers(), "steward_login_csrf").unwrap();
-    let csrf = hidden_field(&page.text().await.unwrap(), "csrf");
-    let resp = s
-        .http
-        .post(s.url("/login"))
-        .header("cookie", format!("steward_login_csrf={c}"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("email", "emp@example.test"),
-            ("password", "employee password 1"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let session = cookie_value(resp.headers(), "steward_session").unwrap();
-    let cookie = format!("steward_session={session}");
-    let get = |path: &str| s.http.get(s.url(path)).header("cookie", &cookie).send();
-    let home = get("/").await.unwrap();
+    let resp = submit_login(&s, "emp@example.test", "employee password 1", None).await;
+    let cookie = session_cookie(&resp);
+    let home = get_page(&s, &cookie, "/").await;
     assert_eq!(home.status(), StatusCode::SEE_OTHER);
     assert_eq!(home.headers()["location"], "/tickets");
-    let mine = get("/tickets").await.unwrap();
+    let mine = get_page(&s, &cookie, "/tickets").await;
     assert_eq!(mine.status(), StatusCode::OK);
     let html = mine.text().await.unwrap();
     assert!(
@@ -286,39 +171,37 @@ async fn employees_file_and_follow_requests_in_the_portal() {
         "{html}"
     );
     assert_eq!(
-        get("/assets").await.unwrap().status(),
+        get_page(&s, &cookie, "/assets").await.status(),
         StatusCode::FORBIDDEN
     );
 
     // File a request through the form; a hostile title comes back escaped.
-    let form = get("/tickets/new").await.unwrap().text().await.unwrap();
+    let form = page_text(&s, &cookie, "/tickets/new").await;
     let csrf = hidden_field(&form, "csrf");
     let hostile = "<script>alert(1)</script>";
-    let resp = s
-        .http
-        .post(s.url("/tickets/new"))
-        .header("cookie", &cookie)
-        .form(&[
+    let resp = post_form(
+        &s,
+        &cookie,
+        "/tickets/new",
+        &[
             ("csrf", csrf.as_str()),
             ("title", hostile),
             ("description", "Printer on floor 2"),
             ("urgency", "high"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ],
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     let location = resp.headers()["location"].to_str().unwrap().to_owned();
     let id: i64 = location.trim_start_matches("/tickets/").parse().unwrap();
     // A forged form (wrong token) is refused.
-    let forged = s
-        .http
-        .post(s.url("/tickets/new"))
-        .header("cookie", &cookie)
-        .form(&[("csrf", "forged"), ("title", "x")])
-        .send()
-        .await
-        .unwrap();
+    let forged = post_form(
+        &s,
+        &cookie,
+        "/tickets/new",
+        &[("csrf", "forged"), ("title", "x")],
+    )
+    .await;
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
 
     // A technician answers publicly and notes something internally.
@@ -326,17 +209,16 @@ async fn employees_file_and_follow_requests_in_the_portal() {
         .token_for(steward_server::domain::roles::Role::Technician)
         .await;
     for (body, internal) in [("On my way", false), ("Suspect the fuser", true)] {
-        let r = s
-            .http
-            .post(s.url(&format!("/api/v1/tickets/{id}/comments")))
-            .bearer_auth(&tech)
-            .json(&serde_json::json!({"body": body, "internal": internal}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::CREATED);
+        let (status, _) = post(
+            &s,
+            &format!("/api/v1/tickets/{id}/comments"),
+            &tech,
+            serde_json::json!({"body": body, "internal": internal}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED);
     }
-    let page = get(&location).await.unwrap().text().await.unwrap();
+    let page = page_text(&s, &cookie, &location).await;
     assert!(!page.contains(hostile), "title not escaped");
     assert!(page.contains("&lt;script&gt;") || page.contains("&#60;script&#62;"));
     assert!(page.contains("On my way"));
@@ -347,24 +229,15 @@ async fn employees_file_and_follow_requests_in_the_portal() {
 
     // Erin replies through the form.
     let csrf = hidden_field(&page, "csrf");
-    let resp = s
-        .http
-        .post(s.url(&format!("/tickets/{id}/reply")))
-        .header("cookie", &cookie)
-        .form(&[("csrf", csrf.as_str()), ("body", "Thanks!")])
-        .send()
-        .await
-        .unwrap();
+    let resp = post_form(
+        &s,
+        &cookie,
+        &format!("/tickets/{id}/reply"),
+        &[("csrf", csrf.as_str()), ("body", "Thanks!")],
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
-    assert!(
-        get(&location)
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
-            .contains("Thanks!")
-    );
+    assert!(page_text(&s, &cookie, &location).await.contains("Thanks!"));
     s.stop().await;
 }
 
@@ -372,14 +245,7 @@ async fn employees_file_and_follow_requests_in_the_portal() {
 async fn staff_triage_and_answer_with_a_canned_response_from_the_page() {
     let s = TestServer::spawn().await;
     let admin = s.admin_token().await;
-    let (_, ticket) = post(
-        &s,
-        "/api/v1/tickets",
-        &admin,
-        serde_json::json!({"title": "Password reset"}),
-    )
-    .await;
-    let id = ticket["id"].as_i64().unwrap();
+    let id = file_ticket(&s, &admin, "Password reset").await;
     let (_, canned) = post(
         &s,
         "/api/v1/canned-responses",
@@ -394,50 +260,38 @@ async fn staff_triage_and_answer_with_a_canned_response_from_the_page() {
         serde_json::json!({"name": "Service desk"}),
     )
     .await;
-    let session = sign_in(&s).await;
-    let cookie = format!("steward_session={session}");
-    let page = s
-        .http
-        .get(s.url(&format!("/tickets/{id}")))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let cookie = sign_in(&s).await;
+    let page = page_text(&s, &cookie, &format!("/tickets/{id}")).await;
     assert!(
         page.contains("Reset link") && page.contains("Service desk"),
         "{page}"
     );
     let csrf = hidden_field(&page, "csrf");
     let canned_id = canned["id"].to_string();
-    let resp = s
-        .http
-        .post(s.url(&format!("/tickets/{id}/reply")))
-        .header("cookie", &cookie)
-        .form(&[
+    let resp = post_form(
+        &s,
+        &cookie,
+        &format!("/tickets/{id}/reply"),
+        &[
             ("csrf", csrf.as_str()),
             ("canned_id", canned_id.as_str()),
             ("body", ""),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ],
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     let group_id = group["id"].to_string();
-    let resp = s
-        .http
-        .post(s.url(&format!("/tickets/{id}/update")))
-        .header("cookie", &cookie)
-        .form(&[
+    let resp = post_form(
+        &s,
+        &cookie,
+        &format!("/tickets/{id}/update"),
+        &[
             ("csrf", csrf.as_str()),
             ("status", "pending"),
             ("group_id", group_id.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ],
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     let (_, t) = s.get_json(&format!("/api/v1/tickets/{id}"), &admin).await;
     assert_eq!(t["comments"][0]["body"], "Use the self-service reset page.");

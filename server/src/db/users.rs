@@ -56,6 +56,16 @@ pub fn by_id(c: &Connection, id: i64) -> DbResult<Option<User>> {
     ))
 }
 
+/// Active technicians and admins, by name: the people who can be in a group.
+pub fn active_staff(c: &Connection, limit: u32) -> DbResult<Vec<User>> {
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM users WHERE role IN ('technician', 'admin') AND disabled = 0
+         ORDER BY name, id LIMIT ?1"
+    ))?;
+    let rows = stmt.query_map([limit], from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 pub fn by_email(c: &Connection, email: &str) -> DbResult<Option<User>> {
     optional(c.query_row(
         &format!("SELECT {COLUMNS} FROM users WHERE email = ?1"),

@@ -92,13 +92,28 @@ async fn create(
     ApiJson(b): ApiJson<NewGroup>,
 ) -> ApiResult<(StatusCode, Json<Group>)> {
     user.require(Role::Admin)?;
-    let name = check_name(&b.name)?.to_owned();
-    let assignment = match b.assignment.as_deref() {
+    let created = create_group(&state, &b.name, b.assignment.as_deref()).await?;
+    tracing::info!(
+        group_id = created.id,
+        user_id = user.user.id,
+        "group created"
+    );
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// Creates a group (`assignment` defaults to manual); the caller has checked the role.
+pub async fn create_group(
+    state: &AppState,
+    name: &str,
+    assignment: Option<&str>,
+) -> ApiResult<Group> {
+    let name = check_name(name)?.to_owned();
+    let assignment = match assignment {
         None => Strategy::Manual,
         Some(s) => strategy(s)?,
     };
     let now = crate::clock::now();
-    let created = state
+    state
         .db
         .write(move |tx| {
             if db::groups::count(tx)? >= i64::from(MAX_GROUPS) {
@@ -116,13 +131,7 @@ async fn create(
             let id = db::groups::insert(tx, &name, assignment, now)?;
             db::groups::get(tx, id).map(|g| g.ok_or_else(AppError::internal))
         })
-        .await??;
-    tracing::info!(
-        group_id = created.id,
-        user_id = user.user.id,
-        "group created"
-    );
-    Ok((StatusCode::CREATED, Json(created)))
+        .await?
 }
 
 async fn update(
@@ -132,14 +141,20 @@ async fn update(
     ApiJson(b): ApiJson<GroupPatch>,
 ) -> ApiResult<Json<Group>> {
     user.require(Role::Admin)?;
-    let name = b
-        .name
-        .as_deref()
-        .map(check_name)
-        .transpose()?
-        .map(str::to_owned);
-    let assignment = b.assignment.as_deref().map(strategy).transpose()?;
-    let updated = state
+    let g = update_group(&state, id, b.name.as_deref(), b.assignment.as_deref()).await?;
+    Ok(Json(g))
+}
+
+/// Renames a group and/or changes its assignment rule; the caller has checked the role.
+pub async fn update_group(
+    state: &AppState,
+    id: i64,
+    name: Option<&str>,
+    assignment: Option<&str>,
+) -> ApiResult<Group> {
+    let name = name.map(check_name).transpose()?.map(str::to_owned);
+    let assignment = assignment.map(strategy).transpose()?;
+    state
         .db
         .write(move |tx| {
             if let Some(n) = &name
@@ -155,8 +170,7 @@ async fn update(
             }
             db::groups::get(tx, id).map(|g| g.ok_or_else(AppError::internal))
         })
-        .await??;
-    Ok(Json(updated))
+        .await?
 }
 
 async fn set_members(
@@ -166,7 +180,11 @@ async fn set_members(
     ApiJson(b): ApiJson<Members>,
 ) -> ApiResult<Json<Group>> {
     user.require(Role::Admin)?;
-    let mut ids = b.user_ids;
+    Ok(Json(set_group_members(&state, id, b.user_ids).await?))
+}
+
+/// Replaces a group's members (active staff only); the caller has checked the role.
+pub async fn set_group_members(state: &AppState, id: i64, mut ids: Vec<i64>) -> ApiResult<Group> {
     ids.sort_unstable();
     ids.dedup();
     if ids.len() > MAX_MEMBERS {
@@ -207,5 +225,5 @@ async fn set_members(
         members = updated.members.len(),
         "group members set"
     );
-    Ok(Json(updated))
+    Ok(updated)
 }

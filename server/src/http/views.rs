@@ -40,7 +40,7 @@ fn parse_params<T: DeserializeOwned>(raw: &str) -> Result<T, String> {
 }
 
 /// A stored query string as a ticket-list query.
-fn list_query(raw: &str) -> ApiResult<ListQuery> {
+pub fn list_query(raw: &str) -> ApiResult<ListQuery> {
     parse_params(raw).map_err(|e| bad("invalid_view_query", e))
 }
 
@@ -75,7 +75,8 @@ async fn list(
     }))
 }
 
-async fn find(state: &AppState, user: &CurrentUser, id: i64) -> ApiResult<SavedView> {
+/// One of `user`'s saved views; anyone else's is not found.
+pub async fn find(state: &AppState, user: &CurrentUser, id: i64) -> ApiResult<SavedView> {
     let uid = user.user.id;
     let found = state.db.read(move |c| db::views::get(c, id, uid)).await?;
     found.ok_or_else(|| AppError::not_found("view"))
@@ -94,11 +95,23 @@ async fn create(
     State(state): State<AppState>,
     ApiJson(b): ApiJson<NewView>,
 ) -> ApiResult<(StatusCode, Json<SavedView>)> {
-    let name = b.name.trim().to_owned();
+    let created = create_view(&state, &user, &b.name, &b.query).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// Saves `query` (a ticket-list query string) as `user`'s view called `name`, after
+/// checking that it runs.
+pub async fn create_view(
+    state: &AppState,
+    user: &CurrentUser,
+    name: &str,
+    query: &str,
+) -> ApiResult<SavedView> {
+    let name = name.trim().to_owned();
     if !(1..=100).contains(&name.chars().count()) {
         return Err(bad("invalid_name", "a view name needs 1 to 100 characters"));
     }
-    let query = b.query.trim();
+    let query = query.trim();
     let query = query.strip_prefix('?').unwrap_or(query).to_owned();
     if query.len() > MAX_QUERY_LEN || query.contains('#') {
         return Err(bad(
@@ -117,11 +130,11 @@ async fn create(
     // limit), so a view that saves also runs.
     super::assets::limit(probe.limit)?;
     probe.limit = Some(1);
-    page(&state, &user, &probe).await?;
+    page(state, user, &probe).await?;
 
     let now = crate::clock::now();
     let uid = user.user.id;
-    let created = state
+    state
         .db
         .write(move |tx| {
             if db::views::count(tx, uid)? >= i64::from(MAX_VIEWS) {
@@ -141,8 +154,7 @@ async fn create(
             let id = db::views::insert(tx, uid, &name, &query, now)?;
             db::views::get(tx, id, uid).map(|v| v.ok_or_else(AppError::internal))
         })
-        .await??;
-    Ok((StatusCode::CREATED, Json(created)))
+        .await?
 }
 
 async fn remove(

@@ -1,9 +1,11 @@
 //! The web UI: server-rendered pages (askama, auto-escaped), static files embedded in the binary.
 
+pub mod admin;
 pub mod alerts;
 pub mod assets;
 pub mod auth;
 pub mod format;
+pub mod queues;
 pub mod tickets;
 
 use crate::http::AppState;
@@ -25,6 +27,8 @@ pub fn router() -> Router<AppState> {
         .merge(assets::router())
         .merge(alerts::router())
         .merge(tickets::router())
+        .merge(queues::router())
+        .merge(admin::router())
 }
 
 /// The top bar of every signed-in page.
@@ -33,6 +37,7 @@ pub struct Nav {
     pub role: String,
     pub csrf: String,
     pub is_staff: bool,
+    pub is_admin: bool,
     pub active: &'static str,
 }
 
@@ -47,8 +52,28 @@ impl UiUser {
             role: u.user.role.to_string(),
             csrf: u.csrf().unwrap_or_default().to_owned(),
             is_staff: u.user.role.is_staff(),
+            is_admin: u.user.role == crate::domain::roles::Role::Admin,
             active,
         })
+    }
+}
+
+impl UiUser {
+    /// Whether a form's `csrf` field is this session's token.
+    pub fn csrf_ok(&self, token: &str) -> bool {
+        self.0
+            .csrf()
+            .is_some_and(|c| crate::crypto::constant_time_eq(c, token))
+    }
+
+    /// The page for a form whose CSRF token did not match (an old tab, usually).
+    pub fn csrf_refused(&self) -> Response {
+        message(
+            StatusCode::FORBIDDEN,
+            self.nav(""),
+            "Form expired",
+            "Reload the page and try again.",
+        )
     }
 }
 

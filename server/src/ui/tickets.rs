@@ -1,5 +1,5 @@
-//! Ticket pages: the technician's queues, the employee's requests, filing a request, and
-//! one ticket with its conversation, triage and confirmation forms.
+//! Ticket pages: filing a request, and one ticket with its conversation, triage and
+//! confirmation forms. The lists are in `queues`.
 
 use super::format::{ago, datetime};
 use super::{Nav, UiUser, message, render};
@@ -9,11 +9,11 @@ use crate::domain::tickets::Priority;
 use crate::http::attachments::{UploadMeta, store_multipart};
 use crate::http::ticket_changes::{Patch, update_ticket};
 use crate::http::ticket_comments::{CommentBody, ResolutionBody, add_comment, confirm_resolution};
-use crate::http::tickets::{ListQuery, NewTicketBody, TicketView, create_ticket, get_ticket, page};
+use crate::http::tickets::{NewTicketBody, TicketView, create_ticket, get_ticket};
 use crate::http::{AppError, AppState};
 use askama::Template;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Form, Path, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, Form, Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -21,7 +21,6 @@ use serde::Deserialize;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/tickets", get(list))
         .route("/tickets/new", get(new_form).post(new_post))
         .route("/tickets/{id}", get(detail))
         .route("/tickets/{id}/reply", post(reply))
@@ -33,12 +32,12 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-fn priority_name(p: i64) -> &'static str {
+pub(super) fn priority_name(p: i64) -> &'static str {
     Priority::from_number(p as u8).map_or("?", Priority::as_str)
 }
 
 /// "in 3 h", "overdue 20 min", or "" when there is no deadline.
-fn due_text(due: Option<i64>, now: i64) -> String {
+pub(super) fn due_text(due: Option<i64>, now: i64) -> String {
     match due {
         None => String::new(),
         Some(d) if d >= now => format!(
@@ -51,158 +50,9 @@ fn due_text(due: Option<i64>, now: i64) -> String {
     }
 }
 
-fn refused(user: &UiUser, e: AppError) -> Response {
+pub(super) fn refused(user: &UiUser, e: AppError) -> Response {
     let status = e.status;
     message(status, user.nav("tickets"), "That did not work", &e.message)
-}
-
-fn csrf_refused(user: &UiUser) -> Response {
-    message(
-        StatusCode::FORBIDDEN,
-        user.nav("tickets"),
-        "Form expired",
-        "Reload the page and try again.",
-    )
-}
-
-fn csrf_ok(user: &UiUser, token: &str) -> bool {
-    user.0
-        .csrf()
-        .is_some_and(|c| crate::crypto::constant_time_eq(c, token))
-}
-
-pub struct ViewLink {
-    pub label: &'static str,
-    pub url: String,
-    pub active: bool,
-    pub count: Option<i64>,
-}
-
-pub struct Row {
-    pub id: i64,
-    pub title: String,
-    pub status: String,
-    pub priority: &'static str,
-    pub requester: String,
-    pub assignee: String,
-    pub due: String,
-    pub breached: bool,
-    pub updated: String,
-}
-
-#[derive(Template)]
-#[template(path = "tickets.html")]
-struct ListPage {
-    nav: Option<Nav>,
-    staff: bool,
-    view: String,
-    views: Vec<ViewLink>,
-    q: String,
-    rows: Vec<Row>,
-    next_url: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct ListParams {
-    view: Option<String>,
-    q: Option<String>,
-    cursor: Option<String>,
-}
-
-async fn list(
-    user: UiUser,
-    State(state): State<AppState>,
-    Query(p): Query<ListParams>,
-) -> Response {
-    let staff = user.0.user.role.is_staff();
-    let view = p
-        .view
-        .clone()
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| if staff { "open".into() } else { "all".into() });
-    let mut q = ListQuery {
-        q: p.q.clone(),
-        cursor: p.cursor.clone(),
-        ..Default::default()
-    };
-    match (staff, view.as_str()) {
-        (true, "mine") => q.assignee = Some("me".into()),
-        (true, "unassigned") => q.unassigned = Some(true),
-        (true, "breached") => q.breached = Some(true),
-        (_, "all") => q.status = Some("all".into()),
-        (true, "resolved") => q.status = Some("resolved,closed".into()),
-        _ => {}
-    }
-    if staff {
-        q.sort = Some("priority".into());
-    }
-    let result = match page(&state, &user.0, &q).await {
-        Ok(r) => r,
-        Err(e) => return refused(&user, e),
-    };
-    let counts = if staff {
-        state.db.read(db::tickets::counts).await.unwrap_or_default()
-    } else {
-        Vec::new()
-    };
-    let count = |key: &str| counts.iter().find(|(k, _)| k == key).map(|(_, n)| *n);
-    let open: i64 = ["status:new", "status:open", "status:pending"]
-        .iter()
-        .filter_map(|k| count(k))
-        .sum();
-    let me = format!("assignee:{}", user.0.user.id);
-    let views = [
-        ("open", "All open", Some(open)),
-        ("mine", "Mine", Some(count(&me).unwrap_or(0))),
-        (
-            "unassigned",
-            "Unassigned",
-            Some(count("unassigned").unwrap_or(0)),
-        ),
-        ("breached", "Breached", None),
-        ("resolved", "Resolved", None),
-        ("all", "Everything", None),
-    ]
-    .into_iter()
-    .map(|(key, label, count)| ViewLink {
-        label,
-        url: format!("/tickets?view={key}"),
-        active: key == view,
-        count,
-    })
-    .collect();
-    let now = crate::clock::now();
-    let qtext = p.q.unwrap_or_default();
-    let next_url = result.next_cursor.map(|c| {
-        format!(
-            "/tickets?view={view}&q={}&cursor={c}",
-            super::format::url_encode(&qtext)
-        )
-    });
-    let rows = result
-        .items
-        .into_iter()
-        .map(|t| Row {
-            id: t.id,
-            title: t.title,
-            status: t.status,
-            priority: priority_name(t.priority),
-            requester: t.requester.name,
-            assignee: t.assignee.map(|a| a.name).unwrap_or_default(),
-            due: due_text(t.resolution_due_at, now),
-            breached: t.breached_at.is_some() || t.resolution_due_at.is_some_and(|d| d < now),
-            updated: ago(Some(t.updated_at), now),
-        })
-        .collect();
-    render(&ListPage {
-        nav: user.nav("tickets"),
-        staff,
-        view,
-        views,
-        q: qtext,
-        rows,
-        next_url,
-    })
 }
 
 #[derive(Template)]
@@ -283,8 +133,8 @@ struct NewForm {
 }
 
 async fn new_post(user: UiUser, State(state): State<AppState>, Form(f): Form<NewForm>) -> Response {
-    if !csrf_ok(&user, &f.csrf) {
-        return csrf_refused(&user);
+    if !user.csrf_ok(&f.csrf) {
+        return user.csrf_refused();
     }
     let asset_ids = match f.asset_id.trim() {
         "" => Vec::new(),
@@ -518,8 +368,8 @@ async fn reply(
     Path(id): Path<i64>,
     Form(f): Form<ReplyForm>,
 ) -> Response {
-    if !csrf_ok(&user, &f.csrf) {
-        return csrf_refused(&user);
+    if !user.csrf_ok(&f.csrf) {
+        return user.csrf_refused();
     }
     let mut text = f.body.trim().to_owned();
     if let Ok(canned_id) = f.canned_id.trim().parse::<i64>() {
@@ -574,8 +424,8 @@ async fn update(
     Path(id): Path<i64>,
     Form(f): Form<UpdateForm>,
 ) -> Response {
-    if !csrf_ok(&user, &f.csrf) {
-        return csrf_refused(&user);
+    if !user.csrf_ok(&f.csrf) {
+        return user.csrf_refused();
     }
     let assignee_id = match f.assignee_id.trim() {
         "" => None,
@@ -626,8 +476,8 @@ async fn resolution(
     Path(id): Path<i64>,
     Form(f): Form<ResolutionForm>,
 ) -> Response {
-    if !csrf_ok(&user, &f.csrf) {
-        return csrf_refused(&user);
+    if !user.csrf_ok(&f.csrf) {
+        return user.csrf_refused();
     }
     let accept = f.accept == "true";
     let body = ResolutionBody {
@@ -654,7 +504,7 @@ async fn attach(
 ) -> Response {
     let staff = user.0.user.role.is_staff();
     let result = store_multipart(&state, &user.0, id, req, |f| {
-        if !csrf_ok(&user, f.get("csrf").unwrap_or("")) {
+        if !user.csrf_ok(f.get("csrf").unwrap_or("")) {
             return Err(AppError::new(
                 StatusCode::FORBIDDEN,
                 CSRF_FAILED,
@@ -669,7 +519,7 @@ async fn attach(
     .await;
     match result {
         Ok(_) => Redirect::to(&format!("/tickets/{id}#attachments")).into_response(),
-        Err(e) if e.code == CSRF_FAILED => csrf_refused(&user),
+        Err(e) if e.code == CSRF_FAILED => user.csrf_refused(),
         Err(e) => refused(&user, e),
     }
 }
