@@ -1,10 +1,11 @@
 //! The service desk's rules as configured: calendar, SLA targets, priority matrix and
 //! workflow timers, built once from `[service_desk]` and shared by every handler.
 
-use crate::config::{ServiceDeskSection, SlaHours};
+use crate::config::{PartialSlaHours, ServiceDeskSection, SlaHours};
 use crate::domain::calendar::Calendar;
 use crate::domain::sla::{SlaPolicy, SlaRules};
 use crate::domain::tickets::{Priority, PriorityMatrix, WorkflowRules};
+use std::collections::BTreeMap;
 
 #[derive(Debug, Clone)]
 pub struct Rules {
@@ -24,6 +25,37 @@ fn hours_for(h: &SlaHours, p: Priority) -> f64 {
     }
 }
 
+fn partial_hours_for(h: &PartialSlaHours, p: Priority) -> Option<f64> {
+    match p {
+        Priority::Critical => h.critical,
+        Priority::High => h.high,
+        Priority::Medium => h.medium,
+        Priority::Low => h.low,
+        Priority::Planning => h.planning,
+    }
+}
+
+/// The policy for targets in hours: none without a resolution target; without a
+/// first-response target the first response is due with the resolution.
+fn policy(p: Priority, first: f64, resolve: f64) -> Result<Option<SlaPolicy>, String> {
+    if !(0.0..=10_000.0).contains(&first) || !(0.0..=10_000.0).contains(&resolve) {
+        return Err(format!("SLA hours for {p} must be between 0 and 10000"));
+    }
+    if resolve <= 0.0 {
+        return Ok(None);
+    }
+    let resolution_secs = (resolve * 3600.0) as i64;
+    let first_response_secs = if first > 0.0 {
+        ((first * 3600.0) as i64).min(resolution_secs)
+    } else {
+        resolution_secs
+    };
+    Ok(Some(SlaPolicy {
+        first_response_secs,
+        resolution_secs,
+    }))
+}
+
 impl Rules {
     pub fn from_config(c: &ServiceDeskSection) -> Result<Rules, String> {
         let calendar = if c.business_hours.is_empty() {
@@ -38,26 +70,27 @@ impl Rules {
                 hours_for(&c.first_response_hours, p),
                 hours_for(&c.resolution_hours, p),
             );
-            if !(0.0..=10_000.0).contains(&first) || !(0.0..=10_000.0).contains(&resolve) {
-                return Err(format!("SLA hours for {p} must be between 0 and 10000"));
+            if let Some(policy) = policy(p, first, resolve)? {
+                sla.by_priority.insert(p, policy);
             }
-            // No resolution target: no SLA for this priority. No first-response target:
-            // the first response is due with the resolution.
-            if resolve > 0.0 {
-                let resolution_secs = (resolve * 3600.0) as i64;
-                let first_response_secs = if first > 0.0 {
-                    ((first * 3600.0) as i64).min(resolution_secs)
-                } else {
-                    resolution_secs
-                };
-                sla.by_priority.insert(
-                    p,
-                    SlaPolicy {
-                        first_response_secs,
-                        resolution_secs,
-                    },
-                );
+        }
+        for (category, targets) in &c.category_sla {
+            let mut by_priority = BTreeMap::new();
+            for &p in Priority::ALL {
+                let first = partial_hours_for(&targets.first_response_hours, p);
+                let resolve = partial_hours_for(&targets.resolution_hours, p);
+                if first.is_none() && resolve.is_none() {
+                    continue;
+                }
+                let first = first.unwrap_or_else(|| hours_for(&c.first_response_hours, p));
+                let resolve = resolve.unwrap_or_else(|| hours_for(&c.resolution_hours, p));
+                let policy = policy(p, first, resolve)
+                    .map_err(|e| format!("category_sla {category:?}: {e}"))?;
+                // A listed priority with no resolution target: no SLA for it here.
+                by_priority.insert(p, policy);
             }
+            sla.by_category_priority
+                .insert(category.clone(), by_priority);
         }
         let matrix = if c.priority_matrix.is_empty() {
             PriorityMatrix::default()
@@ -218,5 +251,32 @@ mod tests {
             ..Default::default()
         };
         assert!(Rules::from_config(&bad).is_err());
+    }
+
+    #[test]
+    fn a_category_overrides_the_priorities_it_lists() {
+        let toml = r#"
+            [category_sla."Security incident"]
+            first_response_hours = { high = 0.5 }
+            resolution_hours = { high = 2.0 }
+            [category_sla.Furniture]
+            resolution_hours = { low = 0.0 }
+        "#;
+        let c: ServiceDeskSection = toml::from_str(toml).expect("parses");
+        let rules = Rules::from_config(&c).expect("builds");
+        let sla = |p, cat| rules.sla.policy_for(p, cat).cloned();
+        let sec = sla(Priority::High, Some("Security incident")).expect("policy");
+        assert_eq!((sec.first_response_secs, sec.resolution_secs), (1800, 7200));
+        // Medium is not listed: the general target.
+        assert_eq!(
+            sla(Priority::Medium, Some("Security incident")),
+            sla(Priority::Medium, None)
+        );
+        assert!(sla(Priority::Low, None).is_some());
+        assert_eq!(sla(Priority::Low, Some("Furniture")), None);
+        let bad: ServiceDeskSection =
+            toml::from_str("[category_sla.X]\nresolution_hours = { high = -1.0 }").expect("parses");
+        let e = Rules::from_config(&bad).expect_err("negative hours");
+        assert!(e.contains("category_sla \"X\""), "{e}");
     }
 }

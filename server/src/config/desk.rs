@@ -2,6 +2,7 @@
 
 use super::{ConfigError, Secret};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// Service desk: business hours for SLA clocks, SLA targets, the priority matrix.
@@ -18,6 +19,9 @@ pub struct ServiceDeskSection {
     pub first_response_hours: SlaHours,
     /// Resolution target per priority, in business hours.
     pub resolution_hours: SlaHours,
+    /// SLA targets for tickets of one category (by category name), overriding the ones
+    /// above for the priorities it lists.
+    pub category_sla: BTreeMap<String, CategorySla>,
     /// Impact (rows: low, medium, high, critical) x urgency (columns, same order) ->
     /// priority name. Empty means the ITIL-style default.
     pub priority_matrix: Vec<Vec<String>>,
@@ -40,6 +44,26 @@ pub struct SlaHours {
     pub planning: f64,
 }
 
+/// One category's SLA targets in business hours; a priority left out keeps the general
+/// target.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct CategorySla {
+    pub first_response_hours: PartialSlaHours,
+    pub resolution_hours: PartialSlaHours,
+}
+
+/// Hours for some priorities; 0 means no target.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PartialSlaHours {
+    pub critical: Option<f64>,
+    pub high: Option<f64>,
+    pub medium: Option<f64>,
+    pub low: Option<f64>,
+    pub planning: Option<f64>,
+}
+
 impl Default for SlaHours {
     fn default() -> Self {
         Self {
@@ -59,6 +83,7 @@ impl Default for ServiceDeskSection {
             business_hours: vec!["mon-fri 09:00-17:00".into()],
             holidays: Vec::new(),
             first_response_hours: SlaHours::default(),
+            category_sla: BTreeMap::new(),
             resolution_hours: SlaHours {
                 critical: 4.0,
                 high: 16.0,

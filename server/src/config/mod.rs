@@ -5,7 +5,10 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 mod desk;
-pub use desk::{AttachmentsSection, ServiceDeskSection, SlaHours, SmtpSection, SmtpSecurity};
+pub use desk::{
+    AttachmentsSection, CategorySla, PartialSlaHours, ServiceDeskSection, SlaHours, SmtpSection,
+    SmtpSecurity,
+};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]

@@ -24,17 +24,21 @@ pub struct SlaPolicy {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SlaRules {
     pub by_priority: BTreeMap<Priority, SlaPolicy>,
-    /// Category name -> priority -> policy; overrides `by_priority` where present.
-    pub by_category_priority: BTreeMap<String, BTreeMap<Priority, SlaPolicy>>,
+    /// Category name -> priority -> policy (`None`: no SLA); overrides `by_priority`
+    /// where present.
+    pub by_category_priority: BTreeMap<String, BTreeMap<Priority, Option<SlaPolicy>>>,
 }
 
 impl SlaRules {
     /// The policy for a ticket; `None` when no rule covers its priority (no SLA).
     pub fn policy_for(&self, priority: Priority, category: Option<&str>) -> Option<&SlaPolicy> {
-        category
+        match category
             .and_then(|c| self.by_category_priority.get(c))
             .and_then(|by_priority| by_priority.get(&priority))
-            .or_else(|| self.by_priority.get(&priority))
+        {
+            Some(for_category) => for_category.as_ref(),
+            None => self.by_priority.get(&priority),
+        }
     }
 }
 

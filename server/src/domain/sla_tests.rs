@@ -55,7 +55,14 @@ fn policy_lookup() {
         .by_category_priority
         .entry("network".into())
         .or_default()
-        .insert(Priority::High, p(600));
+        .insert(Priority::High, Some(p(600)));
+    // "No SLA for low-priority facilities tickets" overrides the general low target.
+    rules
+        .by_category_priority
+        .entry("facilities".into())
+        .or_default()
+        .insert(Priority::Low, None);
+    assert_eq!(rules.policy_for(Priority::Low, Some("facilities")), None);
     assert_eq!(rules.policy_for(Priority::High, None), Some(&p(H)));
     assert_eq!(
         rules.policy_for(Priority::High, Some("network")),
