@@ -279,7 +279,7 @@ fn create_asset(
         inv.hostname.as_str()
     };
     c.execute(
-        "INSERT INTO assets (kind, name, first_seen_at, created_at, updated_at) VALUES ('computer', ?1, ?2, ?2, ?2)",
+        "INSERT INTO assets (kind, name, state_id, first_seen_at, created_at, updated_at) VALUES ('computer', ?1, 2, ?2, ?2, ?2)",
         params![name, now],
     )?;
     let asset_id = c.last_insert_rowid();

@@ -17,6 +17,7 @@ pub const MIGRATIONS: &[(u32, &str)] = &[
         8,
         include_str!("../../migrations/0008_ticket_search_rowids.sql"),
     ),
+    (9, include_str!("../../migrations/0009_asset_model.sql")),
 ];
 
 /// The schema version this build creates.
