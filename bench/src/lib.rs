@@ -1,9 +1,13 @@
 //! Benchmarks that need the workspace's code rather than its binaries.
 //!
 //! `desk-bench` ([`desk::run`]) seeds a service desk of realistic size into a data
-//! directory and times the technician's queries against the real server over HTTP.
+//! directory and times the technician's queries against the real server over HTTP;
+//! `asset-bench` ([`asset_bench::run`]) does the same for a fleet of machines with their
+//! installed software: the asset list and the software catalog.
 #![forbid(unsafe_code)]
 
+pub mod asset_bench;
+pub mod asset_cases;
 pub mod desk;
 pub mod measure;
 pub mod report;

@@ -88,6 +88,12 @@ ALTER TABLE assets ADD COLUMN last_audit_at INTEGER;
 ALTER TABLE assets ADD COLUMN public_token TEXT;
 
 UPDATE assets SET state_id = 2 WHERE kind = 'computer';
+-- Every asset gets its label token when it is created (agents' machines too); SQLite's
+-- randomblob draws from the OS's randomness.
+UPDATE assets SET public_token = lower(hex(randomblob(16)));
+CREATE TRIGGER assets_public_token AFTER INSERT ON assets WHEN NEW.public_token IS NULL BEGIN
+    UPDATE assets SET public_token = lower(hex(randomblob(16))) WHERE id = NEW.id;
+END;
 CREATE UNIQUE INDEX assets_tag ON assets(asset_tag COLLATE NOCASE) WHERE asset_tag IS NOT NULL;
 CREATE UNIQUE INDEX assets_public_token ON assets(public_token) WHERE public_token IS NOT NULL;
 CREATE INDEX assets_state ON assets(state_id, id);
@@ -139,7 +145,9 @@ CREATE TABLE public_reports (
     asset_id  INTEGER NOT NULL REFERENCES assets(id) ON DELETE CASCADE,
     client    TEXT NOT NULL,
     at        INTEGER NOT NULL,
-    ticket_id INTEGER REFERENCES tickets(id) ON DELETE SET NULL
+    ticket_id INTEGER REFERENCES tickets(id) ON DELETE SET NULL,
+    -- The reporter follows the ticket at /p/<asset token>/t/<follow token>; stored hashed.
+    follow_hash TEXT UNIQUE
 );
 CREATE INDEX public_reports_client ON public_reports(client, at);
 CREATE INDEX public_reports_asset ON public_reports(asset_id, at);

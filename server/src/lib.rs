@@ -13,6 +13,7 @@ pub mod db;
 pub mod domain;
 pub mod events;
 pub mod http;
+pub mod imports;
 pub mod notify;
 pub mod quickstart;
 pub mod service_desk;

@@ -3,10 +3,11 @@
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 use steward_server::config::{Overrides, ServerConfig};
 use steward_server::domain::roles::Role;
-use steward_server::{accounts, db};
+use steward_server::{accounts, db, imports};
 use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
@@ -57,6 +58,24 @@ enum Command {
     Backup {
         #[arg(long)]
         to: PathBuf,
+    },
+    /// Import assets from a CSV file: our own export, Snipe-IT's asset export as it is, or
+    /// any CSV with a mapping. Progress goes to stderr, the bad rows to stdout at the end.
+    ImportAssets {
+        /// The CSV file (UTF-8; comma, semicolon or tab separated; header row first).
+        file: PathBuf,
+        /// Check every row and import nothing; exits with status 2 if any row is invalid.
+        #[arg(long)]
+        dry_run: bool,
+        /// Column -> field overrides as a JSON object, e.g. '{"Device": "name"}'.
+        #[arg(long)]
+        mapping: Option<String>,
+        /// The asset type (key or name) for rows whose type or category is empty or unknown.
+        #[arg(long)]
+        default_type: Option<String>,
+        /// Create the locations the file names that do not exist yet.
+        #[arg(long)]
+        create_locations: bool,
     },
     /// Check the configuration and exit.
     ValidateConfig,
@@ -261,9 +280,91 @@ async fn main() -> anyhow::Result<()> {
             tokio::task::spawn_blocking(move || db.backup_to(&target)).await??;
             println!("backup written to {}", to.display());
         }
+        Command::ImportAssets {
+            file,
+            dry_run,
+            mapping,
+            default_type,
+            create_locations,
+        } => {
+            let mapping = mapping
+                .as_deref()
+                .map(serde_json::from_str)
+                .transpose()
+                .context("--mapping must be a JSON object like '{\"Device\": \"name\"}'")?;
+            let opts = imports::Options {
+                dry_run,
+                mapping,
+                default_type,
+                create_locations,
+                max_errors: 0,
+            };
+            if import_assets(db, &file, opts).await? {
+                std::process::exit(2);
+            }
+        }
         Command::ValidateConfig | Command::PrintDefaultConfig => {}
     }
     Ok(())
+}
+
+/// Runs a CSV import with progress on stderr and prints the report; true when a dry run
+/// found invalid rows.
+async fn import_assets(db: db::Db, file: &Path, opts: imports::Options) -> anyhow::Result<bool> {
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let now = steward_server::clock::now();
+    let o = opts.clone();
+    let (report, took) = tokio::task::spawn_blocking(move || {
+        let started = Instant::now();
+        let mut shown = started;
+        let mut progress = |done: usize, total: usize| {
+            if done < total && shown.elapsed() < Duration::from_millis(250) {
+                return;
+            }
+            shown = Instant::now();
+            let secs = started.elapsed().as_secs_f64();
+            eprint!(
+                "\r{done} / {total} rows, {:.1} s, {:.0} rows/s   ",
+                secs,
+                done as f64 / secs.max(1e-9)
+            );
+        };
+        let report =
+            imports::import_blocking(&db, &bytes, &o, "cli:import-assets", now, &mut progress);
+        eprintln!();
+        (report, started.elapsed())
+    })
+    .await?;
+    let report = report?.map_err(|e| anyhow::anyhow!("{} ({})", e.message, e.code))?;
+    let rate = report.rows as f64 / took.as_secs_f64().max(1e-9);
+    if report.dry_run {
+        println!(
+            "dry run: {} rows, {} valid, {} invalid; nothing imported ({:.1} s, {rate:.0} rows/s)",
+            report.rows,
+            report.valid,
+            report.invalid,
+            took.as_secs_f64()
+        );
+    } else {
+        println!(
+            "imported {} of {} rows; {} invalid rows skipped ({:.1} s, {rate:.0} rows/s)",
+            report.imported,
+            report.rows,
+            report.invalid,
+            took.as_secs_f64()
+        );
+    }
+    if report.locations_created > 0 {
+        let verb = if report.dry_run { "would be" } else { "were" };
+        println!("{} locations {verb} created", report.locations_created);
+    }
+    for e in &report.errors {
+        match &e.column {
+            Some(c) => println!("row {} ({c}): {}: {}", e.row, e.code, e.message),
+            None => println!("row {}: {}: {}", e.row, e.code, e.message),
+        }
+    }
+    Ok(report.dry_run && report.invalid > 0)
 }
 
 async fn run_server(state: steward_server::AppState, quickstart: bool) -> anyhow::Result<()> {

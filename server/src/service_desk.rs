@@ -232,6 +232,54 @@ pub fn tickets_for_alerts(
     Ok(open.len())
 }
 
+/// Files a ticket about `asset_id` on behalf of a non-person requester (a machine, a QR
+/// label): the account `requester_email` (made without a password, so it cannot sign
+/// in), medium impact and urgency, SLA set, `ticket.created` recorded. Returns its id.
+#[allow(clippy::too_many_arguments)]
+pub fn file_for_asset(
+    tx: &rusqlite::Connection,
+    rules: &Rules,
+    requester_email: &str,
+    requester_name: &str,
+    title: &str,
+    description: String,
+    source: &str,
+    asset_id: i64,
+    actor: &str,
+    now: i64,
+) -> crate::db::DbResult<i64> {
+    use crate::db;
+    use crate::domain::tickets::Level;
+    let requester = match db::users::by_email(tx, requester_email)? {
+        Some(u) => u.id,
+        None => db::users::insert(
+            tx,
+            requester_email,
+            requester_name,
+            crate::domain::roles::Role::Employee,
+            None,
+            now,
+        )?,
+    };
+    let (impact, urgency) = (Level::Medium, Level::Medium);
+    let new = db::tickets::NewTicket {
+        ticket_type: "incident".into(),
+        title: title.into(),
+        description,
+        requester_id: requester,
+        impact: i64::from(impact.value()),
+        urgency: i64::from(urgency.value()),
+        priority: i64::from(rules.matrix.priority(impact, urgency).number()),
+        source: source.into(),
+        asset_ids: vec![asset_id],
+        ..Default::default()
+    };
+    let id = db::tickets::insert(tx, &new, actor, now)?;
+    refresh_sla(tx, rules, id, now)?;
+    crate::events::ticket_created(tx, id, actor, now)?;
+    Ok(id)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

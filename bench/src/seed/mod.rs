@@ -6,6 +6,9 @@
 //! final checkpoint); the server later opens the file with its own settings.
 
 pub mod assets;
+pub mod fleet;
+pub mod machines;
+pub mod packages;
 pub mod people;
 pub mod store;
 pub mod tickets;

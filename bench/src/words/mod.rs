@@ -1,5 +1,6 @@
 //! Word lists and templates for seeded data that reads like a real service desk: people,
-//! sites, hardware, and tickets about printers, mail, VPN, passwords and the rest.
+//! sites, hardware, installed software, and tickets about printers, mail, VPN, passwords
+//! and the rest.
 //!
 //! Templates name slots in braces (`{app}`, `{printer}`); [`fill`] replaces them. The
 //! topics' weights set how often each word turns up, which the search benchmark relies on:
@@ -11,13 +12,17 @@ use crate::rng::Rng;
 
 mod fleet;
 mod office;
+mod packages;
 mod people;
+mod programs;
 mod replies;
 mod topics;
 
 pub use fleet::{FLEET, Fleet};
 pub use office::{APPS, MAILBOXES, PLOTTERS, ROOMS, SHARES, SITES, WEEKDAYS};
+pub use packages::{DPKG_LIBS, DPKG_TOOLS, RPM_PACKAGES};
 pub use people::{DEPARTMENTS, FIRST_NAMES, LAST_NAMES};
+pub use programs::{MACOS_PACKAGES, WINDOWS_PROGRAMS};
 pub use replies::{CLOSINGS, INTERNAL_NOTES, LOCATIONS, REQUESTER_REPLIES, TECH_FIRST_REPLIES};
 pub use topics::{CATEGORIES, GROUPS, TOPICS, Topic};
 

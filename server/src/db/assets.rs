@@ -48,6 +48,21 @@ pub struct AssetFilter {
     pub kind: Option<String>,
     pub vendor: Option<String>,
     pub os: Option<String>,
+    /// In any of these locations (empty: anywhere).
+    pub locations: Vec<i64>,
+    /// Leave out archived assets (retired, disposed).
+    pub active_only: bool,
+    pub state_id: Option<i64>,
+    pub criticality: Option<String>,
+    pub asset_tag: Option<String>,
+    /// Checked out to this person.
+    pub user_id: Option<i64>,
+    /// Audit due before this time.
+    pub audit_due_before: Option<i64>,
+    /// Warranty ending on or before this date (`YYYY-MM-DD`).
+    pub warranty_before: Option<String>,
+    /// A custom field equal to a value, for assets of `kind` (the key is checked).
+    pub field: Option<(String, String)>,
 }
 
 const SUMMARY: &str = "a.id, a.kind, a.name, a.hostname, a.vendor, a.model, a.serial, a.os_name, a.primary_ip, a.software_count, a.last_seen_at, a.clone_of";
@@ -114,11 +129,59 @@ pub fn list(
         ("a.kind", &f.kind),
         ("a.vendor", &f.vendor),
         ("a.os_name", &f.os),
+        ("a.criticality", &f.criticality),
+        ("a.asset_tag", &f.asset_tag),
     ] {
         if let Some(v) = val {
             args.push(Value::Text(v.clone()));
             sql += &format!(" AND {col} = ?{} COLLATE NOCASE", args.len());
         }
+    }
+    if !f.locations.is_empty() {
+        let ids: Vec<String> = f.locations.iter().map(i64::to_string).collect();
+        args.push(Value::Text(format!("[{}]", ids.join(","))));
+        sql += &format!(
+            " AND a.location_id IN (SELECT value FROM json_each(?{}))",
+            args.len()
+        );
+    }
+    if f.active_only {
+        sql += " AND coalesce(a.state_id, 0) NOT IN (SELECT id FROM asset_states WHERE kind = 'archived')";
+    }
+    for (cond, val) in [
+        ("a.state_id = ", f.state_id),
+        (
+            "a.checked_out_kind = 'user' AND a.checked_out_id = ",
+            f.user_id,
+        ),
+        ("a.audit_due_at < ", f.audit_due_before),
+    ] {
+        if let Some(v) = val {
+            args.push(Value::Integer(v));
+            sql += &format!(" AND {cond}?{}", args.len());
+        }
+    }
+    if let Some(d) = &f.warranty_before {
+        args.push(Value::Text(d.clone()));
+        sql += &format!(" AND a.warranty_end <= ?{}", args.len());
+    }
+    if let Some((key, value)) = &f.field
+        && crate::domain::assets::valid_key(key)
+    {
+        // Matches the expression index a searchable field gets (db::asset_types). A
+        // number field holds JSON numbers: "12000" must find 12000.0 too.
+        args.push(Value::Text(value.clone()));
+        let text = args.len();
+        let number = value.trim().parse::<f64>().unwrap_or(f64::NAN);
+        args.push(if number.is_finite() {
+            Value::Real(number)
+        } else {
+            Value::Null
+        });
+        sql += &format!(
+            " AND json_extract(a.custom_fields, '$.{key}') IN (?{text}, ?{})",
+            args.len()
+        );
     }
     args.push(Value::Integer(i64::from(limit)));
     sql += &format!(" ORDER BY a.id LIMIT ?{}", args.len());

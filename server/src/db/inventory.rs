@@ -339,6 +339,7 @@ fn update_asset(
     let sw_changes = changes::software_changes(&old_software, &inv.software);
     if !sw_changes.is_empty() {
         apply_software_diff(c, asset_id, &old_software, &inv.software)?;
+        super::software::record_report(c, &old_software, &inv.software, now)?;
     }
     for ch in sw_changes.iter().take(MAX_SOFTWARE_HISTORY) {
         let (field, old, new) = match ch {

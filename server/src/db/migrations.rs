@@ -18,6 +18,10 @@ pub const MIGRATIONS: &[(u32, &str)] = &[
         include_str!("../../migrations/0008_ticket_search_rowids.sql"),
     ),
     (9, include_str!("../../migrations/0009_asset_model.sql")),
+    (
+        10,
+        include_str!("../../migrations/0010_software_catalog.sql"),
+    ),
 ];
 
 /// The schema version this build creates.

@@ -5,18 +5,26 @@
 
 pub mod agents;
 pub mod alerts;
+pub mod asset_export;
+pub mod asset_records;
+pub mod asset_types;
 pub mod assets;
 pub mod attachments;
+pub mod audits;
 pub mod canned;
 pub mod checkin;
+pub mod checkouts;
 pub mod commands;
 pub mod comments;
 pub mod enrollment;
 pub mod events;
 pub mod groups;
 pub mod inventory;
+pub mod licenses;
+pub mod locations;
 pub mod migrations;
 pub mod sessions;
+pub mod software;
 pub mod tickets;
 pub mod tokens;
 pub mod users;
@@ -180,6 +188,38 @@ fn open_connection(path: &Path, busy_timeout: Duration, read_only: bool) -> DbRe
     }
     conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
+}
+
+/// Sets `column` of row `id` in `table` to `value` unless it already is; returns the old
+/// value as history text (`Some(None)` for NULL), or `None` when nothing changed.
+/// `table` and `column` come from fixed lists in the callers, never from input.
+pub fn replace_column(
+    c: &Connection,
+    table: &str,
+    id: i64,
+    column: &str,
+    value: &rusqlite::types::Value,
+    now: i64,
+) -> DbResult<Option<Option<String>>> {
+    use rusqlite::types::Value;
+    let old: Value = c.query_row(
+        &format!("SELECT {column} FROM {table} WHERE id = ?1"),
+        [id],
+        |r| r.get(0),
+    )?;
+    if &old == value {
+        return Ok(None);
+    }
+    c.execute(
+        &format!("UPDATE {table} SET {column} = ?2, updated_at = ?3 WHERE id = ?1"),
+        rusqlite::params![id, value, now],
+    )?;
+    Ok(Some(match old {
+        Value::Null | Value::Blob(_) => None,
+        Value::Integer(i) => Some(i.to_string()),
+        Value::Real(f) => Some(f.to_string()),
+        Value::Text(t) => Some(t),
+    }))
 }
 
 /// Maps "no row" to `None`.

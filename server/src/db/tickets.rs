@@ -464,24 +464,9 @@ pub fn set_field(
     actor: &str,
     now: i64,
 ) -> DbResult<bool> {
-    let old: Value = c.query_row(
-        &format!("SELECT {column} FROM tickets WHERE id = ?1"),
-        [id],
-        |r| r.get(0),
-    )?;
-    if old == value {
+    let Some(old_text) = super::replace_column(c, "tickets", id, column, &value, now)? else {
         return Ok(false);
-    }
-    let old_text = match &old {
-        Value::Null => None,
-        Value::Integer(i) => Some(i.to_string()),
-        Value::Text(t) => Some(t.clone()),
-        _ => None,
     };
-    c.execute(
-        &format!("UPDATE tickets SET {column} = ?2, updated_at = ?3 WHERE id = ?1"),
-        params![id, value, now],
-    )?;
     history(c, id, now, actor, column, old_text.as_deref(), shown)?;
     if column == "title" || column == "description" {
         c.execute(

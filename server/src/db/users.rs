@@ -13,9 +13,11 @@ pub struct User {
     pub role: Role,
     pub disabled: bool,
     pub created_at: i64,
+    /// Where the person is based.
+    pub location_id: Option<i64>,
 }
 
-const COLUMNS: &str = "id, email, name, role, disabled, created_at";
+const COLUMNS: &str = "id, email, name, role, disabled, created_at, location_id";
 
 fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
     let role: String = r.get(3)?;
@@ -26,6 +28,7 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
         role: role.parse().unwrap_or(Role::Employee),
         disabled: r.get(4)?,
         created_at: r.get(5)?,
+        location_id: r.get(6)?,
     })
 }
 
@@ -79,7 +82,7 @@ pub fn credentials(c: &Connection, email: &str) -> DbResult<Option<(User, Option
     optional(c.query_row(
         &format!("SELECT {COLUMNS}, password_hash FROM users WHERE email = ?1"),
         [email],
-        |r| Ok((from_row(r)?, r.get(6)?)),
+        |r| Ok((from_row(r)?, r.get(7)?)),
     ))
 }
 
@@ -98,6 +101,66 @@ pub fn valid_email(email: &str) -> bool {
         (Some(local), Some(domain), None)
             if !local.is_empty() && !domain.is_empty() && !email.contains(char::is_whitespace) && email.len() <= 254
     )
+}
+
+/// A page of users by id after `after`, optionally matching `q` (email or name), a role,
+/// or a set of locations.
+pub fn list(
+    c: &Connection,
+    q: Option<&str>,
+    role: Option<&str>,
+    locations: &[i64],
+    after: i64,
+    limit: u32,
+) -> DbResult<Vec<User>> {
+    let places: Vec<String> = locations.iter().map(i64::to_string).collect();
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM users WHERE id > ?1
+           AND (?2 IS NULL OR email LIKE '%' || ?2 || '%' OR name LIKE '%' || ?2 || '%')
+           AND (?3 IS NULL OR role = ?3)
+           AND (?4 = '[]' OR location_id IN (SELECT value FROM json_each(?4)))
+         ORDER BY id LIMIT ?5"
+    ))?;
+    let rows = stmt.query_map(
+        params![after, q, role, format!("[{}]", places.join(",")), limit],
+        from_row,
+    )?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Active admins other than `except`.
+pub fn other_admins(c: &Connection, except: i64) -> DbResult<i64> {
+    Ok(c.query_row(
+        "SELECT count(*) FROM users WHERE role = 'admin' AND disabled = 0 AND id <> ?1",
+        [except],
+        |r| r.get(0),
+    )?)
+}
+
+/// Changes a user's name, role, disabled flag and location; each `None` keeps the value
+/// (`location` is `Some(None)` to clear it).
+pub fn update(
+    c: &Connection,
+    id: i64,
+    name: Option<&str>,
+    role: Option<Role>,
+    disabled: Option<bool>,
+    location: Option<Option<i64>>,
+) -> DbResult<bool> {
+    Ok(c.execute(
+        "UPDATE users SET name = coalesce(?2, name), role = coalesce(?3, role),
+             disabled = coalesce(?4, disabled),
+             location_id = CASE WHEN ?5 THEN ?6 ELSE location_id END
+         WHERE id = ?1",
+        params![
+            id,
+            name,
+            role.map(Role::as_str),
+            disabled,
+            location.is_some(),
+            location.flatten()
+        ],
+    )? == 1)
 }
 
 #[cfg(test)]

@@ -3,11 +3,14 @@
 //! Plain functions, unit tested without a database.
 
 pub mod alerts;
+pub mod assets;
 pub mod assignment;
 pub mod attachments;
 pub mod calendar;
 pub mod changes;
 pub mod identity;
+pub mod labels;
 pub mod roles;
 pub mod sla;
 pub mod tickets;
+pub mod versions;

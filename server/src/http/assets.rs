@@ -33,7 +33,7 @@ pub fn limit(l: Option<u32>) -> ApiResult<u32> {
     }
 }
 
-fn id_cursor(c: Option<&str>) -> ApiResult<Option<i64>> {
+pub fn id_cursor(c: Option<&str>) -> ApiResult<Option<i64>> {
     c.filter(|s| !s.is_empty())
         .map(|s| {
             s.parse::<i64>().map_err(|_| {
@@ -52,6 +52,22 @@ pub struct ListQuery {
     pub kind: Option<String>,
     pub vendor: Option<String>,
     pub os: Option<String>,
+    /// A location id; the places below it count too.
+    pub location: Option<i64>,
+    /// A state id.
+    pub state: Option<i64>,
+    pub criticality: Option<String>,
+    pub tag: Option<String>,
+    /// Checked out to this user id.
+    pub user: Option<i64>,
+    /// Only assets whose audit is overdue.
+    pub audit_due: Option<bool>,
+    /// Warranty ending by this date (YYYY-MM-DD).
+    pub warranty_before: Option<String>,
+    /// Leave out retired and disposed assets.
+    pub active: Option<bool>,
+    /// `key:value` on a custom field (with `kind`).
+    pub field: Option<String>,
 }
 
 impl ListQuery {
@@ -63,11 +79,40 @@ impl ListQuery {
             ));
         }
         let nonempty = |o: &Option<String>| o.clone().filter(|s| !s.trim().is_empty());
+        let bad = |code, m: &str| Err(AppError::bad_request(code, m));
+        if let Some(d) = &self.warranty_before
+            && crate::domain::assets::parse_date(d).is_err()
+        {
+            return bad("invalid_date", "warranty_before is a date like 2026-12-31");
+        }
+        let field = match self.field.as_deref().filter(|f| !f.is_empty()) {
+            None => None,
+            Some(f) => match f.split_once(':') {
+                Some((k, v)) if crate::domain::assets::valid_key(k) && self.kind.is_some() => {
+                    Some((k.to_owned(), v.to_owned()))
+                }
+                _ => {
+                    return bad(
+                        "invalid_field",
+                        "field is key:value on a custom field, with kind=",
+                    );
+                }
+            },
+        };
         Ok(AssetFilter {
             q: nonempty(&self.q),
             kind: nonempty(&self.kind),
             vendor: nonempty(&self.vendor),
             os: nonempty(&self.os),
+            criticality: nonempty(&self.criticality),
+            asset_tag: nonempty(&self.tag),
+            state_id: self.state,
+            user_id: self.user,
+            audit_due_before: self.audit_due.filter(|d| *d).map(|_| crate::clock::now()),
+            warranty_before: nonempty(&self.warranty_before),
+            active_only: self.active.unwrap_or(false),
+            field,
+            locations: Vec::new(),
         })
     }
 }
@@ -76,10 +121,16 @@ impl ListQuery {
 pub async fn list_page(state: &AppState, q: &ListQuery) -> ApiResult<Page<AssetSummary>> {
     let limit = limit(q.limit)?;
     let after = id_cursor(q.cursor.as_deref())?;
-    let filter = q.filter()?;
+    let mut filter = q.filter()?;
+    let location = q.location;
     let items = state
         .db
-        .read(move |c| assets::list(c, &filter, after, limit))
+        .read(move |c| {
+            if let Some(l) = location {
+                filter.locations = crate::db::locations::subtree_ids(c, l)?;
+            }
+            assets::list(c, &filter, after, limit)
+        })
         .await?;
     let next_cursor = (items.len() == limit as usize)
         .then(|| items.last().map(|a| a.id.to_string()))
@@ -96,31 +147,75 @@ async fn list(
     Ok(Json(list_page(&state, &q).await?))
 }
 
-/// An asset with its open alerts.
+/// Everything about an asset: what agents report, its record, where it is, who holds
+/// it, what it is worth, and its open alerts.
 #[derive(Debug, serde::Serialize)]
-pub struct AssetWithAlerts {
+pub struct FullAsset {
     #[serde(flatten)]
     pub asset: AssetDetail,
+    #[serde(flatten)]
+    pub record: crate::db::asset_records::Record,
+    pub location: Option<crate::db::locations::Location>,
+    pub checkout: Option<crate::db::checkouts::Checkout>,
+    /// Straight-line value today, when cost, purchase date and life are known.
+    pub book_value_cents: Option<i64>,
+    /// The page its QR label opens, relative to the server.
+    pub public_path: Option<String>,
     pub alerts: Vec<crate::db::alerts::Alert>,
+}
+
+/// The whole asset `id`, or 404.
+pub async fn full_asset(state: &AppState, id: i64) -> ApiResult<FullAsset> {
+    let today = chrono::DateTime::from_timestamp(crate::clock::now(), 0)
+        .unwrap_or_default()
+        .date_naive();
+    let found = state
+        .db
+        .read(move |c| {
+            let (Some(asset), Some(record)) = (
+                assets::get(c, id)?,
+                crate::db::asset_records::record(c, id)?,
+            ) else {
+                return Ok(None);
+            };
+            let location = match record.location_id {
+                Some(l) => crate::db::locations::get(c, l)?,
+                None => None,
+            };
+            let checkout = crate::db::checkouts::open(c, id)?;
+            let token = crate::db::asset_records::public_token(c, id)?;
+            let alerts = crate::db::alerts::list(c, true, Some(id), None, 100)?;
+            let book_value_cents = match (
+                &record.purchase_date,
+                record.purchase_cost_cents,
+                record.expected_life_months,
+            ) {
+                (Some(d), Some(cost), Some(life)) => crate::domain::assets::parse_date(d)
+                    .ok()
+                    .map(|d| crate::domain::assets::book_value_cents(cost, d, life, today)),
+                _ => None,
+            };
+            Ok(Some(FullAsset {
+                asset,
+                record,
+                location,
+                checkout,
+                book_value_cents,
+                public_path: token.map(|t| format!("/p/{t}")),
+                alerts,
+            }))
+        })
+        .await?;
+    found.ok_or_else(|| AppError::not_found("asset"))
 }
 
 async fn detail(
     user: CurrentUser,
     State(state): State<AppState>,
     Path(id): Path<i64>,
-) -> ApiResult<Json<AssetWithAlerts>> {
+) -> ApiResult<Json<FullAsset>> {
     staff_only(&user)?;
-    let found = state
-        .db
-        .read(move |c| {
-            let Some(asset) = assets::get(c, id)? else {
-                return Ok(None);
-            };
-            let alerts = crate::db::alerts::list(c, true, Some(id), None, 100)?;
-            Ok(Some(AssetWithAlerts { asset, alerts }))
-        })
-        .await?;
-    found.map(Json).ok_or_else(|| AppError::not_found("asset"))
+    Ok(Json(full_asset(&state, id).await?))
 }
 
 #[derive(Debug, Deserialize)]

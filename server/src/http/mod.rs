@@ -2,17 +2,28 @@
 
 pub mod agent;
 pub mod alerts;
+pub mod asset_input;
+pub mod asset_records;
 pub mod assets;
 pub mod attachments;
+pub mod audits;
 pub mod auth;
 pub mod canned;
+pub mod checkouts;
 pub mod error;
 pub mod events;
+pub mod exports;
 pub mod groups;
+pub mod imports;
+pub mod labels;
+pub mod licenses;
+pub mod locations;
+pub mod software;
 pub mod system;
 pub mod ticket_changes;
 pub mod ticket_comments;
 pub mod tickets;
+pub mod users;
 pub mod views;
 pub mod webhooks;
 
@@ -46,6 +57,15 @@ pub fn router(state: AppState) -> Router {
         .merge(agent::router())
         .merge(alerts::router())
         .merge(assets::router())
+        .merge(exports::router())
+        .merge(imports::router())
+        .merge(software::router())
+        .merge(asset_records::router())
+        .merge(locations::router())
+        .merge(checkouts::router())
+        .merge(audits::router())
+        .merge(users::router())
+        .merge(labels::router())
         .merge(tickets::router())
         .merge(attachments::router())
         .merge(groups::router())

@@ -233,17 +233,6 @@ async fn agent_ticket(
             let Some(asset) = db::assets::get(tx, asset_id)? else {
                 return Ok(None);
             };
-            let requester = match db::users::by_email(tx, MACHINE_REQUESTER)? {
-                Some(u) => u.id,
-                None => db::users::insert(
-                    tx,
-                    MACHINE_REQUESTER,
-                    "Filed from a machine",
-                    crate::domain::roles::Role::Employee,
-                    None,
-                    now,
-                )?,
-            };
             let alerts = db::alerts::list(tx, true, Some(asset_id), None, 20)?;
             let mut description = b.body.trim().to_owned();
             description.push_str(&format!(
@@ -276,25 +265,19 @@ async fn agent_ticket(
             for al in &alerts {
                 description.push_str(&format!("\nAlert ({}): {}", al.severity, al.message));
             }
-            let (impact, urgency) = (
-                crate::domain::tickets::Level::Medium,
-                crate::domain::tickets::Level::Medium,
-            );
-            let new = db::tickets::NewTicket {
-                ticket_type: "incident".into(),
-                title: b.title.trim().into(),
+            let actor = format!("agent:{}", agent.agent_id);
+            let id = crate::service_desk::file_for_asset(
+                tx,
+                &st.desk,
+                MACHINE_REQUESTER,
+                "Filed from a machine",
+                b.title.trim(),
                 description,
-                requester_id: requester,
-                impact: i64::from(impact.value()),
-                urgency: i64::from(urgency.value()),
-                priority: i64::from(st.desk.matrix.priority(impact, urgency).number()),
-                source: "agent".into(),
-                asset_ids: vec![asset_id],
-                ..Default::default()
-            };
-            let id = db::tickets::insert(tx, &new, &format!("agent:{}", agent.agent_id), now)?;
-            crate::service_desk::refresh_sla(tx, &st.desk, id, now)?;
-            crate::events::ticket_created(tx, id, &format!("agent:{}", agent.agent_id), now)?;
+                "agent",
+                asset_id,
+                &actor,
+                now,
+            )?;
             Ok(Some(steward_shared::AgentTicketResponse {
                 ticket_id: id,
                 asset_id,

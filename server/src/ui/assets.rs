@@ -170,6 +170,7 @@ struct DetailPage {
     history: Vec<HistoryRow>,
     alerts: Vec<AlertRow>,
     problems: Vec<String>,
+    record: Option<super::asset_record::RecordView>,
 }
 
 pub struct AlertRow {
@@ -247,6 +248,13 @@ async fn detail(
         .health
         .clone()
         .and_then(|v| serde_json::from_value(v).ok());
+    let record = match crate::http::assets::full_asset(&state, id).await {
+        Ok(full) => {
+            let (holder, labels) = holder_and_labels(&state, &full).await;
+            Some(super::asset_record::record_view(&full, holder, &labels))
+        }
+        Err(_) => None,
+    };
     let software_more = (sw.len() == SOFTWARE_ON_PAGE as usize)
         .then(|| format!("/api/v1/assets/{id}/software?limit=500"));
     let page = DetailPage {
@@ -297,8 +305,38 @@ async fn detail(
             .iter()
             .map(|al| alert_row(al, crate::clock::now()))
             .collect(),
+        record,
     };
     render(&page)
+}
+
+/// Who holds the asset ("ann@example.com", "HQ / Room 2", "asset 7"), and its type's
+/// custom field labels by key.
+async fn holder_and_labels(
+    state: &AppState,
+    full: &crate::http::assets::FullAsset,
+) -> (String, Vec<(String, String)>) {
+    let (kind, target) = (
+        full.record.checked_out_kind.clone(),
+        full.record.checked_out_id,
+    );
+    let type_key = full.asset.summary.kind.clone();
+    state
+        .db
+        .read(move |c| {
+            let holder = match (kind.as_deref(), target) {
+                (Some("user"), Some(id)) => crate::db::users::by_id(c, id)?.map(|u| u.email),
+                (Some("location"), Some(id)) => crate::db::locations::get(c, id)?.map(|l| l.path),
+                (Some("asset"), Some(id)) => Some(format!("asset {id}")),
+                _ => None,
+            };
+            let labels = crate::db::asset_types::by_key(c, &type_key)?
+                .map(|t| t.fields.into_iter().map(|f| (f.key, f.label)).collect())
+                .unwrap_or_default();
+            Ok((holder.unwrap_or_default(), labels))
+        })
+        .await
+        .unwrap_or_default()
 }
 
 fn view(a: &AssetDetail, inv: &Inventory) -> AssetView {

@@ -2,9 +2,14 @@
 
 pub mod admin;
 pub mod alerts;
+pub mod asset_new;
+pub mod asset_record;
 pub mod assets;
 pub mod auth;
 pub mod format;
+pub mod locations;
+pub mod my_devices;
+pub mod public;
 pub mod queues;
 pub mod tickets;
 
@@ -29,6 +34,10 @@ pub fn router() -> Router<AppState> {
         .merge(tickets::router())
         .merge(queues::router())
         .merge(admin::router())
+        .merge(public::router())
+        .merge(locations::router())
+        .merge(my_devices::router())
+        .merge(asset_new::router())
 }
 
 /// The top bar of every signed-in page.

@@ -1,0 +1,272 @@
+//! Assets people enter (monitors, printers, HVAC units): `POST /api/v1/assets`,
+//! `PATCH /api/v1/assets/{id}`, and the asset types and lifecycle states behind them.
+//! Technicians create and edit assets; admins define types and states.
+
+use super::asset_input::{AssetInput, apply, new_asset};
+use super::auth::{CurrentUser, staff_only};
+use super::{ApiJson, ApiResult, AppError, AppState};
+use crate::db::{self, asset_types::AssetState, asset_types::AssetType};
+use crate::domain::assets::{FieldDef, StateKind, check_defs, valid_key};
+use crate::domain::roles::Role;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, patch, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use steward_shared::Page;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/assets", post(create))
+        .route("/api/v1/assets/{id}", patch(update))
+        .route("/api/v1/asset-types", get(types).post(create_type))
+        .route("/api/v1/asset-types/{key}", patch(update_type))
+        .route("/api/v1/asset-states", get(states).post(create_state))
+}
+
+fn bad(code: &'static str, m: impl Into<String>) -> AppError {
+    AppError::bad_request(code, m)
+}
+
+/// Who did it, as the history shows it.
+pub fn actor(user: &CurrentUser) -> String {
+    format!("user:{}", user.user.email)
+}
+
+/// Creates an asset; returns its id. The caller has checked the role.
+pub async fn create_asset(
+    state: &AppState,
+    user: &CurrentUser,
+    input: AssetInput,
+) -> ApiResult<i64> {
+    let now = crate::clock::now();
+    let who = actor(user);
+    state
+        .db
+        .write(move |tx| match new_asset(tx, &input)? {
+            Ok(a) => db::asset_records::create(tx, &a, &who, now).map(Ok),
+            Err(e) => Ok(Err(e)),
+        })
+        .await?
+}
+
+async fn create(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<AssetInput>,
+) -> ApiResult<(StatusCode, Json<super::assets::FullAsset>)> {
+    staff_only(&user)?;
+    let id = create_asset(&state, &user, input).await?;
+    tracing::info!(asset_id = id, user_id = user.user.id, "asset created");
+    Ok((
+        StatusCode::CREATED,
+        Json(super::assets::full_asset(&state, id).await?),
+    ))
+}
+
+async fn update(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    ApiJson(input): ApiJson<AssetInput>,
+) -> ApiResult<Json<super::assets::FullAsset>> {
+    staff_only(&user)?;
+    let now = crate::clock::now();
+    let who = actor(&user);
+    state
+        .db
+        .write(move |tx| {
+            let (Some(a), Some(r)) = (db::assets::get(tx, id)?, db::asset_records::record(tx, id)?)
+            else {
+                return Ok(Err(AppError::not_found("asset")));
+            };
+            apply(tx, id, &a.summary.kind, &r, &input, &who, now)
+        })
+        .await??;
+    Ok(Json(super::assets::full_asset(&state, id).await?))
+}
+
+async fn types(
+    user: CurrentUser,
+    State(state): State<AppState>,
+) -> ApiResult<Json<Page<AssetType>>> {
+    staff_only(&user)?;
+    let items = state.db.read(db::asset_types::list).await?;
+    Ok(Json(Page {
+        items,
+        next_cursor: None,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TypeBody {
+    key: Option<String>,
+    name: Option<String>,
+    /// "it", "facility" or "other".
+    category: Option<String>,
+    fields: Option<Vec<FieldDef>>,
+    expected_life_months: Option<i64>,
+    audit_every_months: Option<i64>,
+}
+
+/// Checks a type's name, category, fields and defaults in place.
+fn check_type(t: &AssetType) -> ApiResult<()> {
+    if !(1..=80).contains(&t.name.trim().chars().count()) {
+        return Err(bad("invalid_name", "a type name needs 1 to 80 characters"));
+    }
+    if !["it", "facility", "other"].contains(&t.category.as_str()) {
+        return Err(bad("invalid_category", "category is it, facility or other"));
+    }
+    check_defs(&t.fields).map_err(|e| bad("invalid_fields", e))?;
+    for (what, v) in [
+        ("expected_life_months", t.expected_life_months),
+        ("audit_every_months", t.audit_every_months),
+    ] {
+        if v.is_some_and(|m| !(1..=1200).contains(&m)) {
+            return Err(bad(
+                "invalid_field",
+                format!("{what} is between 1 and 1200"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn conflict(code: &'static str, m: impl Into<String>) -> AppError {
+    AppError::new(StatusCode::CONFLICT, code, m)
+}
+
+async fn create_type(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    ApiJson(b): ApiJson<TypeBody>,
+) -> ApiResult<(StatusCode, Json<AssetType>)> {
+    user.require(Role::Admin)?;
+    let key = b.key.unwrap_or_default();
+    if !valid_key(&key) {
+        return Err(bad(
+            "invalid_key",
+            "key: 1-40 lowercase letters, digits or _, starting with a letter",
+        ));
+    }
+    let t = AssetType {
+        id: 0,
+        key,
+        name: b.name.unwrap_or_default().trim().to_owned(),
+        category: b.category.unwrap_or_else(|| "it".into()),
+        fields: b.fields.unwrap_or_default(),
+        expected_life_months: b.expected_life_months,
+        audit_every_months: b.audit_every_months,
+    };
+    check_type(&t)?;
+    let now = crate::clock::now();
+    let created = state
+        .db
+        .write(move |tx| {
+            if db::asset_types::by_key(tx, &t.key)?.is_some()
+                || db::asset_types::find(tx, &t.name)?.is_some()
+            {
+                return Ok(Err(conflict(
+                    "type_exists",
+                    "a type with this key or name exists",
+                )));
+            }
+            db::asset_types::insert(tx, &t, now)?;
+            Ok(db::asset_types::by_key(tx, &t.key)?.ok_or_else(AppError::internal))
+        })
+        .await??;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+async fn update_type(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    ApiJson(b): ApiJson<TypeBody>,
+) -> ApiResult<Json<AssetType>> {
+    user.require(Role::Admin)?;
+    if b.key.as_ref().is_some_and(|k| k != &key) {
+        return Err(bad("invalid_key", "a type's key cannot change"));
+    }
+    let updated = state
+        .db
+        .write(move |tx| {
+            let Some(mut t) = db::asset_types::by_key(tx, &key)? else {
+                return Ok(Err(AppError::not_found("asset type")));
+            };
+            if let Some(n) = b.name {
+                t.name = n.trim().to_owned();
+            }
+            if let Some(c) = b.category {
+                t.category = c;
+            }
+            if let Some(f) = b.fields {
+                t.fields = f;
+            }
+            if b.expected_life_months.is_some() {
+                t.expected_life_months = b.expected_life_months;
+            }
+            if b.audit_every_months.is_some() {
+                t.audit_every_months = b.audit_every_months;
+            }
+            if let Err(e) = check_type(&t) {
+                return Ok(Err(e));
+            }
+            if db::asset_types::find(tx, &t.name)?.is_some_and(|o| o.id != t.id) {
+                return Ok(Err(conflict("type_exists", "another type has this name")));
+            }
+            db::asset_types::update(tx, &t)?;
+            Ok(db::asset_types::by_key(tx, &t.key)?.ok_or_else(AppError::internal))
+        })
+        .await??;
+    Ok(Json(updated))
+}
+
+async fn states(
+    user: CurrentUser,
+    State(state): State<AppState>,
+) -> ApiResult<Json<Page<AssetState>>> {
+    staff_only(&user)?;
+    let items = state.db.read(db::asset_types::states).await?;
+    Ok(Json(Page {
+        items,
+        next_cursor: None,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StateBody {
+    name: String,
+    /// deployable, deployed, undeployable or archived.
+    kind: String,
+}
+
+async fn create_state(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    ApiJson(b): ApiJson<StateBody>,
+) -> ApiResult<(StatusCode, Json<AssetState>)> {
+    user.require(Role::Admin)?;
+    let name = b.name.trim().to_owned();
+    if !(1..=60).contains(&name.chars().count()) {
+        return Err(bad("invalid_name", "a state name needs 1 to 60 characters"));
+    }
+    let kind: StateKind = b.kind.parse().map_err(|e: String| bad("invalid_kind", e))?;
+    let now = crate::clock::now();
+    let created = state
+        .db
+        .write(move |tx| {
+            if db::asset_types::state_by_name(tx, &name)?.is_some() {
+                return Ok(Err(conflict(
+                    "state_exists",
+                    format!("there is already a state {name:?}"),
+                )));
+            }
+            let id = db::asset_types::insert_state(tx, &name, kind, now)?;
+            Ok(db::asset_types::state(tx, id)?.ok_or_else(AppError::internal))
+        })
+        .await??;
+    Ok((StatusCode::CREATED, Json(created)))
+}
