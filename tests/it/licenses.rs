@@ -78,6 +78,14 @@ async fn over_use_shows_when_installs_or_assignments_exceed_seats() {
         counts(&l),
         json!({"seats": 2, "assigned": 0, "installs": 3, "available": 2, "over_use": true, "over_by": 1})
     );
+    // The licenses page says so too.
+    let login = crate::browser::submit_login(&s, ADMIN_EMAIL, ADMIN_PASSWORD, None).await;
+    let cookie = crate::browser::session_cookie(&login);
+    let page = crate::browser::page_text(&s, &cookie, "/licenses").await;
+    assert!(
+        page.contains("over by 1") && page.contains("fill w100 over"),
+        "{page}"
+    );
 
     // Seats: a machine, a person; the third finds none free.
     let asset0 = agents[0].2;

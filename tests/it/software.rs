@@ -163,6 +163,26 @@ async fn which_machines_have_openssl_below_3_0() {
         serde_json::json!([{"version": OLD, "installs": 2}])
     );
     assert_eq!(last["next_cursor"], Value::Null);
+    // The same on the web: the catalog, the version bars, the machines below 3.0.
+    let login = crate::browser::submit_login(&s, ADMIN_EMAIL, ADMIN_PASSWORD, None).await;
+    let cookie = crate::browser::session_cookie(&login);
+    let catalog = crate::browser::page_text(&s, &cookie, "/software?q=SSL").await;
+    assert!(catalog.contains("href=\"/software/openssl\""), "{catalog}");
+    assert!(!catalog.contains("curl"), "{catalog}");
+    let page = crate::browser::page_text(&s, &cookie, "/software/openssl?below=3.0").await;
+    assert!(page.contains("pc-a") && page.contains("pc-b"), "{page}");
+    assert!(!page.contains("pc-c") && !page.contains("pc-d"), "{page}");
+    assert_eq!(
+        page.matches("class=\"hit\"").count(),
+        1,
+        "only {OLD} is below 3.0"
+    );
+    assert!(page.contains("2 installs below 3.0"), "{page}");
+    // Typed text is escaped; a control character is refused with a message.
+    let odd = crate::browser::page_text(&s, &cookie, "/software/openssl?below=%3Cx%3E").await;
+    assert!(odd.contains("&#60;x&#62;") && !odd.contains("<x>"), "{odd}");
+    let bad = crate::browser::page_text(&s, &cookie, "/software/openssl?below=3%07").await;
+    assert!(bad.contains("role=\"alert\""), "{bad}");
     s.stop().await;
 }
 

@@ -11,6 +11,7 @@ pub mod locations;
 pub mod my_devices;
 pub mod public;
 pub mod queues;
+pub mod software;
 pub mod tickets;
 
 use crate::http::AppState;
@@ -38,6 +39,7 @@ pub fn router() -> Router<AppState> {
         .merge(locations::router())
         .merge(my_devices::router())
         .merge(asset_new::router())
+        .merge(software::router())
 }
 
 /// The top bar of every signed-in page.
