@@ -193,11 +193,8 @@ pub fn set(
 
 /// Another asset with this tag, if any.
 pub fn id_by_tag(c: &Connection, tag: &str) -> DbResult<Option<i64>> {
-    optional(c.query_row(
-        "SELECT id FROM assets WHERE asset_tag = ?1 COLLATE NOCASE",
-        [tag.trim()],
-        |r| r.get(0),
-    ))
+    let mut stmt = c.prepare_cached("SELECT id FROM assets WHERE asset_tag = ?1 COLLATE NOCASE")?;
+    optional(stmt.query_row([tag.trim()], |r| r.get(0)))
 }
 
 /// An asset by the token in its QR label's URL.

@@ -41,23 +41,18 @@ pub fn list(c: &Connection) -> DbResult<Vec<AssetType>> {
 }
 
 pub fn by_key(c: &Connection, key: &str) -> DbResult<Option<AssetType>> {
-    optional(c.query_row(
-        &format!("SELECT {COLUMNS} FROM asset_types WHERE key = ?1"),
-        [key],
-        from_row,
-    ))
+    let mut stmt =
+        c.prepare_cached(&format!("SELECT {COLUMNS} FROM asset_types WHERE key = ?1"))?;
+    optional(stmt.query_row([key], from_row))
 }
 
 /// A type by its key or, case-insensitively, its name ("HVAC unit").
 pub fn find(c: &Connection, key_or_name: &str) -> DbResult<Option<AssetType>> {
-    optional(c.query_row(
-        &format!(
-            "SELECT {COLUMNS} FROM asset_types WHERE key = ?1 OR name = ?1 COLLATE NOCASE
-             ORDER BY key = ?1 DESC LIMIT 1"
-        ),
-        [key_or_name.trim()],
-        from_row,
-    ))
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM asset_types WHERE key = ?1 OR name = ?1 COLLATE NOCASE
+         ORDER BY key = ?1 DESC LIMIT 1"
+    ))?;
+    optional(stmt.query_row([key_or_name.trim()], from_row))
 }
 
 /// Creates a type; `t.key` and the fields must have been checked.
@@ -143,29 +138,23 @@ pub fn states(c: &Connection) -> DbResult<Vec<AssetState>> {
 }
 
 pub fn state(c: &Connection, id: i64) -> DbResult<Option<AssetState>> {
-    optional(c.query_row(
-        "SELECT id, name, kind FROM asset_states WHERE id = ?1",
-        [id],
-        state_row,
-    ))
+    let mut stmt = c.prepare_cached("SELECT id, name, kind FROM asset_states WHERE id = ?1")?;
+    optional(stmt.query_row([id], state_row))
 }
 
 /// A state by name, case-insensitively.
 pub fn state_by_name(c: &Connection, name: &str) -> DbResult<Option<AssetState>> {
-    optional(c.query_row(
-        "SELECT id, name, kind FROM asset_states WHERE name = ?1 COLLATE NOCASE",
-        [name.trim()],
-        state_row,
-    ))
+    let mut stmt =
+        c.prepare_cached("SELECT id, name, kind FROM asset_states WHERE name = ?1 COLLATE NOCASE")?;
+    optional(stmt.query_row([name.trim()], state_row))
 }
 
 /// The first state of `kind` (lowest id): where check-out and check-in move an asset.
 pub fn first_state_of(c: &Connection, kind: StateKind) -> DbResult<Option<AssetState>> {
-    optional(c.query_row(
+    let mut stmt = c.prepare_cached(
         "SELECT id, name, kind FROM asset_states WHERE kind = ?1 ORDER BY id LIMIT 1",
-        [kind.as_str()],
-        state_row,
-    ))
+    )?;
+    optional(stmt.query_row([kind.as_str()], state_row))
 }
 
 pub fn insert_state(c: &Connection, name: &str, kind: StateKind, now: i64) -> DbResult<i64> {

@@ -64,24 +64,31 @@ pub fn list(c: &Connection, limit: u32) -> DbResult<Vec<Location>> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// One location, its path and time zone found by walking up to its site.
 pub fn get(c: &Connection, id: i64) -> DbResult<Option<Location>> {
-    optional(c.query_row(
-        &format!(
-            "{TREE} SELECT id, parent_id, kind, name, timezone, address, path, created_at
-             FROM tree WHERE id = ?1"
-        ),
-        [id],
-        from_row,
-    ))
+    let mut stmt = c.prepare_cached(
+        "WITH RECURSIVE up(id, parent_id, name, timezone, depth) AS (
+            SELECT id, parent_id, name, timezone, 0 FROM locations WHERE id = ?1
+            UNION ALL
+            SELECT l.id, l.parent_id, l.name, l.timezone, up.depth + 1
+            FROM locations l JOIN up ON l.id = up.parent_id
+         )
+         SELECT l.id, l.parent_id, l.kind, l.name,
+                (SELECT coalesce(timezone, 'UTC') FROM up WHERE parent_id IS NULL),
+                l.address,
+                (SELECT group_concat(name, ' / ' ORDER BY depth DESC) FROM up),
+                l.created_at
+         FROM locations l WHERE l.id = ?1",
+    )?;
+    optional(stmt.query_row([id], from_row))
 }
 
 /// The id of `name` under `parent` (case-insensitive).
 pub fn id_by_name(c: &Connection, parent: Option<i64>, name: &str) -> DbResult<Option<i64>> {
-    optional(c.query_row(
+    let mut stmt = c.prepare_cached(
         "SELECT id FROM locations WHERE coalesce(parent_id, 0) = ?1 AND name = ?2 COLLATE NOCASE",
-        params![parent.unwrap_or(0), name],
-        |r| r.get(0),
-    ))
+    )?;
+    optional(stmt.query_row(params![parent.unwrap_or(0), name], |r| r.get(0)))
 }
 
 pub fn insert(

@@ -35,17 +35,14 @@ impl Money {
         let v = match self {
             Money::Number(n) => *n,
             Money::Text(s) => {
-                let cleaned: String = s
+                let kept: String = s
                     .trim()
                     .chars()
-                    .filter(|c| c.is_ascii_digit() || *c == '.' || *c == '-')
+                    .filter(|c| c.is_ascii_digit() || ".,-".contains(*c))
                     .collect();
-                if cleaned.is_empty() || cleaned.matches('.').count() > 1 {
-                    return Err(format!("{s:?} is not an amount like 1299.50"));
-                }
-                cleaned
-                    .parse::<f64>()
-                    .map_err(|_| format!("{s:?} is not an amount like 1299.50"))?
+                decimal_point(&kept)
+                    .and_then(|t| t.parse::<f64>().ok())
+                    .ok_or_else(|| format!("{s:?} is not an amount like 1299.50"))?
             }
         };
         if !v.is_finite() || !(0.0..=1e12).contains(&v) {
@@ -53,6 +50,38 @@ impl Money {
         }
         Ok((v * 100.0).round() as i64)
     }
+}
+
+/// An amount written with thousands separators and a decimal point or comma ("1,299.50",
+/// "1.299,50", "1 299,5", "1299") as plain "1299.50"; `None` when it is ambiguous junk.
+fn decimal_point(t: &str) -> Option<String> {
+    let last_sep = t.rfind([',', '.']);
+    let decimal = match last_sep {
+        None => None,
+        Some(i) => {
+            let sep = t[i..].chars().next()?;
+            let digits_after = t.len() - i - 1;
+            let only_one = t.matches(sep).count() == 1;
+            // "1,299" and "1.299.000" group thousands; "12,5" and "1299.50" are decimals.
+            (only_one && (digits_after != 3 || t.contains(if sep == ',' { '.' } else { ',' })))
+                .then_some(i)
+        }
+    };
+    let mut out = String::with_capacity(t.len());
+    for (i, c) in t.char_indices() {
+        match c {
+            '.' | ',' if Some(i) == decimal => out.push('.'),
+            '.' | ',' => {
+                // A thousands separator is followed by exactly three digits.
+                let group = t[i + 1..].chars().take_while(char::is_ascii_digit).count();
+                if group != 3 {
+                    return None;
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    (!out.is_empty() && out != "-").then_some(out)
 }
 
 /// The fields of an asset anyone may give; absent fields are left alone (or defaulted on
@@ -94,10 +123,11 @@ fn bad(code: &'static str, m: impl Into<String>) -> AppError {
     AppError::bad_request(code, m)
 }
 
-/// Text of at most `max` characters, trimmed.
+/// Text of at most `max` characters, trimmed; only `notes` may hold line breaks and tabs.
 fn text(v: &str, field: &'static str, max: usize) -> Result<String, AppError> {
     let t = v.trim();
-    if t.chars().count() > max || t.chars().any(char::is_control) {
+    let allowed = |c: char| field == "notes" && matches!(c, '\n' | '\r' | '\t');
+    if t.chars().count() > max || t.chars().any(|c| c.is_control() && !allowed(c)) {
         return Err(bad(
             "invalid_field",
             format!("{field} is at most {max} characters, without control characters"),
@@ -411,6 +441,11 @@ mod tests {
         assert_eq!(Money::Number(1299.5).cents(), Ok(129_950));
         assert_eq!(Money::Text("1,299.50".into()).cents(), Ok(129_950));
         assert_eq!(Money::Text("$ 20".into()).cents(), Ok(2_000));
+        assert_eq!(Money::Text("1.299,50".into()).cents(), Ok(129_950));
+        assert_eq!(Money::Text("12,5".into()).cents(), Ok(1_250));
+        assert_eq!(Money::Text("1.299.000".into()).cents(), Ok(129_900_000));
+        assert_eq!(Money::Text("1,299".into()).cents(), Ok(129_900));
+        assert_eq!(Money::Text("€ 1 299,00".into()).cents(), Ok(129_900));
         assert!(Money::Text("a lot".into()).cents().is_err());
         assert!(Money::Text("1.2.3".into()).cents().is_err());
         assert!(Money::Number(-1.0).cents().is_err());
