@@ -494,3 +494,72 @@ async fn files_that_cannot_be_read_are_refused_with_a_code() {
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(asset_count(&s).await, 0);
 }
+
+#[tokio::test]
+async fn the_import_page_checks_then_imports_an_uploaded_file() {
+    use crate::attachments::{multipart_body, multipart_type};
+    let s = TestServer::spawn().await;
+    let tech = s.token_for(Role::Technician).await;
+    let login = crate::browser::submit_login(&s, ADMIN_EMAIL, ADMIN_PASSWORD, None).await;
+    let cookie = crate::browser::session_cookie(&login);
+    let form = crate::browser::page_text(&s, &cookie, "/assets/import").await;
+    let csrf = crate::browser::hidden_field(&form, "csrf");
+    let csv = "Asset Tag,Asset Name,Category,Purchase Date\n\
+               MON-1,Left monitor,Monitors,2024-02-01\n\
+               MON-2,Right monitor,Monitors,yesterday\n\
+               PR-1,Hall printer,Printers,2023-11-30\n";
+    let send = |fields: Vec<(&'static str, String)>| {
+        let fields: Vec<(&str, String)> = fields;
+        let body = {
+            let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            multipart_body(&pairs, ("assets.csv", "text/csv", csv.as_bytes()))
+        };
+        s.http
+            .post(s.url("/assets/import"))
+            .header("cookie", &cookie)
+            .header("content-type", multipart_type())
+            .body(body)
+            .send()
+    };
+    let checked = send(vec![("csrf", csrf.clone()), ("dry_run", "1".into())])
+        .await
+        .unwrap();
+    assert_eq!(checked.status(), StatusCode::OK);
+    let page = checked.text().await.unwrap();
+    assert!(
+        page.contains("Check: 3 rows, 2 valid, 1 with problems"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<td class=\"num\">3</td><td>Purchase Date</td>"),
+        "{page}"
+    );
+    let (_, none) = s.get_json("/api/v1/assets", &tech).await;
+    assert_eq!(none["items"], json!([]), "a check imports nothing");
+
+    let forged = send(vec![("csrf", "forged".into())]).await.unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let done = send(vec![("csrf", csrf)]).await.unwrap();
+    let page = done.text().await.unwrap();
+    assert!(
+        page.contains("Import: 3 rows, 2 valid, 1 with problems, 2 imported"),
+        "{page}"
+    );
+    let (_, all) = s.get_json("/api/v1/assets", &tech).await;
+    assert_eq!(all["items"].as_array().unwrap().len(), 2);
+
+    // The list links its CSV and the labels of the assets on the page.
+    let list = crate::browser::page_text(&s, &cookie, "/assets").await;
+    assert!(list.contains("/api/v1/assets.csv?q="), "{list}");
+    let ids: Vec<String> = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].to_string())
+        .collect();
+    assert!(
+        list.contains(&format!("labels.svg?ids={}", ids.join(","))),
+        "{list}"
+    );
+    s.stop().await;
+}

@@ -51,6 +51,9 @@ pub struct AssetRow {
 struct ListPage {
     nav: Option<Nav>,
     q: String,
+    q_encoded: String,
+    /// The ids on this page, comma-separated, for their label sheet.
+    label_ids: String,
     total: i64,
     rows: Vec<AssetRow>,
     next_url: Option<String>,
@@ -73,7 +76,7 @@ async fn list(user: UiUser, State(state): State<AppState>, Query(q): Query<ListQ
     let next_url = page
         .next_cursor
         .map(|c| format!("/assets?q={}&cursor={c}", url_encode(&query)));
-    let rows = page
+    let rows: Vec<AssetRow> = page
         .items
         .into_iter()
         .map(|a| AssetRow {
@@ -90,8 +93,15 @@ async fn list(user: UiUser, State(state): State<AppState>, Query(q): Query<ListQ
             clone_of: a.clone_of,
         })
         .collect();
+    let label_ids = rows
+        .iter()
+        .map(|r| r.id.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
     render(&ListPage {
         nav: user.nav("assets"),
+        q_encoded: url_encode(&query),
+        label_ids,
         q: query,
         total,
         rows,

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod alerts;
+pub mod asset_import;
 pub mod asset_new;
 pub mod asset_record;
 pub mod assets;
@@ -39,6 +40,7 @@ pub fn router() -> Router<AppState> {
         .merge(locations::router())
         .merge(my_devices::router())
         .merge(asset_new::router())
+        .merge(asset_import::router())
         .merge(software::router())
 }
 
