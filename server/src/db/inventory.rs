@@ -2,6 +2,7 @@
 //! clones), create or update the asset, store software and health, and record what
 //! changed in history.
 
+use super::asset_records::history;
 use super::{DbResult, optional};
 use crate::domain::changes::{self, SoftwareChange};
 use crate::domain::identity::{self, IdentityKey};
@@ -378,25 +379,6 @@ fn update_asset(
         created: false,
         changes: written,
     })
-}
-
-#[allow(clippy::too_many_arguments)]
-fn history(
-    c: &Connection,
-    asset_id: i64,
-    at: i64,
-    actor: &str,
-    kind: &str,
-    field: &str,
-    old: Option<&str>,
-    new: Option<&str>,
-) -> DbResult<()> {
-    c.prepare_cached(
-        "INSERT INTO asset_history (asset_id, at, actor, kind, field, old_value, new_value)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?
-    .execute(params![asset_id, at, actor, kind, field, old, new])?;
-    Ok(())
 }
 
 pub fn load_software(c: &Connection, asset_id: i64) -> DbResult<Vec<Software>> {

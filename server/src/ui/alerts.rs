@@ -1,13 +1,12 @@
 //! The alerts page: everything open across the fleet, newest first.
 
 use super::assets::{AlertRow, alert_row};
-use super::{Nav, UiUser, message, render};
+use super::{Nav, UiUser, render};
 use crate::http::AppState;
 use crate::http::alerts::{AlertQuery, page};
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
@@ -23,13 +22,8 @@ struct AlertsPage {
 }
 
 async fn list(user: UiUser, State(state): State<AppState>) -> Response {
-    if !user.0.user.role.is_staff() {
-        return message(
-            StatusCode::FORBIDDEN,
-            user.nav(""),
-            "Not available",
-            "Alerts are for IT staff.",
-        );
+    if let Some(r) = user.staff_only("Alerts are for IT staff.") {
+        return r;
     }
     let q = AlertQuery {
         limit: Some(500),

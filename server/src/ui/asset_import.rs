@@ -1,7 +1,7 @@
 //! Importing assets from a CSV file on the web: upload, check (dry run, the default),
 //! read the report, import for real. The same code as `POST /api/v1/imports/assets`.
 
-use super::{Nav, UiUser, message, render};
+use super::{Nav, UiUser, render};
 use crate::http::AppState;
 use crate::http::imports::{MAX_IMPORT_BYTES, MAX_REPORTED_ERRORS};
 use crate::imports::{self, Options, Report};
@@ -41,13 +41,8 @@ async fn page(
     report: Option<Report>,
     error: Option<String>,
 ) -> Response {
-    if !user.0.user.role.is_staff() {
-        return message(
-            StatusCode::FORBIDDEN,
-            user.nav("assets"),
-            "Not available",
-            "Assets are imported by IT staff.",
-        );
+    if let Some(r) = user.staff_only("Assets are imported by IT staff.") {
+        return r;
     }
     let types = state
         .db
@@ -127,13 +122,8 @@ async fn upload(user: UiUser, State(state): State<AppState>, mut parts: Multipar
     if !user.csrf_ok(&csrf) {
         return user.csrf_refused();
     }
-    if !user.0.user.role.is_staff() {
-        return message(
-            StatusCode::FORBIDDEN,
-            user.nav("assets"),
-            "Not available",
-            "Assets are imported by IT staff.",
-        );
+    if let Some(r) = user.staff_only("Assets are imported by IT staff.") {
+        return r;
     }
     let Some(bytes) = bytes.filter(|b| !b.is_empty()) else {
         return page(&state, &user, None, Some("Choose a CSV file.".into())).await;

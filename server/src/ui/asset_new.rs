@@ -74,13 +74,8 @@ async fn new_page(
     kind: Option<String>,
     error: Option<String>,
 ) -> Response {
-    if !user.0.user.role.is_staff() {
-        return message(
-            StatusCode::FORBIDDEN,
-            user.nav("assets"),
-            "Not available",
-            "Assets are entered by IT staff.",
-        );
+    if let Some(r) = user.staff_only("Assets are entered by IT staff.") {
+        return r;
     }
     let loaded = state
         .db
@@ -174,13 +169,8 @@ async fn submit(user: UiUser, State(state): State<AppState>, Form(f): Form<Field
     if !user.csrf_ok(csrf) {
         return user.csrf_refused();
     }
-    if !user.0.user.role.is_staff() {
-        return message(
-            StatusCode::FORBIDDEN,
-            user.nav("assets"),
-            "Not available",
-            "Assets are entered by IT staff.",
-        );
+    if let Some(r) = user.staff_only("Assets are entered by IT staff.") {
+        return r;
     }
     let input = input_from(&f);
     let kind = input.kind.clone();

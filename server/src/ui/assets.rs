@@ -21,17 +21,6 @@ pub fn router() -> Router<AppState> {
         .route("/assets/{id}", get(detail))
 }
 
-fn staff_or_message(user: &UiUser) -> Option<Response> {
-    (!user.0.user.role.is_staff()).then(|| {
-        message(
-            StatusCode::FORBIDDEN,
-            user.nav(""),
-            "Not available",
-            "The asset list is for IT staff. Your own devices appear on your start page.",
-        )
-    })
-}
-
 pub struct AssetRow {
     pub id: i64,
     pub name: String,
@@ -60,7 +49,9 @@ struct ListPage {
 }
 
 async fn list(user: UiUser, State(state): State<AppState>, Query(q): Query<ListQuery>) -> Response {
-    if let Some(r) = staff_or_message(&user) {
+    if let Some(r) =
+        user.staff_only("The asset list is for IT staff. Your own devices are under My devices.")
+    {
         return r;
     }
     let page = match crate::http::assets::list_page(&state, &q).await {
@@ -215,7 +206,9 @@ async fn detail(
     Path(id): Path<i64>,
     Query(q): Query<DetailQuery>,
 ) -> Response {
-    if let Some(r) = staff_or_message(&user) {
+    if let Some(r) =
+        user.staff_only("The asset list is for IT staff. Your own devices are under My devices.")
+    {
         return r;
     }
     let sq =

@@ -20,17 +20,6 @@ pub fn router() -> Router<AppState> {
         .route("/locations/{id}", get(place))
 }
 
-fn staff_only(user: &UiUser) -> Option<Response> {
-    (!user.0.user.role.is_staff()).then(|| {
-        message(
-            StatusCode::FORBIDDEN,
-            user.nav(""),
-            "Not available",
-            "Locations are for IT staff.",
-        )
-    })
-}
-
 pub struct PlaceRow {
     pub id: i64,
     pub name: String,
@@ -49,7 +38,7 @@ struct TreePage {
 }
 
 async fn tree(user: UiUser, State(state): State<AppState>) -> Response {
-    if let Some(r) = staff_only(&user) {
+    if let Some(r) = user.staff_only("Locations are for IT staff.") {
         return r;
     }
     let loaded = state
@@ -108,7 +97,7 @@ struct PlacePage {
 }
 
 async fn place(user: UiUser, State(state): State<AppState>, Path(id): Path<i64>) -> Response {
-    if let Some(r) = staff_only(&user) {
+    if let Some(r) = user.staff_only("Locations are for IT staff.") {
         return r;
     }
     let loaded = state

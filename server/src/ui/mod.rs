@@ -79,6 +79,12 @@ impl UiUser {
             .is_some_and(|c| crate::crypto::constant_time_eq(c, token))
     }
 
+    /// `None` for IT staff; for anyone else the 403 page, saying `why`.
+    pub fn staff_only(&self, why: &str) -> Option<Response> {
+        (!self.0.user.role.is_staff())
+            .then(|| message(StatusCode::FORBIDDEN, self.nav(""), "Not available", why))
+    }
+
     /// The page for a form whose CSRF token did not match (an old tab, usually).
     pub fn csrf_refused(&self) -> Response {
         message(

@@ -25,17 +25,6 @@ pub fn router() -> Router<AppState> {
         .route("/licenses", get(licenses))
 }
 
-fn staff_only(user: &UiUser) -> Option<Response> {
-    (!user.0.user.role.is_staff()).then(|| {
-        message(
-            StatusCode::FORBIDDEN,
-            user.nav(""),
-            "Not available",
-            "The software catalog is for IT staff.",
-        )
-    })
-}
-
 fn busy(user: &UiUser) -> Response {
     message(
         StatusCode::SERVICE_UNAVAILABLE,
@@ -65,7 +54,7 @@ async fn catalog(
     State(state): State<AppState>,
     Query(p): Query<CatalogQuery>,
 ) -> Response {
-    if let Some(r) = staff_only(&user) {
+    if let Some(r) = user.staff_only("The software catalog is for IT staff.") {
         return r;
     }
     let q: String = p.q.unwrap_or_default().chars().take(200).collect();
@@ -153,7 +142,7 @@ async fn title(
     Path(name): Path<String>,
     Query(p): Query<TitleQuery>,
 ) -> Response {
-    if let Some(r) = staff_only(&user) {
+    if let Some(r) = user.staff_only("The software catalog is for IT staff.") {
         return r;
     }
     let below = p.below.unwrap_or_default().trim().to_owned();
@@ -290,7 +279,7 @@ struct LicensesPage {
 }
 
 async fn licenses(user: UiUser, State(state): State<AppState>) -> Response {
-    if let Some(r) = staff_only(&user) {
+    if let Some(r) = user.staff_only("The software catalog is for IT staff.") {
         return r;
     }
     let Ok(list) = state
