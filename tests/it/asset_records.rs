@@ -233,6 +233,10 @@ async fn facility_assets_with_custom_fields_live_in_locations() {
     ] {
         assert!(page.contains(text), "{text} missing from {page}");
     }
+    assert!(
+        !page.contains("id=\"hw\""),
+        "no agent, no hardware card: {page}"
+    );
 
     // The same through the web form: choose the type, then its own fields appear.
     let choose = crate::browser::page_text(&s, &cookie, "/assets/new").await;
@@ -523,5 +527,81 @@ async fn a_person_answers_a_hand_over_on_the_web() {
         "{page}"
     );
     assert!(!page.contains("I have it"), "{page}");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn admins_rename_and_remove_states_but_keep_the_ones_check_out_needs() {
+    let s = TestServer::spawn().await;
+    let admin = s.admin_token().await;
+    let tech = s.token_for(Role::Technician).await;
+    let (status, lost) = post(
+        &s,
+        "/api/v1/asset-states",
+        &admin,
+        json!({"name": "Lost", "kind": "undeployable"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{lost}");
+    let lost_id = lost["id"].as_i64().unwrap();
+    let (status, _) = patch(
+        &s,
+        &format!("/api/v1/asset-states/{lost_id}"),
+        &tech,
+        json!({"name": "Missing"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, renamed) = patch(
+        &s,
+        &format!("/api/v1/asset-states/{lost_id}"),
+        &admin,
+        json!({"name": "Missing"}),
+    )
+    .await;
+    assert_eq!(
+        (status, renamed["name"].as_str()),
+        (StatusCode::OK, Some("Missing"))
+    );
+
+    // In use: not deleted. The only deployable and deployed states stay.
+    let phone = new_asset(
+        &s,
+        &tech,
+        json!({"type": "phone", "name": "Spare phone", "state_id": lost_id}),
+    )
+    .await;
+    assert_eq!(phone["state"], "Missing");
+    let status = delete(&s, &format!("/api/v1/asset-states/{lost_id}"), &admin).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    for (id, body) in [
+        (1, json!({"kind": "archived"})),
+        (2, json!({"kind": "undeployable"})),
+    ] {
+        let (status, e) = patch(&s, &format!("/api/v1/asset-states/{id}"), &admin, body).await;
+        assert_eq!(
+            (status, e["error"]["code"].as_str()),
+            (StatusCode::CONFLICT, Some("last_state_of_kind"))
+        );
+    }
+    patch(
+        &s,
+        &format!("/api/v1/assets/{}", phone["id"]),
+        &tech,
+        json!({"state": "Retired"}),
+    )
+    .await;
+    assert_eq!(
+        delete(&s, &format!("/api/v1/asset-states/{lost_id}"), &admin).await,
+        StatusCode::NO_CONTENT
+    );
+    let (_, states) = s.get_json("/api/v1/asset-states", &tech).await;
+    assert!(
+        !states["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["name"] == "Missing")
+    );
     s.stop().await;
 }

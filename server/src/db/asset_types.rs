@@ -164,3 +164,38 @@ pub fn insert_state(c: &Connection, name: &str, kind: StateKind, now: i64) -> Db
     )?;
     Ok(c.last_insert_rowid())
 }
+
+/// Renames a state and/or changes its kind; false when it does not exist.
+pub fn update_state(
+    c: &Connection,
+    id: i64,
+    name: Option<&str>,
+    kind: Option<StateKind>,
+) -> DbResult<bool> {
+    Ok(c.execute(
+        "UPDATE asset_states SET name = coalesce(?2, name), kind = coalesce(?3, kind) WHERE id = ?1",
+        params![id, name, kind.map(StateKind::as_str)],
+    )? > 0)
+}
+
+/// Assets in a state.
+pub fn assets_in_state(c: &Connection, id: i64) -> DbResult<i64> {
+    Ok(c.query_row(
+        "SELECT count(*) FROM assets WHERE state_id = ?1",
+        [id],
+        |r| r.get(0),
+    )?)
+}
+
+/// States of a kind.
+pub fn states_of(c: &Connection, kind: StateKind) -> DbResult<i64> {
+    Ok(c.query_row(
+        "SELECT count(*) FROM asset_states WHERE kind = ?1",
+        [kind.as_str()],
+        |r| r.get(0),
+    )?)
+}
+
+pub fn delete_state(c: &Connection, id: i64) -> DbResult<bool> {
+    Ok(c.execute("DELETE FROM asset_states WHERE id = ?1", [id])? > 0)
+}

@@ -22,6 +22,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/asset-types", get(types).post(create_type))
         .route("/api/v1/asset-types/{key}", patch(update_type))
         .route("/api/v1/asset-states", get(states).post(create_state))
+        .route(
+            "/api/v1/asset-states/{id}",
+            patch(update_state).delete(delete_state),
+        )
 }
 
 fn bad(code: &'static str, m: impl Into<String>) -> AppError {
@@ -269,4 +273,107 @@ async fn create_state(
         })
         .await??;
     Ok((StatusCode::CREATED, Json(created)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatePatch {
+    name: Option<String>,
+    kind: Option<String>,
+}
+
+/// Check-out needs a deployed state and check-in a deployable one: the last of each
+/// stays.
+fn keeps_needed_kinds(
+    tx: &rusqlite::Connection,
+    current: &AssetState,
+    new_kind: Option<StateKind>,
+) -> db::DbResult<Result<(), AppError>> {
+    let leaves = new_kind.is_none_or(|k| k != current.kind);
+    if leaves
+        && matches!(current.kind, StateKind::Deployable | StateKind::Deployed)
+        && db::asset_types::states_of(tx, current.kind)? == 1
+    {
+        return Ok(Err(conflict(
+            "last_state_of_kind",
+            format!(
+                "{:?} is the only {} state; check-out and check-in need one",
+                current.name, current.kind
+            ),
+        )));
+    }
+    Ok(Ok(()))
+}
+
+async fn update_state(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<StatePatch>,
+) -> ApiResult<Json<AssetState>> {
+    user.require(Role::Admin)?;
+    let name = b.name.map(|n| n.trim().to_owned());
+    if name
+        .as_ref()
+        .is_some_and(|n| !(1..=60).contains(&n.chars().count()))
+    {
+        return Err(bad("invalid_name", "a state name needs 1 to 60 characters"));
+    }
+    let kind = b
+        .kind
+        .map(|k| k.parse::<StateKind>())
+        .transpose()
+        .map_err(|e| bad("invalid_kind", e))?;
+    let updated = state
+        .db
+        .write(move |tx| {
+            let Some(cur) = db::asset_types::state(tx, id)? else {
+                return Ok(Err(AppError::not_found("state")));
+            };
+            if kind.is_some()
+                && let Err(e) = keeps_needed_kinds(tx, &cur, kind)?
+            {
+                return Ok(Err(e));
+            }
+            if let Some(n) = &name
+                && db::asset_types::state_by_name(tx, n)?.is_some_and(|o| o.id != id)
+            {
+                return Ok(Err(conflict(
+                    "state_exists",
+                    format!("there is already a state {n:?}"),
+                )));
+            }
+            db::asset_types::update_state(tx, id, name.as_deref(), kind)?;
+            Ok(db::asset_types::state(tx, id)?.ok_or_else(AppError::internal))
+        })
+        .await??;
+    Ok(Json(updated))
+}
+
+async fn delete_state(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
+    user.require(Role::Admin)?;
+    state
+        .db
+        .write(move |tx| {
+            let Some(cur) = db::asset_types::state(tx, id)? else {
+                return Ok(Err(AppError::not_found("state")));
+            };
+            let used = db::asset_types::assets_in_state(tx, id)?;
+            if used > 0 {
+                return Ok(Err(conflict(
+                    "state_in_use",
+                    format!("{used} assets are {:?}; move them first", cur.name),
+                )));
+            }
+            if let Err(e) = keeps_needed_kinds(tx, &cur, None)? {
+                return Ok(Err(e));
+            }
+            db::asset_types::delete_state(tx, id)?;
+            Ok(Ok(StatusCode::NO_CONTENT))
+        })
+        .await?
 }

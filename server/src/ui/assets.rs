@@ -121,6 +121,8 @@ pub struct AssetView {
     pub last_seen: String,
     pub software_count: i64,
     pub clone_of: Option<i64>,
+    /// An agent reports it (hardware, system, health, software cards make sense).
+    pub reported: bool,
 }
 
 pub struct FsView {
@@ -380,6 +382,7 @@ fn view(a: &AssetDetail, inv: &Inventory) -> AssetView {
         last_seen: datetime(s.last_seen_at),
         software_count: s.software_count,
         clone_of: s.clone_of,
+        reported: a.first_seen_at.is_some(),
     }
 }
 
