@@ -7,6 +7,7 @@ mod accounts;
 mod agents;
 mod alerts;
 mod asset_audits;
+mod asset_lifecycle;
 mod asset_records;
 mod assets;
 mod attachment_access;
