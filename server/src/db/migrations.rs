@@ -22,6 +22,10 @@ pub const MIGRATIONS: &[(u32, &str)] = &[
         10,
         include_str!("../../migrations/0010_software_catalog.sql"),
     ),
+    (
+        11,
+        include_str!("../../migrations/0011_asset_filter_indexes.sql"),
+    ),
 ];
 
 /// The schema version this build creates.
