@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod inventory;
+pub mod schedule;
 
 pub use inventory::*;
 
