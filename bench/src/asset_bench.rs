@@ -4,16 +4,13 @@
 //! catalog's queries over real HTTP. The cases are in [`crate::asset_cases`].
 
 use crate::asset_cases::{self, Outcome};
+use crate::harness;
 use crate::measure::Timing;
 use crate::report::{self, size, thousands};
 use crate::seed::fleet::{self, FleetOptions, FleetSummary};
-use anyhow::{Context, bail};
+use anyhow::bail;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use steward_server::accounts::{self, AccountError};
-use steward_server::config::{Overrides, ServerConfig};
-use steward_server::domain::roles::Role;
-use tokio_util::sync::CancellationToken;
 
 /// Everything the command line sets.
 #[derive(Debug, Clone)]
@@ -27,38 +24,18 @@ pub struct Options {
 
 /// Written beside the database after seeding, so a reused directory can report it.
 const SEED_FILE: &str = "asset-bench-seed.json";
-const TECH_EMAIL: &str = "asset-bench@it.example.com";
 
 /// Runs the benchmark and prints the report to stdout (progress goes to stderr).
 pub async fn run(o: Options) -> anyhow::Result<()> {
-    steward_server::install_crypto_provider();
-    let temp;
-    let data_dir = match &o.data_dir {
-        Some(d) => d.clone(),
-        None => {
-            temp = tempfile::Builder::new().prefix("asset-bench-").tempdir()?;
-            temp.path().join("data")
-        }
-    };
-    let overrides = Overrides {
-        data_dir: Some(data_dir.clone()),
-        listen: Some("127.0.0.1:0".into()),
-    };
-    let config = ServerConfig::load(None, Vec::new(), &overrides)?;
-    let state = tokio::task::spawn_blocking(move || steward_server::open(config)).await??;
-    let db_path = data_dir.join(steward_server::DB_FILE);
-
-    let existing: i64 = state
-        .db
-        .read(|c| Ok(c.query_row("SELECT count(*) FROM assets", [], |r| r.get(0))?))
-        .await?;
-    let existing = existing.max(0) as u64;
+    let opened = harness::open(o.data_dir.as_ref(), "asset-bench").await?;
+    let (data_dir, db_path, state) = (&opened.data_dir, &opened.db_path, opened.state.clone());
+    let existing = harness::count(&state.db, "assets").await?;
     let (seeded, reused) = if existing == 0 {
         eprintln!("seeding {} ...", db_path.display());
         let (path, opts) = (db_path.clone(), o.fleet.clone());
         let now = steward_server::clock::now();
         let s = tokio::task::spawn_blocking(move || fleet::seed_fleet(&path, &opts, now)).await??;
-        save_summary(&data_dir, &s)?;
+        save_summary(data_dir, &s)?;
         (s, false)
     } else if existing >= o.fleet.assets {
         eprintln!(
@@ -66,7 +43,7 @@ pub async fn run(o: Options) -> anyhow::Result<()> {
             db_path.display(),
             thousands(existing)
         );
-        (load_summary(&data_dir), true)
+        (load_summary(data_dir), true)
     } else {
         bail!(
             "{} already has {} assets, fewer than --assets {}; remove it or pass another --data-dir",
@@ -76,44 +53,17 @@ pub async fn run(o: Options) -> anyhow::Result<()> {
         );
     };
 
-    let token = tokio::task::spawn_blocking({
-        let db = state.db.clone();
-        move || -> anyhow::Result<String> {
-            match accounts::add_user(
-                &db,
-                TECH_EMAIL,
-                "Bench Technician",
-                Role::Technician,
-                "asset-bench password 123",
-            ) {
-                Ok(_) | Err(AccountError::Exists(_)) => {}
-                Err(e) => return Err(e.into()),
-            }
-            Ok(accounts::create_api_token(
-                &db,
-                TECH_EMAIL,
-                "asset-bench",
-                None,
-            )?)
-        }
-    })
-    .await??;
+    let token = harness::technician_token(&state.db, "asset-bench").await?;
     let shape = asset_cases::shape(&state.db).await?;
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let shutdown = CancellationToken::new();
-    let server = tokio::spawn(steward_server::serve(listener, state, shutdown.clone()));
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(120))
-        .build()?;
+    let running = harness::serve(state).await?;
+    let (http, base) = (&running.http, running.base.as_str());
 
-    let outcome = asset_cases::measure_all(&http, &base, &token, &shape, o.warmup, o.samples).await;
-    shutdown.cancel();
-    server.await?.context("the server failed")?;
+    let outcome = asset_cases::measure_all(http, base, &token, &shape, o.warmup, o.samples).await;
+    running.stop().await?;
     let outcome = outcome?;
 
-    print_report(&o, &db_path, &seeded, reused, &shape, &outcome);
+    print_report(&o, db_path, &seeded, reused, &shape, &outcome);
     Ok(())
 }
 

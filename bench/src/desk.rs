@@ -2,17 +2,14 @@
 //! `steward_server::open`, seed it unless it already holds the tickets, serve it on
 //! `127.0.0.1:0` in-process, and time the technician's queries over real HTTP.
 
+use crate::harness;
 use crate::measure::{self, Case, Timing};
 use crate::report::{self, size, thousands};
 use crate::rng::Rng;
 use crate::seed::{self, SeedOptions, SeedSummary};
-use anyhow::{Context, bail};
+use anyhow::bail;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use steward_server::accounts::{self, AccountError};
-use steward_server::config::{Overrides, ServerConfig};
-use steward_server::domain::roles::Role;
-use tokio_util::sync::CancellationToken;
 
 /// Everything the command line sets.
 #[derive(Debug, Clone)]
@@ -26,7 +23,6 @@ pub struct Options {
 
 /// Written beside the database after seeding, so a reused directory can report it.
 const SEED_FILE: &str = "desk-bench-seed.json";
-const TECH_EMAIL: &str = "desk-bench@it.example.com";
 
 /// Search words by how often they occur in the seeded text.
 const SEARCHES: &[(&str, &str)] = &[
@@ -45,34 +41,15 @@ const OPEN_QUEUE_SEARCHES: &[&str] = &["printer", "password reset", "plotter"];
 
 /// Runs the benchmark and prints the report to stdout (progress goes to stderr).
 pub async fn run(o: Options) -> anyhow::Result<()> {
-    steward_server::install_crypto_provider();
-    let temp;
-    let data_dir = match &o.data_dir {
-        Some(d) => d.clone(),
-        None => {
-            temp = tempfile::Builder::new().prefix("desk-bench-").tempdir()?;
-            temp.path().join("data")
-        }
-    };
-    let overrides = Overrides {
-        data_dir: Some(data_dir.clone()),
-        listen: Some("127.0.0.1:0".into()),
-    };
-    let config = ServerConfig::load(None, Vec::new(), &overrides)?;
-    let state = tokio::task::spawn_blocking(move || steward_server::open(config)).await??;
-    let db_path = data_dir.join(steward_server::DB_FILE);
-
-    let existing: i64 = state
-        .db
-        .read(|c| Ok(c.query_row("SELECT count(*) FROM tickets", [], |r| r.get(0))?))
-        .await?;
-    let existing = existing.max(0) as u64;
+    let opened = harness::open(o.data_dir.as_ref(), "desk-bench").await?;
+    let (data_dir, db_path, state) = (&opened.data_dir, &opened.db_path, opened.state.clone());
+    let existing = harness::count(&state.db, "tickets").await?;
     let (seeded, reused) = if existing == 0 {
         eprintln!("seeding {} ...", db_path.display());
         let (path, opts) = (db_path.clone(), o.seed.clone());
         let now = steward_server::clock::now();
         let s = tokio::task::spawn_blocking(move || seed::seed(&path, &opts, now)).await??;
-        save_summary(&data_dir, &s)?;
+        save_summary(data_dir, &s)?;
         (s, false)
     } else if existing >= o.seed.tickets {
         eprintln!(
@@ -80,7 +57,7 @@ pub async fn run(o: Options) -> anyhow::Result<()> {
             db_path.display(),
             thousands(existing)
         );
-        (load_summary(&data_dir, &state.db).await?, true)
+        (load_summary(data_dir, &state.db).await?, true)
     } else {
         bail!(
             "{} already has {} tickets, fewer than --tickets {}; remove it or pass another --data-dir",
@@ -90,59 +67,34 @@ pub async fn run(o: Options) -> anyhow::Result<()> {
         );
     };
 
-    let token = tokio::task::spawn_blocking({
-        let db = state.db.clone();
-        move || -> anyhow::Result<String> {
-            match accounts::add_user(
-                &db,
-                TECH_EMAIL,
-                "Bench Technician",
-                Role::Technician,
-                "desk-bench password 123",
-            ) {
-                Ok(_) | Err(AccountError::Exists(_)) => {}
-                Err(e) => return Err(e.into()),
-            }
-            Ok(accounts::create_api_token(
-                &db,
-                TECH_EMAIL,
-                "desk-bench",
-                None,
-            )?)
-        }
-    })
-    .await??;
+    let token = harness::technician_token(&state.db, "desk-bench").await?;
 
     let doc_counts = search_counts(&state.db).await?;
     let shape = shape(&state.db).await?;
     let max_id = seeded.tickets.max(existing) as i64;
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let shutdown = CancellationToken::new();
-    let server = tokio::spawn(steward_server::serve(listener, state, shutdown.clone()));
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(120))
-        .build()?;
+    let running = harness::serve(state).await?;
+    let (http, base) = (&running.http, running.base.as_str());
 
     let cases = cases(&doc_counts, max_id, o.warmup + o.samples);
     let mut timings: Vec<Timing> = Vec::new();
+    let mut failed = None;
     for case in &cases {
         eprintln!("measuring {} ...", case.label);
-        let t = measure::run(&http, &base, &token, case, o.warmup, o.samples).await;
-        match t {
+        match measure::run(http, base, &token, case, o.warmup, o.samples).await {
             Ok(t) => timings.push(t),
             Err(e) => {
-                shutdown.cancel();
-                let _ = server.await;
-                return Err(e);
+                failed = Some(e);
+                break;
             }
         }
     }
-    shutdown.cancel();
-    server.await?.context("the server failed")?;
+    running.stop().await?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
 
-    print_report(&o, &db_path, &seeded, reused, &shape, &timings)?;
+    print_report(&o, db_path, &seeded, reused, &shape, &timings)?;
     Ok(())
 }
 

@@ -9,6 +9,7 @@
 pub mod asset_bench;
 pub mod asset_cases;
 pub mod desk;
+pub mod harness;
 pub mod measure;
 pub mod report;
 pub mod rng;
