@@ -14,6 +14,7 @@ pub mod domain;
 pub mod events;
 pub mod http;
 pub mod imports;
+pub mod maintenance;
 pub mod notify;
 pub mod quickstart;
 pub mod service_desk;
@@ -75,6 +76,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let sweeper = tokio::spawn(sweeper::run(state.clone(), shutdown.clone()));
     let notifier = tokio::spawn(notify::run(state.clone(), shutdown.clone()));
+    let planner = tokio::spawn(maintenance::run(state.clone(), shutdown.clone()));
     let tls = state.config.tls.clone();
     let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let result = match (tls.cert, tls.key) {
@@ -113,6 +115,7 @@ pub async fn serve(
     shutdown.cancel();
     let _ = sweeper.await;
     let _ = notifier.await;
+    let _ = planner.await;
     result
 }
 

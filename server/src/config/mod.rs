@@ -21,6 +21,7 @@ pub struct ServerConfig {
     pub service_desk: ServiceDeskSection,
     pub smtp: SmtpSection,
     pub attachments: AttachmentsSection,
+    pub maintenance: MaintenanceSection,
     pub log: LogSection,
 }
 
@@ -88,6 +89,20 @@ impl Default for AlertsSection {
             sweep_interval_secs: 300,
             open_tickets: false,
         }
+    }
+}
+
+/// Preventive maintenance (`crate::maintenance`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MaintenanceSection {
+    /// How often the server generates due work orders and records missed ones, in seconds.
+    pub interval_secs: u64,
+}
+
+impl Default for MaintenanceSection {
+    fn default() -> Self {
+        Self { interval_secs: 60 }
     }
 }
 
@@ -264,6 +279,11 @@ impl ServerConfig {
         if self.alerts.agent_silent_hours == 0 || self.alerts.sweep_interval_secs < 10 {
             return Err(ConfigError::Invalid(
                 "alerts.agent_silent_hours must be at least 1 and alerts.sweep_interval_secs at least 10".into(),
+            ));
+        }
+        if !(5..=3600).contains(&self.maintenance.interval_secs) {
+            return Err(ConfigError::Invalid(
+                "maintenance.interval_secs must be between 5 and 3600".into(),
             ));
         }
         crate::service_desk::Rules::from_config(&self.service_desk)

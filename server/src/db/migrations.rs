@@ -26,6 +26,7 @@ pub const MIGRATIONS: &[(u32, &str)] = &[
         11,
         include_str!("../../migrations/0011_asset_filter_indexes.sql"),
     ),
+    (12, include_str!("../../migrations/0012_maintenance.sql")),
 ];
 
 /// The schema version this build creates.

@@ -22,6 +22,7 @@ pub mod groups;
 pub mod inventory;
 pub mod licenses;
 pub mod locations;
+pub mod maintenance;
 pub mod migrations;
 pub mod sessions;
 pub mod software;
@@ -30,6 +31,7 @@ pub mod tokens;
 pub mod users;
 pub mod views;
 pub mod webhooks;
+pub mod work_orders;
 
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};

@@ -10,6 +10,7 @@ pub mod calendar;
 pub mod changes;
 pub mod identity;
 pub mod labels;
+pub mod maintenance;
 pub mod recurrence;
 pub mod roles;
 pub mod sla;

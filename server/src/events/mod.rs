@@ -22,6 +22,8 @@ pub const TICKET_RESOLVED: &str = "ticket.resolved";
 pub const TICKET_CLOSED: &str = "ticket.closed";
 pub const TICKET_ATTACHMENT_ADDED: &str = "ticket.attachment_added";
 pub const SLA_BREACHED: &str = "sla.breached";
+pub const MAINTENANCE_MISSED: &str = "maintenance.missed";
+pub const MAINTENANCE_OVERDUE: &str = "maintenance.overdue";
 
 /// Every kind of event, for validating filters.
 pub const KINDS: &[&str] = &[
@@ -33,6 +35,8 @@ pub const KINDS: &[&str] = &[
     TICKET_CLOSED,
     TICKET_ATTACHMENT_ADDED,
     SLA_BREACHED,
+    MAINTENANCE_MISSED,
+    MAINTENANCE_OVERDUE,
 ];
 
 /// Checks a list of kinds; `*` anywhere means every kind (`None`).
