@@ -52,6 +52,9 @@ enum Command {
     /// Manage enrolled agents.
     #[command(subcommand)]
     Agent(AgentCommand),
+    /// Preventive maintenance.
+    #[command(subcommand)]
+    Maintenance(MaintenanceCommand),
     /// Apply database migrations and exit.
     Migrate,
     /// Write a consistent copy of the database to a file.
@@ -121,6 +124,18 @@ enum EnrollmentCommand {
         /// Expiry such as 24h or 7d; none by default.
         #[arg(long)]
         expires: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum MaintenanceCommand {
+    /// Generate the work orders due now, record missed ones and escalate overdue work (what
+    /// the running server does every `maintenance.interval_secs`), and print what it did.
+    /// Safe while the server runs: a work order is never generated twice.
+    Run {
+        /// Evaluate as of this time instead of now (RFC 3339, e.g. 2027-03-01T09:00:00Z).
+        #[arg(long)]
+        at: Option<String>,
     },
 }
 
@@ -270,6 +285,24 @@ async fn main() -> anyhow::Result<()> {
                 bail!("no active agent with that id");
             }
             println!("agent revoked");
+        }
+        Command::Maintenance(MaintenanceCommand::Run { at }) => {
+            let now = match at {
+                None => steward_server::clock::now(),
+                Some(t) => chrono::DateTime::parse_from_rfc3339(&t)
+                    .with_context(|| format!("--at {t:?} is not a time like 2027-03-01T09:00:00Z"))?
+                    .timestamp(),
+            };
+            let pass = steward_server::maintenance::evaluate(&state, now).await?;
+            println!(
+                "maintenance evaluated: {} work orders generated, {} missed, {} escalated ({} schedules added, {} removed, {} computed)",
+                pass.generated,
+                pass.missed,
+                pass.escalated,
+                pass.schedules_added,
+                pass.schedules_removed,
+                pass.computed
+            );
         }
         Command::Migrate => println!("database is at schema version {}", db::migrations::latest()),
         Command::Backup { to } => {

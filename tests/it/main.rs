@@ -22,6 +22,7 @@ mod helpers;
 mod imports;
 mod licenses;
 mod mail;
+mod maintenance;
 mod offline;
 mod protocol;
 mod search;

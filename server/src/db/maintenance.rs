@@ -40,10 +40,12 @@ pub struct Plan {
     pub estimated_minutes: Option<i64>,
     pub trigger: Trigger,
     pub timezone: Option<String>,
+    #[serde(rename = "lead_hours", serialize_with = "hours")]
     pub lead_secs: i64,
     pub assignee_id: Option<i64>,
     pub group_id: Option<i64>,
     pub priority: i64,
+    #[serde(rename = "escalate_after_hours", serialize_with = "maybe_hours")]
     pub escalate_after_secs: Option<i64>,
     pub escalate_group_id: Option<i64>,
     pub active: bool,
@@ -52,6 +54,17 @@ pub struct Plan {
     pub asset_count: i64,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+fn hours<S: serde::Serializer>(secs: &i64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_i64(secs / 3600)
+}
+
+fn maybe_hours<S: serde::Serializer>(secs: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
+    match secs {
+        Some(v) => s.serialize_some(&(v / 3600)),
+        None => s.serialize_none(),
+    }
 }
 
 /// The fields a plan is written from (checked by the HTTP layer).

@@ -69,7 +69,10 @@ impl AsyncRead for ChunkReader {
 
 /// A `text/csv` attachment whose body starts with `first` and continues with what is
 /// sent on the returned channel until it is dropped.
-fn csv_response(filename: &str, first: Vec<u8>) -> (Response, mpsc::Sender<io::Result<Bytes>>) {
+pub(crate) fn csv_response(
+    filename: &str,
+    first: Vec<u8>,
+) -> (Response, mpsc::Sender<io::Result<Bytes>>) {
     let (tx, rx) = mpsc::channel(2);
     let reader = ChunkReader {
         rx,
@@ -94,7 +97,7 @@ fn csv_response(filename: &str, first: Vec<u8>) -> (Response, mpsc::Sender<io::R
 }
 
 /// Logs a failed chunk and aborts the response it belongs to.
-async fn abort(tx: &mpsc::Sender<io::Result<Bytes>>, what: &str, e: &AppError) {
+pub(crate) async fn abort(tx: &mpsc::Sender<io::Result<Bytes>>, what: &str, e: &AppError) {
     tracing::error!(
         export = what,
         code = e.code,

@@ -18,6 +18,8 @@ pub mod imports;
 pub mod labels;
 pub mod licenses;
 pub mod locations;
+pub mod maintenance;
+pub mod maintenance_reports;
 pub mod software;
 pub mod system;
 pub mod ticket_changes;
@@ -26,6 +28,7 @@ pub mod tickets;
 pub mod users;
 pub mod views;
 pub mod webhooks;
+pub mod work_orders;
 
 use crate::config::ServerConfig;
 use crate::db::Db;
@@ -62,6 +65,9 @@ pub fn router(state: AppState) -> Router {
         .merge(software::router())
         .merge(asset_records::router())
         .merge(locations::router())
+        .merge(maintenance::router())
+        .merge(maintenance_reports::router())
+        .merge(work_orders::router())
         .merge(checkouts::router())
         .merge(audits::router())
         .merge(users::router())

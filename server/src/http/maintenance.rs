@@ -1,0 +1,633 @@
+//! `/api/v1/maintenance/...`: plans (what to do, when, on which assets), a preview of
+//! their next due dates, each asset's schedule, meter readings, and a pass of the
+//! evaluator on demand. Staff read and write plans; admins delete them and run passes.
+//! Work orders are in `http::work_orders`; calendar and compliance in
+//! `http::maintenance_reports`.
+
+use super::auth::{CurrentUser, staff_only};
+use super::{ApiJson, ApiResult, AppError, AppState};
+use crate::db::{
+    self,
+    maintenance::{Part, Plan, PlanFields, Target},
+};
+use crate::domain::maintenance::{Cause, Due, Trigger, dst_note};
+use crate::domain::roles::Role;
+use crate::maintenance::{self as planner, Ctx};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use rusqlite::Connection;
+use serde::{Deserialize, Serialize};
+use steward_shared::Page;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/maintenance/plans", get(list).post(create))
+        .route(
+            "/api/v1/maintenance/plans/{id}",
+            get(one).patch(update).delete(remove),
+        )
+        .route("/api/v1/maintenance/plans/{id}/preview", get(preview))
+        .route("/api/v1/maintenance/plans/{id}/assets", get(assets))
+        .route(
+            "/api/v1/maintenance/plans/{id}/work-orders",
+            post(manual_work_order),
+        )
+        .route("/api/v1/maintenance/evaluate", post(evaluate))
+        .route(
+            "/api/v1/assets/{id}/meters",
+            get(readings).post(add_reading),
+        )
+}
+
+fn bad(code: &'static str, m: impl Into<String>) -> AppError {
+    AppError::bad_request(code, m)
+}
+
+/// A plan as the API takes it (creating, or patching over the current values).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanInput {
+    pub title: String,
+    #[serde(default)]
+    pub instructions: String,
+    #[serde(default)]
+    pub checklist: Vec<String>,
+    #[serde(default)]
+    pub parts: Vec<Part>,
+    #[serde(default)]
+    pub estimated_minutes: Option<i64>,
+    pub trigger: Trigger,
+    /// An IANA zone overriding the asset's site's.
+    #[serde(default)]
+    pub timezone: Option<String>,
+    /// Generate work orders this many hours before they are due.
+    #[serde(default)]
+    pub lead_hours: i64,
+    #[serde(default)]
+    pub assignee_id: Option<i64>,
+    #[serde(default)]
+    pub group_id: Option<i64>,
+    /// 1 (critical) to 5 (planning); default 4.
+    #[serde(default = "low")]
+    pub priority: i64,
+    /// Escalate an open work order this many hours after it was due.
+    #[serde(default)]
+    pub escalate_after_hours: Option<i64>,
+    #[serde(default)]
+    pub escalate_group_id: Option<i64>,
+    #[serde(default = "yes")]
+    pub active: bool,
+    #[serde(default)]
+    pub targets: Vec<Target>,
+}
+
+fn low() -> i64 {
+    4
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl PlanInput {
+    /// The input that would write `p` back unchanged.
+    pub fn of(p: &Plan) -> PlanInput {
+        PlanInput {
+            title: p.title.clone(),
+            instructions: p.instructions.clone(),
+            checklist: p.checklist.clone(),
+            parts: p.parts.clone(),
+            estimated_minutes: p.estimated_minutes,
+            trigger: p.trigger.clone(),
+            timezone: p.timezone.clone(),
+            lead_hours: p.lead_secs / 3600,
+            assignee_id: p.assignee_id,
+            group_id: p.group_id,
+            priority: p.priority,
+            escalate_after_hours: p.escalate_after_secs.map(|s| s / 3600),
+            escalate_group_id: p.escalate_group_id,
+            active: p.active,
+            targets: p.targets.clone(),
+        }
+    }
+}
+
+/// Longest text and list sizes a plan accepts.
+const MAX_TITLE: usize = 200;
+const MAX_INSTRUCTIONS: usize = 20_000;
+const MAX_ITEMS: usize = 100;
+const MAX_TARGETS: usize = 1_000;
+
+fn text_ok(s: &str, max: usize) -> bool {
+    let n = s.trim().chars().count();
+    (1..=max).contains(&n)
+}
+
+/// Checks a plan input against the database (users, groups, targets). `Err` is the
+/// refusal to send back.
+pub fn check_plan(c: &Connection, p: &PlanInput) -> db::DbResult<Result<PlanFields, AppError>> {
+    let refuse = |code, m: String| Ok(Err(bad(code, m)));
+    if !text_ok(&p.title, MAX_TITLE) {
+        return refuse(
+            "invalid_title",
+            format!("a title needs 1 to {MAX_TITLE} characters"),
+        );
+    }
+    if p.instructions.chars().count() > MAX_INSTRUCTIONS {
+        return refuse(
+            "invalid_instructions",
+            format!("instructions are at most {MAX_INSTRUCTIONS} characters"),
+        );
+    }
+    if p.checklist.len() > MAX_ITEMS || p.checklist.iter().any(|i| !text_ok(i, 300)) {
+        return refuse(
+            "invalid_checklist",
+            format!("a checklist has at most {MAX_ITEMS} items of 1 to 300 characters"),
+        );
+    }
+    if p.parts.len() > MAX_ITEMS
+        || p.parts.iter().any(|x| {
+            !(text_ok(&x.name, MAX_TITLE)
+                && x.quantity.is_finite()
+                && x.quantity > 0.0
+                && x.quantity <= 1e6)
+        })
+    {
+        return refuse(
+            "invalid_parts",
+            format!("at most {MAX_ITEMS} parts, each with a name and a quantity above 0"),
+        );
+    }
+    if p.estimated_minutes
+        .is_some_and(|m| !(1..=100_000).contains(&m))
+    {
+        return refuse(
+            "invalid_estimated_minutes",
+            "estimated_minutes is 1 to 100000".into(),
+        );
+    }
+    if let Err(e) = p.trigger.compile() {
+        return refuse("invalid_trigger", e);
+    }
+    if let Some(tz) = &p.timezone
+        && tz.parse::<chrono_tz::Tz>().is_err()
+    {
+        return refuse(
+            "invalid_timezone",
+            format!("{tz:?} is not an IANA time zone like Europe/Berlin"),
+        );
+    }
+    if !(0..=24 * 366).contains(&p.lead_hours) {
+        return refuse(
+            "invalid_lead_hours",
+            "lead_hours is 0 to 8784 (a year)".into(),
+        );
+    }
+    if p.escalate_after_hours
+        .is_some_and(|h| !(0..=24 * 366).contains(&h))
+    {
+        return refuse(
+            "invalid_escalate_after_hours",
+            "escalate_after_hours is 0 to 8784 (a year)".into(),
+        );
+    }
+    if !(1..=5).contains(&p.priority) {
+        return refuse(
+            "invalid_priority",
+            "priority is 1 (critical) to 5 (planning)".into(),
+        );
+    }
+    if let Some(a) = p.assignee_id
+        && !db::users::by_id(c, a)?.is_some_and(|u| u.role.is_staff())
+    {
+        return refuse(
+            "invalid_assignee",
+            "work orders are assigned to technicians or admins".into(),
+        );
+    }
+    for g in [p.group_id, p.escalate_group_id].into_iter().flatten() {
+        if !db::groups::exists(c, g)? {
+            return refuse("invalid_group", format!("no group {g}"));
+        }
+    }
+    if p.targets.len() > MAX_TARGETS {
+        return refuse(
+            "invalid_targets",
+            format!(
+                "a plan has at most {MAX_TARGETS} targets; target a type or a location instead"
+            ),
+        );
+    }
+    for t in &p.targets {
+        if !["asset", "type", "location"].contains(&t.kind.as_str()) {
+            return refuse(
+                "invalid_target",
+                format!(
+                    "{:?} is not a target kind: use asset, type or location",
+                    t.kind
+                ),
+            );
+        }
+        if !db::maintenance::target_exists(c, t)? {
+            return refuse("invalid_target", format!("no {} {}", t.kind, t.id));
+        }
+    }
+    Ok(Ok(PlanFields {
+        title: p.title.trim().to_owned(),
+        instructions: p.instructions.clone(),
+        checklist: p.checklist.iter().map(|i| i.trim().to_owned()).collect(),
+        parts: p.parts.clone(),
+        estimated_minutes: p.estimated_minutes,
+        trigger: p.trigger.clone(),
+        timezone: p.timezone.clone(),
+        lead_secs: p.lead_hours * 3600,
+        assignee_id: p.assignee_id,
+        group_id: p.group_id,
+        priority: p.priority,
+        escalate_after_secs: p.escalate_after_hours.map(|h| h * 3600),
+        escalate_group_id: p.escalate_group_id,
+        active: p.active,
+        targets: p.targets.clone(),
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    #[serde(default)]
+    include_archived: bool,
+}
+
+async fn list(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<Json<Page<Plan>>> {
+    staff_only(&user)?;
+    let items = state
+        .db
+        .read(move |c| db::maintenance::list(c, q.include_archived, db::maintenance::MAX_PLANS))
+        .await?;
+    Ok(Json(Page {
+        items,
+        next_cursor: None,
+    }))
+}
+
+async fn load(state: &AppState, id: i64) -> ApiResult<Plan> {
+    state
+        .db
+        .read(move |c| db::maintenance::get(c, id))
+        .await?
+        .ok_or_else(|| AppError::not_found("maintenance plan"))
+}
+
+async fn one(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Plan>> {
+    staff_only(&user)?;
+    Ok(Json(load(&state, id).await?))
+}
+
+/// Writes a plan (new when `id` is `None`), then brings its schedules up to date. The
+/// caller checked the role. Returns the plan as stored.
+pub async fn save_plan(state: &AppState, id: Option<i64>, input: PlanInput) -> ApiResult<Plan> {
+    let now = crate::clock::now();
+    let saved = state
+        .db
+        .write(move |tx| {
+            let fields = match check_plan(tx, &input)? {
+                Ok(f) => f,
+                Err(e) => return Ok(Err(e)),
+            };
+            let id = match id {
+                Some(id) => {
+                    if db::maintenance::get(tx, id)?.is_none() {
+                        return Ok(Err(AppError::not_found("maintenance plan")));
+                    }
+                    db::maintenance::update(tx, id, &fields, now)?;
+                    id
+                }
+                None => db::maintenance::insert(tx, &fields, now)?,
+            };
+            Ok(Ok(id))
+        })
+        .await??;
+    // New schedules get their next due dates now, so the plan's page shows them at once.
+    if let Err(e) = planner::evaluate(state, now).await {
+        tracing::error!(error = %e, "maintenance evaluation after a plan change failed");
+    }
+    load(state, saved).await
+}
+
+async fn create(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<PlanInput>,
+) -> ApiResult<(StatusCode, Json<Plan>)> {
+    staff_only(&user)?;
+    let plan = save_plan(&state, None, input).await?;
+    Ok((StatusCode::CREATED, Json(plan)))
+}
+
+async fn update(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    ApiJson(patch): ApiJson<serde_json::Map<String, serde_json::Value>>,
+) -> ApiResult<Json<Plan>> {
+    staff_only(&user)?;
+    let current = load(&state, id).await?;
+    let mut merged = match serde_json::to_value(PlanInput::of(&current)) {
+        Ok(serde_json::Value::Object(m)) => m,
+        _ => return Err(AppError::internal()),
+    };
+    merged.extend(patch);
+    let input: PlanInput = serde_json::from_value(serde_json::Value::Object(merged))
+        .map_err(|e| bad("invalid_body", format!("the plan does not read right: {e}")))?;
+    Ok(Json(save_plan(&state, Some(id), input).await?))
+}
+
+#[derive(Debug, Serialize)]
+struct Removed {
+    /// `deleted`, or `archived` when the plan has work orders (their evidence stays).
+    outcome: &'static str,
+}
+
+async fn remove(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Removed>> {
+    user.require(Role::Admin)?;
+    let now = crate::clock::now();
+    let outcome = state
+        .db
+        .write(move |tx| {
+            let Some(plan) = db::maintenance::get(tx, id)? else {
+                return Ok(None);
+            };
+            if db::maintenance::has_work_orders(tx, id)? {
+                let mut fields = match check_plan(tx, &PlanInput::of(&plan))? {
+                    Ok(f) => f,
+                    Err(_) => return Ok(Some("archived")),
+                };
+                fields.active = false;
+                db::maintenance::update(tx, id, &fields, now)?;
+                db::maintenance::sync_schedules(tx, now)?;
+                Ok(Some("archived"))
+            } else {
+                db::maintenance::delete(tx, id)?;
+                Ok(Some("deleted"))
+            }
+        })
+        .await?;
+    outcome
+        .map(|outcome| Json(Removed { outcome }))
+        .ok_or_else(|| AppError::not_found("maintenance plan"))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PreviewQuery {
+    n: Option<usize>,
+    /// The zone to preview in (default: the plan's, else the server's).
+    timezone: Option<String>,
+}
+
+/// One previewed due date.
+#[derive(Debug, Serialize)]
+pub struct PreviewItem {
+    pub due_at: i64,
+    /// On the preview zone's clock, e.g. "2027-03-28 03:30 CEST".
+    pub local: String,
+    pub cause: &'static str,
+    /// Set when the clocks change that day.
+    pub dst_note: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Preview {
+    pub timezone: String,
+    pub items: Vec<PreviewItem>,
+}
+
+/// The next `n` due dates of `plan` for an asset starting now, on `tz`'s clock.
+pub fn preview_of(plan: &Plan, tz: chrono_tz::Tz, now: i64, n: usize) -> Result<Preview, String> {
+    let compiled = plan.trigger.compile()?;
+    let items = compiled
+        .preview(tz, now, n)
+        .into_iter()
+        .map(|d: Due| PreviewItem {
+            due_at: d.at,
+            local: chrono::DateTime::from_timestamp(d.at, 0)
+                .map(|t| t.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z").to_string())
+                .unwrap_or_default(),
+            cause: d.cause.as_str(),
+            dst_note: dst_note(tz, d.at),
+        })
+        .collect();
+    Ok(Preview {
+        timezone: tz.name().to_owned(),
+        items,
+    })
+}
+
+async fn preview(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Query(q): Query<PreviewQuery>,
+) -> ApiResult<Json<Preview>> {
+    staff_only(&user)?;
+    let n = q.n.unwrap_or(10);
+    if !(1..=500).contains(&n) {
+        return Err(bad("invalid_n", "n is 1 to 500"));
+    }
+    let plan = load(&state, id).await?;
+    let zone = q.timezone.or_else(|| plan.timezone.clone());
+    let tz = match zone {
+        Some(z) => z.parse::<chrono_tz::Tz>().map_err(|_| {
+            bad(
+                "invalid_timezone",
+                format!("{z:?} is not an IANA time zone like Europe/Berlin"),
+            )
+        })?,
+        None => state.desk.calendar.tz(),
+    };
+    preview_of(&plan, tz, crate::clock::now(), n)
+        .map(Json)
+        .map_err(|e| bad("invalid_trigger", e))
+}
+
+async fn assets(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Page<db::maintenance::AssetSchedule>>> {
+    staff_only(&user)?;
+    load(&state, id).await?;
+    let tz = state.desk.calendar.tz().name().to_owned();
+    let items = state
+        .db
+        .read(move |c| db::maintenance::plan_assets(c, id, &tz, 10_000))
+        .await?;
+    Ok(Json(Page {
+        items,
+        next_cursor: None,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ManualOrder {
+    asset_id: i64,
+}
+
+async fn manual_work_order(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<ManualOrder>,
+) -> ApiResult<(StatusCode, Json<db::work_orders::WorkOrder>)> {
+    staff_only(&user)?;
+    let now = crate::clock::now();
+    let st = state.clone();
+    let made = state
+        .db
+        .write(move |tx| {
+            let plans = planner::load_plans(tx)?;
+            let Some(plan) = plans.get(&id) else {
+                return Ok(Err(AppError::not_found("active maintenance plan")));
+            };
+            if db::assets::get(tx, body.asset_id)?.is_none() {
+                return Ok(Err(bad("invalid_asset", "no such asset")));
+            }
+            let due = Due {
+                at: now,
+                cause: Cause::Manual,
+            };
+            match planner::generate(tx, &Ctx::of(&st), plan, body.asset_id, due, None, None, now)? {
+                Some(w) => Ok(Ok(db::work_orders::get(tx, w, now)?)),
+                None => Ok(Err(AppError::new(
+                    StatusCode::CONFLICT,
+                    "work_order_exists",
+                    "a work order for this plan and asset is already due now",
+                ))),
+            }
+        })
+        .await??;
+    made.map(|w| (StatusCode::CREATED, Json(w)))
+        .ok_or_else(AppError::internal)
+}
+
+async fn evaluate(
+    user: CurrentUser,
+    State(state): State<AppState>,
+) -> ApiResult<Json<planner::Pass>> {
+    user.require(Role::Admin)?;
+    Ok(Json(planner::evaluate(&state, crate::clock::now()).await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewReading {
+    meter: String,
+    value: f64,
+    /// Unix seconds; default now. Not in the future.
+    read_at: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+struct ReadingAdded {
+    reading: db::maintenance::Reading,
+    /// Work orders this reading made due.
+    work_order_ids: Vec<i64>,
+}
+
+async fn add_reading(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    Path(asset_id): Path<i64>,
+    ApiJson(body): ApiJson<NewReading>,
+) -> ApiResult<(StatusCode, Json<ReadingAdded>)> {
+    staff_only(&user)?;
+    let meter = body.meter.trim().to_owned();
+    let probe = Trigger {
+        meter: Some(crate::domain::maintenance::MeterRule {
+            meter: meter.clone(),
+            every: 1.0,
+        }),
+        ..Default::default()
+    };
+    if let Err(e) = probe.compile() {
+        return Err(bad("invalid_meter", e));
+    }
+    if !body.value.is_finite() || !(0.0..=1e15).contains(&body.value) {
+        return Err(bad(
+            "invalid_value",
+            "a reading is a number from 0 to 10^15",
+        ));
+    }
+    let now = crate::clock::now();
+    let read_at = body.read_at.unwrap_or(now);
+    if read_at > now + 300 || read_at < 0 {
+        return Err(bad("invalid_read_at", "a reading cannot be in the future"));
+    }
+    let source = format!("user:{}", user.user.id);
+    let st = state.clone();
+    let added = state
+        .db
+        .write(move |tx| {
+            if db::assets::get(tx, asset_id)?.is_none() {
+                return Ok(None);
+            }
+            let (id, made) = planner::record_reading(
+                tx,
+                &Ctx::of(&st),
+                asset_id,
+                &meter,
+                body.value,
+                read_at,
+                &source,
+                now,
+            )?;
+            let reading = db::maintenance::readings(tx, asset_id, 50)?
+                .into_iter()
+                .find(|r| r.id == id);
+            Ok(reading.map(|reading| ReadingAdded {
+                reading,
+                work_order_ids: made,
+            }))
+        })
+        .await?;
+    added
+        .map(|a| (StatusCode::CREATED, Json(a)))
+        .ok_or_else(|| AppError::not_found("asset"))
+}
+
+async fn readings(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    Path(asset_id): Path<i64>,
+) -> ApiResult<Json<Page<db::maintenance::Reading>>> {
+    staff_only(&user)?;
+    let items = state
+        .db
+        .read(move |c| {
+            if db::assets::get(c, asset_id)?.is_none() {
+                return Ok(None);
+            }
+            db::maintenance::readings(c, asset_id, 500).map(Some)
+        })
+        .await?
+        .ok_or_else(|| AppError::not_found("asset"))?;
+    Ok(Json(Page {
+        items,
+        next_cursor: None,
+    }))
+}
