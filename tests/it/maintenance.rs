@@ -374,7 +374,7 @@ async fn a_meter_fires_once_per_crossing() {
     )
     .await;
     let pid = printer["id"].as_i64().unwrap();
-    plan(
+    let printer_plan = plan(
         &s,
         &tech,
         json!({
@@ -384,10 +384,11 @@ async fn a_meter_fires_once_per_crossing() {
         }),
     )
     .await;
+    let plan_id = printer_plan["id"].as_i64().unwrap();
     let path = format!("/api/v1/assets/{pid}/meters");
     let mut fired = Vec::new();
     for (i, value) in [
-        153_000, 160_000, 162_999, 163_000, 163_500, 171_000, 201_000,
+        153_000, 159_000, 160_000, 165_000, 169_999, 201_000, 205_000,
     ]
     .into_iter()
     .enumerate()
@@ -402,13 +403,20 @@ async fn a_meter_fires_once_per_crossing() {
         assert_eq!(status, StatusCode::CREATED, "{r}");
         fired.push(r["work_order_ids"].as_array().unwrap().len());
     }
-    // Baseline 153,000: fires at 163,000 and once for the jump to 201,000 (the next
-    // threshold, 173,000, was passed along with three more).
-    assert_eq!(fired, [0, 0, 0, 1, 0, 0, 1]);
+    // Every 10,000 pages: fires at 160,000 and once for the jump to 201,000 (past 170,000
+    // and three more thresholds), then not again until 210,000.
+    assert_eq!(fired, [0, 0, 1, 0, 0, 1, 0]);
     let wos = work_orders(&s, &tech, &format!("asset_id={pid}")).await;
     assert_eq!(wos.len(), 2);
     assert!(wos.iter().all(|w| w["cause"] == "meter"));
     assert_eq!(wos[1]["meter_value"], 201_000.0);
+    let (_, schedule) = s
+        .get_json(
+            &format!("/api/v1/maintenance/plans/{plan_id}/assets"),
+            &tech,
+        )
+        .await;
+    assert_eq!(schedule["items"][0]["meter_next"], 210_000.0);
     let (_, readings) = s.get_json(&path, &tech).await;
     assert_eq!(readings["items"].as_array().unwrap().len(), 7);
     // Bad readings are refused and change nothing.
@@ -572,4 +580,49 @@ async fn plans_are_validated_previewed_and_for_staff_only() {
         .await,
         StatusCode::OK
     );
+}
+
+#[tokio::test]
+async fn agents_report_uptime_hours_as_a_meter() {
+    let s = TestServer::spawn().await;
+    let tech = s.token_for(Role::Technician).await;
+    let (client, creds) = s.enrolled_agent().await;
+    let mut r = report("ws-uptime", "7d1b3a52-5c1e-4e0b-9f0a-2f1c3b4d5e6f", &[]);
+    r.seq = 1;
+    r.health.uptime_secs = 100 * 3600;
+    let asset_id = client.checkin(&creds, &r).await.unwrap().asset_id;
+    let p = plan(
+        &s,
+        &tech,
+        json!({
+            "title": "Reboot overdue",
+            "trigger": {"meter": {"meter": "uptime_hours", "every": 720}},
+            "targets": [{"kind": "asset", "id": asset_id}],
+        }),
+    )
+    .await;
+    let mut generated = Vec::new();
+    for (seq, hours) in [(2, 200), (3, 300), (4, 725), (5, 726)] {
+        r.seq = seq;
+        r.health.uptime_secs = hours * 3600;
+        client.checkin(&creds, &r).await.unwrap();
+        let wos = work_orders(&s, &tech, &format!("plan_id={}", p["id"])).await;
+        generated.push(wos.len());
+    }
+    // Fires when the machine passes 720 hours up, once.
+    assert_eq!(generated, [0, 0, 1, 1]);
+    let wos = work_orders(&s, &tech, &format!("plan_id={}", p["id"])).await;
+    assert_eq!(wos[0]["cause"], "meter");
+    assert_eq!(wos[0]["meter_value"], 725.0);
+    // Readings are kept sparingly: the first, then only the crossing within the hour.
+    let (_, readings) = s
+        .get_json(&format!("/api/v1/assets/{asset_id}/meters"), &tech)
+        .await;
+    let values: Vec<f64> = readings["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["value"].as_f64().unwrap())
+        .collect();
+    assert_eq!(values, [725.0, 200.0]);
 }

@@ -374,12 +374,15 @@ fn fixed_interval_after(tz: Tz, first: NaiveDate, every: u32, at: NaiveTime, aft
 }
 
 /// A meter reading against the asset's next threshold. Returns whether a work order is
-/// due, and the next threshold. The first reading sets the baseline (`value + every`); a
-/// reading at or past the threshold fires once, and the next threshold is the first
-/// multiple of `every` past the reading, so a jump over several thresholds fires once.
+/// due, and the next threshold. Without a threshold yet (the first reading), the next is
+/// the first multiple of `every` above the reading (a generator at 153 hours, serviced
+/// every 500: due at 500). A reading at or past the threshold fires once, and the next
+/// threshold is the first step of `every` past the reading, so a jump over several
+/// thresholds fires once. (Completing a work order sets the next threshold to the latest
+/// reading plus `every`.)
 pub fn meter_crossing(rule: &MeterRule, next: Option<f64>, value: f64) -> (bool, f64) {
     match next {
-        None => (false, value + rule.every),
+        None => (false, ((value / rule.every).floor() + 1.0) * rule.every),
         Some(t) if value >= t => {
             let steps = ((value - t) / rule.every).floor() + 1.0;
             (true, t + steps * rule.every)

@@ -154,21 +154,21 @@ fn a_meter_crossing_fires_once() {
         meter: "pages".into(),
         every: 10_000.0,
     };
-    // The first reading sets the baseline.
+    // The first reading sets the next threshold at the next multiple of 10,000.
     let (fire, next) = meter_crossing(&rule, None, 153_000.0);
     assert!(!fire);
-    assert_eq!(next, 163_000.0);
+    assert_eq!(next, 160_000.0);
     // Readings below the threshold do nothing; the crossing fires; readings after it do
     // not fire again.
     let mut threshold = Some(next);
     let mut fired = 0;
-    for v in [155_000.0, 162_999.0, 163_000.0, 163_500.0, 170_000.0] {
+    for v in [155_000.0, 159_999.0, 160_000.0, 160_500.0, 169_000.0] {
         let (fire, next) = meter_crossing(&rule, threshold, v);
         fired += usize::from(fire);
         threshold = Some(next);
     }
     assert_eq!(fired, 1);
-    assert_eq!(threshold, Some(173_000.0));
+    assert_eq!(threshold, Some(170_000.0));
     // A jump over three thresholds fires once, and the next threshold is past the reading.
     let (fire, next) = meter_crossing(&rule, Some(173_000.0), 201_000.0);
     assert!(fire);

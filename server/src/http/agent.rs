@@ -248,12 +248,18 @@ async fn checkin(
     let ip = peer.ip().to_string();
     let thresholds = state.config.alerts.thresholds();
     let (open_tickets, desk) = (state.config.alerts.open_tickets, state.desk.clone());
+    let config = state.config.clone();
+    let uptime = req.health.uptime_secs;
     let reply = state
         .db
         .write(move |tx| {
             let reply = db::checkin::handle(tx, &agent_id, req, &ip, now, &thresholds)?;
             if open_tickets && reply.asset_id > 0 {
                 crate::service_desk::tickets_for_alerts(tx, &desk, Some(reply.asset_id), now)?;
+            }
+            if reply.asset_id > 0 {
+                let ctx = crate::maintenance::Ctx::new(&desk, &config);
+                crate::maintenance::record_agent_meters(tx, &ctx, reply.asset_id, uptime, now)?;
             }
             Ok(reply)
         })

@@ -20,6 +20,7 @@ pub mod licenses;
 pub mod locations;
 pub mod maintenance;
 pub mod maintenance_reports;
+pub mod meters;
 pub mod software;
 pub mod system;
 pub mod ticket_changes;
@@ -67,6 +68,7 @@ pub fn router(state: AppState) -> Router {
         .merge(locations::router())
         .merge(maintenance::router())
         .merge(maintenance_reports::router())
+        .merge(meters::router())
         .merge(work_orders::router())
         .merge(checkouts::router())
         .merge(audits::router())

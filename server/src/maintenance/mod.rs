@@ -23,6 +23,12 @@ use std::collections::HashMap;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
+mod meters;
+mod work_orders;
+
+pub use meters::{UPTIME_METER, record_agent_meters, record_reading};
+pub use work_orders::{CompleteRefused, complete, escalate_overdue, finish_ticket, sweep_missed};
+
 /// Schedules handled per write transaction.
 pub const CHUNK: u32 = 2_000;
 /// Occurrences generated for one schedule in one pass (a year of daily work); beyond it,
@@ -30,7 +36,7 @@ pub const CHUNK: u32 = 2_000;
 pub const MAX_CATCH_UP: usize = 400;
 /// The account that files work orders.
 pub const PLANNER_EMAIL: &str = "maintenance@steward.local";
-const ACTOR: &str = "maintenance";
+pub(crate) const ACTOR: &str = "maintenance";
 
 /// What one pass did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -71,10 +77,14 @@ pub struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     pub fn of(state: &'a AppState) -> Ctx<'a> {
+        Ctx::new(&state.desk, &state.config)
+    }
+
+    pub fn new(desk: &'a Rules, config: &crate::config::ServerConfig) -> Ctx<'a> {
         Ctx {
-            desk: &state.desk,
-            default_tz: state.desk.calendar.tz(),
-            slack_secs: 2 * state.config.maintenance.interval_secs as i64,
+            desk,
+            default_tz: desk.calendar.tz(),
+            slack_secs: 2 * config.maintenance.interval_secs as i64,
         }
     }
 
@@ -127,7 +137,7 @@ impl Memo {
     }
 }
 
-fn store_next(
+pub(crate) fn store_next(
     c: &Connection,
     plan: &PlanRules,
     s: &Schedule,
@@ -226,7 +236,7 @@ pub fn generate_due(
     Ok((rows.len(), generated, stepped))
 }
 
-fn local_text(tz: Tz, at: i64) -> String {
+pub(crate) fn local_text(tz: Tz, at: i64) -> String {
     chrono::DateTime::from_timestamp(at, 0)
         .map(|t| t.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z").to_string())
         .unwrap_or_default()
@@ -370,144 +380,6 @@ pub fn generate(
     Ok(Some(id))
 }
 
-/// Moves a work order's ticket to `status` (resolved or closed) with a note.
-#[allow(clippy::too_many_arguments)]
-pub fn finish_ticket(
-    c: &Connection,
-    ctx: &Ctx<'_>,
-    ticket_id: i64,
-    status: &str,
-    note: &str,
-    internal: bool,
-    author: Option<i64>,
-    actor: &str,
-    now: i64,
-) -> DbResult<()> {
-    let Some(before) = db::tickets::get(c, ticket_id)? else {
-        return Ok(());
-    };
-    db::comments::insert(c, ticket_id, author, internal, note, now)?;
-    let done = ["resolved", "closed"].contains(&before.summary.status.as_str());
-    if !done || (status == "closed" && before.summary.status != "closed") {
-        db::tickets::set_field(
-            c,
-            ticket_id,
-            "status",
-            rusqlite::types::Value::Text(status.into()),
-            Some(status),
-            actor,
-            now,
-        )?;
-        let col = if status == "closed" {
-            "closed_at"
-        } else {
-            "resolved_at"
-        };
-        c.execute(
-            &format!("UPDATE tickets SET {col} = ?2 WHERE id = ?1"),
-            rusqlite::params![ticket_id, now],
-        )?;
-    }
-    crate::service_desk::refresh_sla(c, ctx.desk, ticket_id, now)?;
-    crate::events::ticket_changed(c, &before, actor, now)?;
-    Ok(())
-}
-
-/// Records open work orders overtaken by a newer occurrence as missed, closing their
-/// tickets. Returns how many.
-pub fn sweep_missed(c: &Connection, ctx: &Ctx<'_>, now: i64) -> DbResult<usize> {
-    let rows = db::work_orders::superseded(c, now)?;
-    for (id, ticket, next_due) in &rows {
-        let Some(w) = db::work_orders::get(c, *id, now)? else {
-            continue;
-        };
-        let reason = format!(
-            "Missed: not done before the next occurrence came due ({}).",
-            local_text(ctx.default_tz, *next_due)
-        );
-        db::work_orders::mark_missed(c, *id, &reason, now)?;
-        if let Some(t) = ticket {
-            finish_ticket(c, ctx, *t, "closed", &reason, true, None, ACTOR, now)?;
-        }
-        crate::events::emit(
-            c,
-            crate::events::MAINTENANCE_MISSED,
-            *ticket,
-            ACTOR,
-            serde_json::json!({
-                "work_order_id": id, "plan_id": w.plan_id, "asset_id": w.asset_id,
-                "due_at": w.due_at, "reason": reason, "late_reason": w.late_reason,
-            }),
-            now,
-        )?;
-    }
-    Ok(rows.len())
-}
-
-/// Escalates open work orders past their plan's escalation time: the escalation group
-/// takes the ticket, its priority goes up one step, and `maintenance.overdue` is recorded.
-pub fn escalate_overdue(c: &Connection, ctx: &Ctx<'_>, now: i64) -> DbResult<usize> {
-    let rows = db::work_orders::to_escalate(c, now)?;
-    for (id, ticket, group) in &rows {
-        db::work_orders::mark_escalated(c, *id, now)?;
-        let Some(w) = db::work_orders::get(c, *id, now)? else {
-            continue;
-        };
-        if let Some(t) = ticket
-            && let Some(before) = db::tickets::get(c, *t)?
-        {
-            if let Some(g) = group {
-                db::tickets::set_field(c, *t, "group_id", (*g).into(), None, ACTOR, now)?;
-                db::tickets::set_field(
-                    c,
-                    *t,
-                    "assignee_id",
-                    rusqlite::types::Value::Null,
-                    None,
-                    ACTOR,
-                    now,
-                )?;
-                db::groups::auto_assign(c, *t, ACTOR, now)?;
-            }
-            let raised = (before.summary.priority - 1).max(1);
-            db::tickets::set_field(
-                c,
-                *t,
-                "priority",
-                raised.into(),
-                Some(&raised.to_string()),
-                ACTOR,
-                now,
-            )?;
-            db::comments::insert(
-                c,
-                *t,
-                None,
-                true,
-                &format!(
-                    "Overdue since {}: escalated.",
-                    local_text(ctx.default_tz, w.due_at)
-                ),
-                now,
-            )?;
-            crate::service_desk::refresh_sla(c, ctx.desk, *t, now)?;
-            crate::events::ticket_changed(c, &before, ACTOR, now)?;
-        }
-        crate::events::emit(
-            c,
-            crate::events::MAINTENANCE_OVERDUE,
-            *ticket,
-            ACTOR,
-            serde_json::json!({
-                "work_order_id": id, "plan_id": w.plan_id, "asset_id": w.asset_id,
-                "due_at": w.due_at, "escalated_to_group_id": group,
-            }),
-            now,
-        )?;
-    }
-    Ok(rows.len())
-}
-
 /// One full pass at `now`, in chunked transactions.
 pub async fn evaluate(state: &AppState, now: i64) -> DbResult<Pass> {
     let state = state.clone();
@@ -553,129 +425,6 @@ pub fn evaluate_blocking(db: &db::Db, ctx: &Ctx<'_>, now: i64) -> DbResult<Pass>
         Ok(())
     })?;
     Ok(pass)
-}
-
-/// Records a meter reading and generates the work orders it makes due (once per
-/// threshold crossed). A reading older than the latest is stored but triggers nothing.
-/// Returns the reading's id and the work orders generated.
-#[allow(clippy::too_many_arguments)]
-pub fn record_reading(
-    c: &Connection,
-    ctx: &Ctx<'_>,
-    asset_id: i64,
-    meter: &str,
-    value: f64,
-    read_at: i64,
-    source: &str,
-    now: i64,
-) -> DbResult<(i64, Vec<i64>)> {
-    let latest = db::maintenance::latest_reading(c, asset_id, meter)?;
-    let id = db::maintenance::insert_reading(c, asset_id, meter, value, read_at, source)?;
-    let mut made = Vec::new();
-    if latest.is_some_and(|l| l.read_at > read_at) {
-        return Ok((id, made));
-    }
-    let plans = load_plans(c)?;
-    for s in db::maintenance::metered(c, asset_id, meter)? {
-        let Some(plan) = plans.get(&s.plan_id) else {
-            continue;
-        };
-        let Some(rule) = &plan.compiled.meter else {
-            continue;
-        };
-        let (fire, next) = meter_crossing(rule, s.meter_next, value);
-        if fire {
-            let due = Due {
-                at: read_at,
-                cause: Cause::Meter,
-            };
-            if let Some(w) = generate(c, ctx, plan, asset_id, due, None, Some(value), now)? {
-                made.push(w);
-            }
-        }
-        c.execute(
-            "UPDATE maintenance_schedules SET meter_next = ?3 WHERE plan_id = ?1 AND asset_id = ?2",
-            rusqlite::params![s.plan_id, asset_id, next],
-        )?;
-    }
-    Ok((id, made))
-}
-
-/// Why a work order could not be completed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CompleteRefused {
-    NotFound,
-    NotOpen(String),
-    ChecklistIncomplete(Vec<String>),
-}
-
-/// Completes an open work order as `user_id`: the evidence is kept, the ticket resolved,
-/// and the asset's schedule advanced (a floating interval counts from now; a meter from
-/// its latest reading).
-pub fn complete(
-    c: &Connection,
-    ctx: &Ctx<'_>,
-    id: i64,
-    user_id: i64,
-    actor: &str,
-    now: i64,
-) -> DbResult<Result<(), CompleteRefused>> {
-    let Some(w) = db::work_orders::get(c, id, now)? else {
-        return Ok(Err(CompleteRefused::NotFound));
-    };
-    if w.state != "open" {
-        return Ok(Err(CompleteRefused::NotOpen(w.state)));
-    }
-    let left: Vec<String> = w
-        .checklist
-        .iter()
-        .filter(|i| !i.done)
-        .map(|i| i.item.clone())
-        .collect();
-    if !left.is_empty() {
-        return Ok(Err(CompleteRefused::ChecklistIncomplete(left)));
-    }
-    db::work_orders::complete(c, id, user_id, now)?;
-    if let Some(t) = w.ticket_id {
-        let note = if w.notes.is_empty() {
-            "Work order completed.".to_owned()
-        } else {
-            format!("Work order completed.\n\n{}", w.notes)
-        };
-        finish_ticket(
-            c,
-            ctx,
-            t,
-            "resolved",
-            &note,
-            false,
-            Some(user_id),
-            actor,
-            now,
-        )?;
-    }
-    let plans = load_plans(c)?;
-    if let (Some(plan), Some(s)) = (
-        plans.get(&w.plan_id),
-        db::maintenance::schedule(c, w.plan_id, w.asset_id)?,
-    ) {
-        let mut state = s.state;
-        state.last_done_at = Some(now);
-        if state.cursor_at.is_none_or(|cur| w.due_at >= cur) {
-            state.waiting = false;
-        }
-        let meter_next = match &plan.compiled.meter {
-            Some(rule) => db::maintenance::latest_reading(c, w.asset_id, &rule.meter)?
-                .map(|r| meter_crossing(rule, None, r.value).1)
-                .or(s.meter_next),
-            None => None,
-        };
-        let next = plan
-            .compiled
-            .next_due(ctx.tz(s.timezone.as_deref()), &state);
-        store_next(c, plan, &s, &state, next, meter_next)?;
-    }
-    Ok(Ok(()))
 }
 
 /// Evaluates every `maintenance.interval_secs` until `shutdown`.
