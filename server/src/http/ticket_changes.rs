@@ -43,6 +43,51 @@ pub struct Patch {
     pub asset_ids: Option<Vec<i64>>,
 }
 
+/// A work order's ticket resolved from the queue completes the work order (refused while
+/// its checklist is not done). (Staff cannot close an unresolved ticket; cancelling a work
+/// order is `POST /api/v1/work-orders/{id}/cancel`, which closes its ticket.)
+fn settle_work_order(
+    c: &Connection,
+    state: &AppState,
+    ticket_id: i64,
+    to: Status,
+    user: &CurrentUser,
+    now: i64,
+) -> db::DbResult<Result<(), AppError>> {
+    use crate::maintenance::{CompleteRefused, Ctx};
+    let Some(w) = db::work_orders::by_ticket(c, ticket_id, now)? else {
+        return Ok(Ok(()));
+    };
+    if w.state != "open" {
+        return Ok(Ok(()));
+    }
+    let ctx = Ctx::of(state);
+    match to {
+        Status::Resolved => {
+            match crate::maintenance::complete(
+                c,
+                &ctx,
+                w.id,
+                user.user.id,
+                &actor_label(user),
+                now,
+            )? {
+                Err(CompleteRefused::ChecklistIncomplete(left)) => Ok(Err(AppError::new(
+                    StatusCode::CONFLICT,
+                    "checklist_incomplete",
+                    format!(
+                        "this ticket is work order {}: tick its checklist first (left: {})",
+                        w.id,
+                        left.join("; ")
+                    ),
+                ))),
+                _ => Ok(Ok(())),
+            }
+        }
+        _ => Ok(Ok(())),
+    }
+}
+
 /// Applies a staff patch inside a transaction; `Err` is the refusal to send back.
 pub fn apply_patch(
     c: &Connection,
@@ -100,6 +145,9 @@ pub fn apply_patch(
                     &format!("UPDATE tickets SET {col} = ?2 WHERE id = ?1"),
                     rusqlite::params![id, now],
                 )?;
+            }
+            if let Err(e) = settle_work_order(c, state, id, to, user, now)? {
+                return Ok(Err(e));
             }
         }
     }
@@ -281,9 +329,13 @@ pub async fn update_ticket(
     let out = state
         .db
         .write(move |tx| {
+            // A refusal leaves the ticket untouched, even when earlier fields were applied.
+            tx.execute_batch("SAVEPOINT patch")?;
             if let Err(e) = apply_patch(tx, &st, id, &p, &user, now)? {
+                tx.execute_batch("ROLLBACK TO patch; RELEASE patch")?;
                 return Ok(Err(e));
             }
+            tx.execute_batch("RELEASE patch")?;
             match db::tickets::get(tx, id)? {
                 Some(t) => Ok(Ok(view(tx, &st, t, &user, now)?)),
                 None => Ok(Err(AppError::not_found("ticket"))),

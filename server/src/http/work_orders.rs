@@ -323,7 +323,7 @@ async fn cancel(
             let Some(w) = db::work_orders::get(tx, id, now)? else {
                 return Ok(Err(AppError::not_found("work order")));
             };
-            if !db::work_orders::cancel(tx, id, &reason, now)? {
+            if !planner::cancel(tx, &w, &reason, now)? {
                 return Ok(Err(not_open(&w.state)));
             }
             if let Some(t) = w.ticket_id {
@@ -339,12 +339,6 @@ async fn cancel(
                     now,
                 )?;
             }
-            // A cancelled occurrence no longer holds a floating schedule back.
-            tx.execute(
-                "UPDATE maintenance_schedules SET waiting = 0, stale = 1
-                 WHERE plan_id = ?1 AND asset_id = ?2 AND cursor_at = ?3",
-                rusqlite::params![w.plan_id, w.asset_id, w.due_at],
-            )?;
             Ok(db::work_orders::get(tx, id, now)?.ok_or_else(AppError::internal))
         })
         .await??;

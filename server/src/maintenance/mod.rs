@@ -27,7 +27,9 @@ mod meters;
 mod work_orders;
 
 pub use meters::{UPTIME_METER, record_agent_meters, record_reading};
-pub use work_orders::{CompleteRefused, complete, escalate_overdue, finish_ticket, sweep_missed};
+pub use work_orders::{
+    CompleteRefused, cancel, complete, escalate_overdue, finish_ticket, sweep_missed,
+};
 
 /// Schedules handled per write transaction.
 pub const CHUNK: u32 = 2_000;

@@ -221,3 +221,22 @@ pub fn complete(
     }
     Ok(Ok(()))
 }
+
+/// Cancels an open work order with a reason; a cancelled occurrence no longer holds a
+/// floating schedule back. Returns false when it was not open.
+pub fn cancel(
+    c: &Connection,
+    w: &db::work_orders::WorkOrder,
+    reason: &str,
+    now: i64,
+) -> DbResult<bool> {
+    if !db::work_orders::cancel(c, w.id, reason, now)? {
+        return Ok(false);
+    }
+    c.execute(
+        "UPDATE maintenance_schedules SET waiting = 0, stale = 1
+         WHERE plan_id = ?1 AND asset_id = ?2 AND cursor_at = ?3",
+        rusqlite::params![w.plan_id, w.asset_id, w.due_at],
+    )?;
+    Ok(true)
+}

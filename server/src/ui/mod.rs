@@ -9,11 +9,17 @@ pub mod assets;
 pub mod auth;
 pub mod format;
 pub mod locations;
+pub mod maintenance;
+pub mod maintenance_form_values;
+pub mod maintenance_forms;
+pub mod maintenance_reports;
+pub mod maintenance_words;
 pub mod my_devices;
 pub mod public;
 pub mod queues;
 pub mod software;
 pub mod tickets;
+pub mod work_orders;
 
 use crate::http::AppState;
 use crate::http::auth::CurrentUser;
@@ -42,6 +48,10 @@ pub fn router() -> Router<AppState> {
         .merge(asset_new::router())
         .merge(asset_import::router())
         .merge(software::router())
+        .merge(maintenance::router())
+        .merge(maintenance_forms::router())
+        .merge(maintenance_reports::router())
+        .merge(work_orders::router())
 }
 
 /// The top bar of every signed-in page.

@@ -226,6 +226,8 @@ struct DetailPage {
     canned: Vec<(i64, String)>,
     can_reply: bool,
     confirm: bool,
+    /// The work order this ticket stands for, if it is one.
+    work_order: Option<i64>,
 }
 
 fn sla_text(v: &TicketView, now: i64) -> Option<SlaText> {
@@ -282,6 +284,15 @@ async fn detail(user: UiUser, State(state): State<AppState>, Path(id): Path<i64>
         Default::default()
     };
     let now = crate::clock::now();
+    let work_order = if staff {
+        let found = state
+            .db
+            .read(move |c| db::work_orders::by_ticket(c, id, now))
+            .await;
+        found.ok().flatten().map(|w| w.id)
+    } else {
+        None
+    };
     let s = &v.ticket.summary;
     let page = DetailPage {
         nav: user.nav("tickets"),
@@ -330,6 +341,7 @@ async fn detail(user: UiUser, State(state): State<AppState>, Path(id): Path<i64>
         canned,
         can_reply: s.status != "closed",
         confirm: s.status == "resolved" && s.requester.id == user.0.user.id,
+        work_order,
         t: TicketText {
             id: s.id,
             title: s.title.clone(),
