@@ -3,13 +3,15 @@
 //! `desk-bench` ([`desk::run`]) seeds a service desk of realistic size into a data
 //! directory and times the technician's queries against the real server over HTTP;
 //! `asset-bench` ([`asset_bench::run`]) does the same for a fleet of machines with their
-//! installed software: the asset list and the software catalog.
+//! installed software: the asset list and the software catalog; `maintenance-bench`
+//! ([`maintenance::run`]) seeds assets with maintenance plans and times the evaluator.
 #![forbid(unsafe_code)]
 
 pub mod asset_bench;
 pub mod asset_cases;
 pub mod desk;
 pub mod harness;
+pub mod maintenance;
 pub mod measure;
 pub mod report;
 pub mod rng;

@@ -24,6 +24,7 @@ mod licenses;
 mod mail;
 mod maintenance;
 mod maintenance_downtime;
+mod maintenance_targets;
 mod offline;
 mod protocol;
 mod search;

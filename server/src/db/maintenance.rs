@@ -87,11 +87,21 @@ pub struct PlanFields {
     pub targets: Vec<Target>,
 }
 
-const COLUMNS: &str =
-    "p.id, p.title, p.instructions, p.checklist, p.parts, p.estimated_minutes, p.trigger,
-    p.timezone, p.lead_secs, p.assignee_id, p.group_id, p.priority, p.escalate_after_secs,
-    p.escalate_group_id, p.active, p.created_at, p.updated_at,
-    (SELECT count(*) FROM maintenance_schedules s WHERE s.plan_id = p.id)";
+macro_rules! plan_columns {
+    () => {
+        "p.id, p.title, p.instructions, p.checklist, p.parts, p.estimated_minutes, p.trigger,
+        p.timezone, p.lead_secs, p.assignee_id, p.group_id, p.priority, p.escalate_after_secs,
+        p.escalate_group_id, p.active, p.created_at, p.updated_at"
+    };
+}
+
+/// A plan with how many assets it applies to.
+const COLUMNS: &str = concat!(
+    plan_columns!(),
+    ", (SELECT count(*) FROM maintenance_schedules s WHERE s.plan_id = p.id)"
+);
+/// A plan for the evaluator, without the count (0).
+const RULE_COLUMNS: &str = concat!(plan_columns!(), ", 0");
 
 fn json_col<T: serde::de::DeserializeOwned + Default>(r: &rusqlite::Row<'_>, i: usize) -> T {
     r.get::<_, String>(i)
@@ -150,6 +160,15 @@ pub fn get(c: &Connection, id: i64) -> DbResult<Option<Plan>> {
         }
         None => Ok(None),
     }
+}
+
+/// Active plans without their targets and counts: what the evaluator needs.
+pub fn active_rules(c: &Connection) -> DbResult<Vec<Plan>> {
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {RULE_COLUMNS} FROM maintenance_plans p WHERE p.active = 1"
+    ))?;
+    let rows = stmt.query_map([], plan_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// Plans by title; archived ones only when `include_inactive`.
@@ -293,9 +312,19 @@ const WANTED: &str = "WITH RECURSIVE sub(plan_id, loc) AS (
     WHERE coalesce(st.kind, '') <> 'archived'";
 
 /// Brings the schedules in line with the plans' targets: a schedule for every pair that
-/// should have one (anchored at `now`), none for pairs that no longer apply. Returns
-/// (added, removed).
+/// should have one (anchored at `now`), none for pairs that no longer apply; only when
+/// something that decides the pairs changed. Returns (added, removed).
 pub fn sync_schedules(c: &Connection, now: i64) -> DbResult<(usize, usize)> {
+    // Nothing that decides the pairs changed since the last sync (migration 0013's
+    // triggers set the flag). Cleared in this transaction, so a change committed later
+    // sets it again.
+    let dirty: bool = c.query_row("SELECT dirty FROM maintenance_sync WHERE id = 1", [], |r| {
+        r.get(0)
+    })?;
+    if !dirty {
+        return Ok((0, 0));
+    }
+    c.execute("UPDATE maintenance_sync SET dirty = 0 WHERE id = 1", [])?;
     c.execute_batch(
         "CREATE TEMP TABLE IF NOT EXISTS maintenance_wanted (plan_id INTEGER, asset_id INTEGER,
             PRIMARY KEY (plan_id, asset_id)) WITHOUT ROWID;

@@ -27,6 +27,10 @@ pub const MIGRATIONS: &[(u32, &str)] = &[
         include_str!("../../migrations/0011_asset_filter_indexes.sql"),
     ),
     (12, include_str!("../../migrations/0012_maintenance.sql")),
+    (
+        13,
+        include_str!("../../migrations/0013_maintenance_sync.sql"),
+    ),
 ];
 
 /// The schema version this build creates.

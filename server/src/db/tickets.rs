@@ -104,37 +104,33 @@ fn summary(r: &rusqlite::Row<'_>) -> rusqlite::Result<TicketSummary> {
 }
 
 pub fn insert(c: &Connection, t: &NewTicket, actor: &str, now: i64) -> DbResult<i64> {
-    c.execute(
+    c.prepare_cached(
         "INSERT INTO tickets (type, status, title, description, category_id, requester_id, assignee_id, group_id,
             impact, urgency, priority, location, source, created_at, updated_at)
          VALUES (?1, 'new', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)",
-        params![
+    )?
+    .execute(params![
             t.ticket_type, t.title, t.description, t.category_id, t.requester_id, t.assignee_id, t.group_id,
             t.impact, t.urgency, t.priority, t.location, t.source, now
-        ],
-    )?;
+    ])?;
     let id = c.last_insert_rowid();
     for a in &t.asset_ids {
-        c.execute(
+        c.prepare_cached(
             "INSERT OR IGNORE INTO ticket_assets (ticket_id, asset_id) VALUES (?1, ?2)",
-            params![id, a],
-        )?;
+        )?
+        .execute(params![id, a])?;
     }
     for tag in &t.tags {
-        c.execute(
-            "INSERT OR IGNORE INTO ticket_tags (ticket_id, tag) VALUES (?1, ?2)",
-            params![id, tag],
-        )?;
+        c.prepare_cached("INSERT OR IGNORE INTO ticket_tags (ticket_id, tag) VALUES (?1, ?2)")?
+            .execute(params![id, tag])?;
     }
-    c.execute(
-        "INSERT OR IGNORE INTO ticket_watchers (ticket_id, user_id) VALUES (?1, ?2)",
-        params![id, t.requester_id],
-    )?;
+    c.prepare_cached("INSERT OR IGNORE INTO ticket_watchers (ticket_id, user_id) VALUES (?1, ?2)")?
+        .execute(params![id, t.requester_id])?;
     history(c, id, now, actor, "status", None, Some("new"))?;
-    c.execute(
+    c.prepare_cached(
         "INSERT INTO ticket_search (rowid, ticket_id, internal, text) VALUES (?1 << 32, ?1, 0, ?2 || ' ' || ?3)",
-        params![id, t.title, t.description],
-    )?;
+    )?
+    .execute(params![id, t.title, t.description])?;
     Ok(id)
 }
 
@@ -155,33 +151,30 @@ pub fn history(
 }
 
 pub fn get(c: &Connection, id: i64) -> DbResult<Option<Ticket>> {
-    let row = optional(c.query_row(
-        &format!(
-            "SELECT {SUMMARY}, t.description, t.impact, t.urgency, t.location, t.source, t.first_response_at,
-                    t.resolved_at, t.closed_at, t.response_due_at, t.satisfaction, t.satisfaction_note
-             FROM tickets t {JOINS} WHERE t.id = ?1"
-        ),
-        [id],
-        |r| {
-            Ok(Ticket {
-                summary: summary(r)?,
-                description: r.get(15)?,
-                impact: r.get(16)?,
-                urgency: r.get(17)?,
-                location: r.get(18)?,
-                source: r.get(19)?,
-                first_response_at: r.get(20)?,
-                resolved_at: r.get(21)?,
-                closed_at: r.get(22)?,
-                response_due_at: r.get(23)?,
-                satisfaction: r.get(24)?,
-                satisfaction_note: r.get(25)?,
-                asset_ids: Vec::new(),
-                tags: Vec::new(),
-                watcher_ids: Vec::new(),
-            })
-        },
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {SUMMARY}, t.description, t.impact, t.urgency, t.location, t.source, t.first_response_at,
+                t.resolved_at, t.closed_at, t.response_due_at, t.satisfaction, t.satisfaction_note
+         FROM tickets t {JOINS} WHERE t.id = ?1"
     ))?;
+    let row = optional(stmt.query_row([id], |r| {
+        Ok(Ticket {
+            summary: summary(r)?,
+            description: r.get(15)?,
+            impact: r.get(16)?,
+            urgency: r.get(17)?,
+            location: r.get(18)?,
+            source: r.get(19)?,
+            first_response_at: r.get(20)?,
+            resolved_at: r.get(21)?,
+            closed_at: r.get(22)?,
+            response_due_at: r.get(23)?,
+            satisfaction: r.get(24)?,
+            satisfaction_note: r.get(25)?,
+            asset_ids: Vec::new(),
+            tags: Vec::new(),
+            watcher_ids: Vec::new(),
+        })
+    }))?;
     let Some(mut t) = row else { return Ok(None) };
     let ids = |sql: &str| -> DbResult<Vec<i64>> {
         let mut stmt = c.prepare_cached(sql)?;

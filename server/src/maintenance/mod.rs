@@ -99,7 +99,7 @@ impl<'a> Ctx<'a> {
 /// out (and logged): its schedules wait.
 pub fn load_plans(c: &Connection) -> DbResult<HashMap<i64, PlanRules>> {
     let mut out = HashMap::new();
-    for p in db::maintenance::list(c, false, db::maintenance::MAX_PLANS)? {
+    for p in db::maintenance::active_rules(c)? {
         match p.trigger.compile() {
             Ok(compiled) => {
                 out.insert(
@@ -275,8 +275,12 @@ fn late_reason(
 }
 
 fn planner(c: &Connection, now: i64) -> DbResult<i64> {
-    Ok(match db::users::by_email(c, PLANNER_EMAIL)? {
-        Some(u) => u.id,
+    let known = db::optional(
+        c.prepare_cached("SELECT id FROM users WHERE email = ?1")?
+            .query_row([PLANNER_EMAIL], |r| r.get::<_, i64>(0)),
+    )?;
+    Ok(match known {
+        Some(id) => id,
         None => db::users::insert(
             c,
             PLANNER_EMAIL,
@@ -312,14 +316,14 @@ pub fn generate(
     let Some(id) = db::work_orders::insert(c, &new, now)? else {
         return Ok(None);
     };
-    let (asset_name, tz_name): (String, Option<String>) = c.query_row(
+    let (asset_name, tz_name): (String, Option<String>) = c
+        .prepare_cached(
         "SELECT a.name, coalesce(l3.timezone, l2.timezone, l1.timezone, l0.timezone)
          FROM assets a LEFT JOIN locations l0 ON l0.id = a.location_id
          LEFT JOIN locations l1 ON l1.id = l0.parent_id LEFT JOIN locations l2 ON l2.id = l1.parent_id
          LEFT JOIN locations l3 ON l3.id = l2.parent_id WHERE a.id = ?1",
-        [asset_id],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
+        )?
+        .query_row([asset_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
     let tz = ctx.tz(tz_name.as_deref());
     let mut description = format!(
         "Preventive maintenance due {} ({}).",
