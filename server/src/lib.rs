@@ -14,6 +14,7 @@ pub mod domain;
 pub mod events;
 pub mod http;
 pub mod imports;
+pub mod legacy;
 pub mod maintenance;
 pub mod notify;
 pub mod quickstart;

@@ -20,6 +20,8 @@ mod exports;
 mod groups;
 mod helpers;
 mod imports;
+mod legacy;
+mod legacy_hostile;
 mod licenses;
 mod mail;
 mod maintenance;

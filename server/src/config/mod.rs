@@ -5,10 +5,12 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 mod desk;
+mod legacy;
 pub use desk::{
     AttachmentsSection, CategorySla, PartialSlaHours, ServiceDeskSection, SlaHours, SmtpSection,
     SmtpSecurity,
 };
+pub use legacy::{LegacyInventorySection, Network};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -22,6 +24,7 @@ pub struct ServerConfig {
     pub smtp: SmtpSection,
     pub attachments: AttachmentsSection,
     pub maintenance: MaintenanceSection,
+    pub legacy_inventory: LegacyInventorySection,
     pub log: LogSection,
 }
 
@@ -294,6 +297,7 @@ impl ServerConfig {
             ));
         }
         self.smtp.validate()?;
+        self.legacy_inventory.validate()?;
         self.attachments.validate()?;
         if !self.auth.admin_email.contains('@') {
             return Err(ConfigError::Invalid(

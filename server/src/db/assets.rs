@@ -39,6 +39,18 @@ pub struct AssetDetail {
     pub updated_at: i64,
     pub inventory: Option<serde_json::Value>,
     pub health: Option<serde_json::Value>,
+    /// The agents that report this asset, most recent first: ours and legacy ones.
+    pub reported_by: Vec<Reporter>,
+}
+
+/// An agent reporting an asset.
+#[derive(Debug, Clone, Serialize)]
+pub struct Reporter {
+    /// steward, fusioninventory, ocs or glpi.
+    pub kind: String,
+    /// "Steward 0.1.0", "FusionInventory 2.6", "OCS 2.10", "GLPI Agent 1.7".
+    pub agent: String,
+    pub last_seen_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -215,9 +227,26 @@ pub fn get(c: &Connection, id: i64) -> DbResult<Option<AssetDetail>> {
                 updated_at: r.get(20)?,
                 inventory: json(21)?,
                 health: json(22)?,
+                reported_by: Vec::new(),
             })
         },
-    ))
+    ))?
+    .map(|mut a| -> DbResult<AssetDetail> {
+        a.reported_by = super::legacy::reporters(c, id)?
+            .into_iter()
+            .map(|(kind, version, last_seen_at)| Reporter {
+                agent: if kind == "steward" {
+                    format!("Steward {version}").trim().to_owned()
+                } else {
+                    version
+                },
+                kind,
+                last_seen_at,
+            })
+            .collect();
+        Ok(a)
+    })
+    .transpose()
 }
 
 pub fn exists(c: &Connection, id: i64) -> DbResult<bool> {

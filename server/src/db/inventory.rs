@@ -77,8 +77,9 @@ pub fn apply(
     Ok(outcome)
 }
 
-/// Another agent, not revoked, bound to `asset_id` and heard from after `enrolled_at`
-/// (so both run at the same time): the report is from a clone, not a re-enrollment.
+/// Another agent of the same kind, not revoked, bound to `asset_id` and heard from after
+/// `enrolled_at` (so both run at the same time): the report is from a clone, not a
+/// re-enrollment. (Our agent and a FusionInventory agent on one machine are not clones.)
 fn live_agent_elsewhere(
     c: &Connection,
     asset_id: i64,
@@ -87,6 +88,7 @@ fn live_agent_elsewhere(
 ) -> DbResult<Option<String>> {
     optional(c.query_row(
         "SELECT id FROM agents WHERE asset_id = ?1 AND id <> ?2 AND revoked_at IS NULL AND last_seen_at > ?3
+             AND kind = (SELECT kind FROM agents WHERE id = ?2)
          ORDER BY last_seen_at DESC LIMIT 1",
         params![asset_id, agent_id, enrolled_at],
         |r| r.get(0),

@@ -31,6 +31,7 @@ pub const MIGRATIONS: &[(u32, &str)] = &[
         13,
         include_str!("../../migrations/0013_maintenance_sync.sql"),
     ),
+    (14, include_str!("../../migrations/0014_legacy_agents.sql")),
 ];
 
 /// The schema version this build creates.

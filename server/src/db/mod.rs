@@ -20,6 +20,7 @@ pub mod enrollment;
 pub mod events;
 pub mod groups;
 pub mod inventory;
+pub mod legacy;
 pub mod licenses;
 pub mod locations;
 pub mod maintenance;

@@ -16,6 +16,7 @@ pub mod exports;
 pub mod groups;
 pub mod imports;
 pub mod labels;
+pub mod legacy;
 pub mod licenses;
 pub mod locations;
 pub mod maintenance;
@@ -83,6 +84,7 @@ pub fn router(state: AppState) -> Router {
         .merge(webhooks::router())
         .merge(auth::router())
         .merge(crate::ui::router())
+        .merge(legacy::router(state.config.legacy_inventory.max_body_bytes))
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn(security_headers))

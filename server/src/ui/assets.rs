@@ -174,6 +174,8 @@ struct DetailPage {
     alerts: Vec<AlertRow>,
     problems: Vec<String>,
     record: Option<super::asset_record::RecordView>,
+    /// "FusionInventory 2.6, 5 minutes ago"
+    reported_by: Vec<String>,
 }
 
 pub struct AlertRow {
@@ -262,7 +264,14 @@ async fn detail(
     };
     let software_more = (sw.len() == SOFTWARE_ON_PAGE as usize)
         .then(|| format!("/api/v1/assets/{id}/software?limit=500"));
+    let now = crate::clock::now();
+    let reported_by = a
+        .reported_by
+        .iter()
+        .map(|r| format!("{}, {}", r.agent, ago(r.last_seen_at, now)))
+        .collect();
     let page = DetailPage {
+        reported_by,
         nav: user.nav("assets"),
         a: view(&a, &inv),
         problems: inv

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian/Ubuntu machine: installs the legacy agents the
+# end-to-end tests run against (Debian's fusioninventory-agent and ocsinventory-agent),
+# then runs `cargo test --workspace` (extra arguments go to cargo test).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+
+need=()
+command -v fusioninventory-agent >/dev/null || need+=(fusioninventory-agent)
+command -v ocsinventory-agent >/dev/null || need+=(ocsinventory-agent)
+# The OCS agent reads /etc/ocsinventory/ocsinventory-agent.cfg before its flags; Debian's
+# default there (local=...) makes it write files instead of sending, which --server cannot
+# override. Configure the package for HTTP (the tests pass their own --server).
+printf '%s\n' \
+  'ocsinventory-agent ocsinventory-agent/method select http' \
+  'ocsinventory-agent ocsinventory-agent/server string http://localhost/ocsinventory' \
+  | $sudo debconf-set-selections 2>/dev/null || true
+if ((${#need[@]})); then
+  echo "== installing ${need[*]} (real legacy agents for the end-to-end tests)"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+elif grep -q '^local=' /etc/ocsinventory/ocsinventory-agent.cfg 2>/dev/null; then
+  echo "== configuring ocsinventory-agent for HTTP"
+  DEBIAN_FRONTEND=noninteractive $sudo dpkg-reconfigure -f noninteractive ocsinventory-agent >/dev/null
+fi
+
+exec cargo test --workspace "$@"
