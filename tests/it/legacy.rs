@@ -116,16 +116,33 @@ async fn our_agent_fusioninventory_and_ocs_on_one_machine_make_one_asset() {
     let ours = steward_agent::run::run_once(&config, &state_dir)
         .await
         .unwrap();
+    let mut history = Vec::new();
     for _ in 0..2 {
         fusioninventory(&s, dir.path()).await;
         let log = ocs(&s, dir.path()).await;
         assert!(!log.contains("[error]"), "{log}");
+        let (_, h) = s
+            .get_json(
+                &format!("/api/v1/assets/{}/history?limit=500", ours.asset_id),
+                &admin,
+            )
+            .await;
+        history.push(h);
     }
+    // Our agent reports this machine, so its inventory stays: the legacy agents' runs
+    // change nothing in the asset's history.
+    assert_eq!(history[0], history[1], "no flapping between agents' views");
+    assert_eq!(
+        history[1]["items"].as_array().unwrap().len(),
+        1,
+        "only the creation by our agent: {}",
+        history[1]
+    );
     let all = assets(&s, &admin).await;
     assert_eq!(all.len(), 1, "one machine, one asset: {all:#?}");
     let asset = &all[0];
     assert_eq!(asset["id"], ours.asset_id);
-    // The last report (OCS) listed what dpkg lists.
+    // Our agent's inventory, as dpkg lists it.
     assert_eq!(
         asset["software_count"].as_u64().unwrap() as usize,
         dpkg_count()

@@ -163,7 +163,7 @@ pub fn stored_inventory(c: &Connection, asset_id: i64) -> DbResult<Inventory> {
     Ok(inv)
 }
 
-fn match_asset(c: &Connection, keys: &[IdentityKey]) -> DbResult<Option<i64>> {
+pub(crate) fn match_asset(c: &Connection, keys: &[IdentityKey]) -> DbResult<Option<i64>> {
     let err = std::cell::RefCell::new(None);
     let keep = |r: DbResult<Option<i64>>| {
         r.unwrap_or_else(|e| {

@@ -86,12 +86,15 @@ fn ensure(c: &Connection, kind: Kind, device_id: &str, agent: &str, now: i64) ->
 }
 
 /// Stores an inventory. A partial one (GLPI Agent) replaces only the sections it carries.
+/// When our own agent reported the same machine within `fresh_secs`, the asset keeps its
+/// inventory and the legacy agent is only recorded as seen.
 pub fn store(
     c: &Connection,
     kind: Kind,
     report: &LegacyReport,
     ip: &str,
     thresholds: &Thresholds,
+    fresh_secs: i64,
     now: i64,
 ) -> DbResult<Stored> {
     let id = ensure(c, kind, &report.device_id, &report.agent, now)?;
@@ -103,8 +106,10 @@ pub fn store(
     if revoked.is_some() {
         return Ok(Stored::Revoked);
     }
+    let keys = crate::domain::identity::keys(&report.inventory);
+    let mut asset = asset;
     if asset.is_none()
-        && crate::domain::identity::keys(&report.inventory).is_empty()
+        && keys.is_empty()
         && let Some(found) = same_machine(c, &report.inventory)?
     {
         // No hardware identity in the document (no SMBIOS, as in containers and some
@@ -112,6 +117,30 @@ pub fn store(
         // machine, typically already reported by our own agent.
         c.prepare_cached("UPDATE agents SET asset_id = ?2 WHERE id = ?1")?
             .execute(params![id, found])?;
+        asset = Some(found);
+    }
+    // Where our own agent reports this machine, its richer inventory stays: the legacy
+    // report only says the device is alive (no flapping between two agents' views).
+    let target = match asset {
+        Some(a) => Some(a),
+        None => inventory::match_asset(c, &keys)?,
+    };
+    if let Some(asset_id) = target
+        && steward_agent_active(c, asset_id, now - fresh_secs)?
+    {
+        super::agents::mark_seen(
+            c,
+            &id,
+            asset_id,
+            &report.inventory.hostname,
+            &report.agent,
+            ip,
+            now,
+        )?;
+        return Ok(Stored::Applied {
+            asset_id,
+            created: false,
+        });
     }
     let mut inv = match (&report.partial, asset) {
         (Some(sections), Some(asset_id)) => {
@@ -128,6 +157,18 @@ pub fn store(
         asset_id: o.asset_id,
         created: o.created,
     })
+}
+
+/// Whether a Steward agent, not revoked, reported `asset_id` since `since`.
+fn steward_agent_active(c: &Connection, asset_id: i64, since: i64) -> DbResult<bool> {
+    Ok(optional(
+        c.prepare_cached(
+            "SELECT 1 FROM agents WHERE asset_id = ?1 AND kind = 'steward' AND revoked_at IS NULL
+             AND last_seen_at >= ?2 LIMIT 1",
+        )?
+        .query_row(params![asset_id, since], |_| Ok(())),
+    )?
+    .is_some())
 }
 
 /// The asset with this inventory's hostname whose primary MAC address is one of its

@@ -311,6 +311,8 @@ async fn store(
         ));
     }
     let thresholds = state.config.alerts.thresholds();
+    // Our agent counts as reporting while it is not silent by the alerts' rule.
+    let fresh = state.config.alerts.agent_silent_hours as i64 * 3600;
     let mut report = report;
     // A document without its own time was taken when it arrived.
     if report.inventory.collected_at <= 0 {
@@ -321,7 +323,7 @@ async fn store(
     }
     let stored = state
         .db
-        .write(move |tx| db::legacy::store(tx, kind, &report, &ip, &thresholds, now))
+        .write(move |tx| db::legacy::store(tx, kind, &report, &ip, &thresholds, fresh, now))
         .await
         .map_err(|e| AppError::from(e).into_response())?;
     match stored {

@@ -468,17 +468,33 @@ fn install_date(raw: &str, offset: i64) -> i64 {
         .map_or(0, |t| (t.and_utc().timestamp() - offset).max(0))
 }
 
+/// A package's name as our agent reports it: OCS names multi-arch dpkg packages with
+/// their architecture ("libbz2-dev:amd64"); dpkg's own name has none.
+fn package_name(name: &str, arch: &str, source: &str) -> String {
+    if source == "dpkg"
+        && !arch.is_empty()
+        && let Some(bare) = name.strip_suffix(arch).and_then(|n| n.strip_suffix(':'))
+    {
+        return bare.to_string();
+    }
+    name.to_string()
+}
+
 fn software(doc: &Doc, family: &str, offset: i64) -> Vec<Software> {
     let mut list: Vec<Software> = doc
         .items("SOFTWARES")
         .filter(|s| !s.get("NAME").is_empty())
-        .map(|s| Software {
-            name: s.get("NAME").to_string(),
-            version: s.get("VERSION").to_string(),
-            arch: first(&[s.get("ARCH"), s.get("ARCHITECTURE")]).to_string(),
-            publisher: s.get("PUBLISHER").to_string(),
-            install_date: install_date(s.get("INSTALLDATE"), offset),
-            source: source(s, family),
+        .map(|s| {
+            let arch = first(&[s.get("ARCH"), s.get("ARCHITECTURE")]).to_string();
+            let source = source(s, family);
+            Software {
+                name: package_name(s.get("NAME"), &arch, &source),
+                version: s.get("VERSION").to_string(),
+                arch,
+                publisher: s.get("PUBLISHER").to_string(),
+                install_date: install_date(s.get("INSTALLDATE"), offset),
+                source,
+            }
         })
         .collect();
     list.sort_by(|a, b| (&a.name, &a.arch, &a.version).cmp(&(&b.name, &b.arch, &b.version)));
