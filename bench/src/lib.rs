@@ -11,6 +11,7 @@ pub mod asset_bench;
 pub mod asset_cases;
 pub mod desk;
 pub mod harness;
+pub mod legacy;
 pub mod maintenance;
 pub mod measure;
 pub mod report;
