@@ -50,6 +50,28 @@ pub enum Stored {
     Revoked,
 }
 
+/// What a read says of a device making contact: known and not revoked, seen since
+/// `since` (`Some(true)`: answer without writing), revoked (`Some(false)`), or anything
+/// else (`None`: record the contact with [`contact`]).
+pub fn contact_from_read(
+    c: &Connection,
+    kind: Kind,
+    device_id: &str,
+    since: i64,
+) -> DbResult<Option<bool>> {
+    let row: Option<(Option<i64>, Option<i64>)> = optional(
+        c.prepare_cached("SELECT revoked_at, last_seen_at FROM agents WHERE id = ?1")?
+            .query_row([format!("{}:{device_id}", kind.as_str())], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            }),
+    )?;
+    Ok(match row {
+        Some((Some(_), _)) => Some(false),
+        Some((None, Some(seen))) if seen >= since => Some(true),
+        _ => None,
+    })
+}
+
 /// Records that a device made contact (PROLOG, CONTACT) without an inventory. Returns
 /// false when the device is revoked.
 pub fn contact(

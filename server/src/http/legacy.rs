@@ -213,11 +213,7 @@ async fn xml_request(
     match req {
         XmlRequest::Prolog { device_id, agent } => {
             let kind = Kind::of(&agent, false);
-            match state
-                .db
-                .write(move |tx| db::legacy::contact(tx, kind, &device_id, &agent, &ip, now))
-                .await
-            {
+            match contact(state, kind, device_id, agent, ip, now).await {
                 Ok(true) => xml_reply(xml::prolog_reply(freq), enc),
                 Ok(false) => revoked(),
                 Err(e) => AppError::from(e).into_response(),
@@ -263,17 +259,11 @@ async fn json_request(
             device_id,
             agent,
             enabled_tasks,
-        } => {
-            match state
-                .db
-                .write(move |tx| db::legacy::contact(tx, Kind::Glpi, &device_id, &agent, &ip, now))
-                .await
-            {
-                Ok(true) => json_reply(glpi::contact_reply_for(freq, &enabled_tasks)),
-                Ok(false) => revoked(),
-                Err(e) => AppError::from(e).into_response(),
-            }
-        }
+        } => match contact(state, Kind::Glpi, device_id, agent, ip, now).await {
+            Ok(true) => json_reply(glpi::contact_reply_for(freq, &enabled_tasks)),
+            Ok(false) => revoked(),
+            Err(e) => AppError::from(e).into_response(),
+        },
         GlpiRequest::Inventory(report) => store(state, Kind::Glpi, report, ip, now)
             .await
             .map_or_else(|r| r, |()| json_reply(glpi::inventory_reply())),
@@ -283,6 +273,33 @@ async fn json_request(
             )));
             *r.status_mut() = StatusCode::BAD_REQUEST;
             r
+        }
+    }
+}
+
+/// A device's PROLOG or CONTACT: answered from a read when it was seen within the hour
+/// (so the many contacts of a fleet do not queue for the writer behind inventories),
+/// recorded otherwise. `Ok(false)`: the device is revoked.
+async fn contact(
+    state: &AppState,
+    kind: Kind,
+    device_id: String,
+    agent: String,
+    ip: String,
+    now: i64,
+) -> Result<bool, db::DbError> {
+    let id = device_id.clone();
+    let known = state
+        .db
+        .read(move |c| db::legacy::contact_from_read(c, kind, &id, now - 3600))
+        .await?;
+    match known {
+        Some(answer) => Ok(answer),
+        None => {
+            state
+                .db
+                .write(move |tx| db::legacy::contact(tx, kind, &device_id, &agent, &ip, now))
+                .await
         }
     }
 }
