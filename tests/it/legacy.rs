@@ -1,5 +1,5 @@
 //! Existing agents report to Steward unchanged: the real Debian `fusioninventory-agent`
-//! and `ocsinventory-agent` run against the server (installed by `tests/run.sh`), and
+//! and `ocsinventory-agent` run against the server (installed by `tests/setup.sh`), and
 //! GLPI Agent's JSON protocol is spoken with documents shaped like its own.
 
 use crate::helpers::*;
@@ -27,7 +27,7 @@ async fn run(program: &'static str, args: Vec<String>) -> String {
         .await
         .unwrap()
         .unwrap_or_else(|e| {
-            panic!("cannot run {program} ({e}); `bash tests/run.sh` installs it (Debian package {program})")
+            panic!("cannot run {program} ({e}); `bash tests/setup.sh` installs it (Debian package {program})")
         });
     let text = format!(
         "{}{}",

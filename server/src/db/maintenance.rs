@@ -103,22 +103,15 @@ const COLUMNS: &str = concat!(
 /// A plan for the evaluator, without the count (0).
 const RULE_COLUMNS: &str = concat!(plan_columns!(), ", 0");
 
-fn json_col<T: serde::de::DeserializeOwned + Default>(r: &rusqlite::Row<'_>, i: usize) -> T {
-    r.get::<_, String>(i)
-        .ok()
-        .and_then(|s| serde_json::from_str(&s).ok())
-        .unwrap_or_default()
-}
-
 fn plan_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Plan> {
     Ok(Plan {
         id: r.get(0)?,
         title: r.get(1)?,
         instructions: r.get(2)?,
-        checklist: json_col(r, 3),
-        parts: json_col(r, 4),
+        checklist: super::json_column(r, 3),
+        parts: super::json_column(r, 4),
         estimated_minutes: r.get(5)?,
-        trigger: json_col(r, 6),
+        trigger: super::json_column(r, 6),
         timezone: r.get(7)?,
         lead_secs: r.get(8)?,
         assignee_id: r.get(9)?,
@@ -169,6 +162,16 @@ pub fn active_rules(c: &Connection) -> DbResult<Vec<Plan>> {
     ))?;
     let rows = stmt.query_map([], plan_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// One active plan for the evaluator, without its targets and count.
+pub fn active_rule(c: &Connection, id: i64) -> DbResult<Option<Plan>> {
+    optional(
+        c.prepare_cached(&format!(
+            "SELECT {RULE_COLUMNS} FROM maintenance_plans p WHERE p.id = ?1 AND p.active = 1"
+        ))?
+        .query_row([id], plan_row),
+    )
 }
 
 /// Plans by title; archived ones only when `include_inactive`.

@@ -226,6 +226,14 @@ pub fn replace_column(
 }
 
 /// Maps "no row" to `None`.
+/// A JSON text column, or the type's default when it is NULL or does not parse.
+pub fn json_column<T: serde::de::DeserializeOwned + Default>(r: &rusqlite::Row<'_>, i: usize) -> T {
+    r.get::<_, String>(i)
+        .ok()
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or_default()
+}
+
 pub fn optional<T>(r: rusqlite::Result<T>) -> DbResult<Option<T>> {
     match r {
         Ok(v) => Ok(Some(v)),

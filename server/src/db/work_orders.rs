@@ -60,13 +60,6 @@ const JOINS: &str = "JOIN maintenance_plans p ON p.id = w.plan_id
     LEFT JOIN users au ON au.id = t.assignee_id
     LEFT JOIN users cu ON cu.id = w.completed_by";
 
-fn json_col<T: serde::de::DeserializeOwned + Default>(r: &rusqlite::Row<'_>, i: usize) -> T {
-    r.get::<_, String>(i)
-        .ok()
-        .and_then(|s| serde_json::from_str(&s).ok())
-        .unwrap_or_default()
-}
-
 fn row(now: i64) -> impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<WorkOrder> {
     move |r| {
         let state: String = r.get(11)?;
@@ -88,10 +81,10 @@ fn row(now: i64) -> impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<WorkOrder> {
             generated_at: r.get(12)?,
             late_reason: r.get(13)?,
             meter_value: r.get(14)?,
-            checklist: json_col(r, 15),
+            checklist: super::json_column(r, 15),
             notes: r.get(16)?,
             minutes_spent: r.get(17)?,
-            parts_used: json_col(r, 18),
+            parts_used: super::json_column(r, 18),
             cost_cents: r.get(19)?,
             completed_at: r.get(20)?,
             completed_by: r.get(21)?,

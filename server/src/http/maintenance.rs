@@ -495,8 +495,7 @@ async fn manual_work_order(
     let made = state
         .db
         .write(move |tx| {
-            let plans = planner::load_plans(tx)?;
-            let Some(plan) = plans.get(&id) else {
+            let Some(plan) = planner::load_plan(tx, id)? else {
                 return Ok(Err(AppError::not_found("active maintenance plan")));
             };
             if db::assets::get(tx, body.asset_id)?.is_none() {
@@ -506,7 +505,16 @@ async fn manual_work_order(
                 at: now,
                 cause: Cause::Manual,
             };
-            match planner::generate(tx, &Ctx::of(&st), plan, body.asset_id, due, None, None, now)? {
+            match planner::generate(
+                tx,
+                &Ctx::of(&st),
+                &plan,
+                body.asset_id,
+                due,
+                None,
+                None,
+                now,
+            )? {
                 Some(w) => Ok(Ok(db::work_orders::get(tx, w, now)?)),
                 None => Ok(Err(AppError::new(
                     StatusCode::CONFLICT,

@@ -1,6 +1,6 @@
 //! Meter readings, by hand or from agents, and the work orders a crossing makes due.
 
-use super::{Ctx, generate, load_plans};
+use super::{Ctx, generate, load_plan};
 use crate::db::{self, DbResult};
 use crate::domain::maintenance::{Cause, Due, meter_crossing};
 use rusqlite::Connection;
@@ -25,9 +25,8 @@ pub fn record_reading(
     if latest.is_some_and(|l| l.read_at > read_at) {
         return Ok((id, made));
     }
-    let plans = load_plans(c)?;
     for s in db::maintenance::metered(c, asset_id, meter)? {
-        let Some(plan) = plans.get(&s.plan_id) else {
+        let Some(plan) = load_plan(c, s.plan_id)? else {
             continue;
         };
         let Some(rule) = &plan.compiled.meter else {
@@ -39,7 +38,7 @@ pub fn record_reading(
                 at: read_at,
                 cause: Cause::Meter,
             };
-            if let Some(w) = generate(c, ctx, plan, asset_id, due, None, Some(value), now)? {
+            if let Some(w) = generate(c, ctx, &plan, asset_id, due, None, Some(value), now)? {
                 made.push(w);
             }
         }

@@ -95,35 +95,41 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// Active plans by id, compiled. A plan whose stored trigger no longer compiles is left
-/// out (and logged): its schedules wait.
-pub fn load_plans(c: &Connection) -> DbResult<HashMap<i64, PlanRules>> {
-    let mut out = HashMap::new();
-    for p in db::maintenance::active_rules(c)? {
-        match p.trigger.compile() {
-            Ok(compiled) => {
-                out.insert(
-                    p.id,
-                    PlanRules {
-                        id: p.id,
-                        title: p.title,
-                        instructions: p.instructions,
-                        checklist: p.checklist,
-                        parts: p.parts,
-                        compiled,
-                        lead_secs: p.lead_secs,
-                        assignee_id: p.assignee_id,
-                        group_id: p.group_id,
-                        priority: p.priority,
-                    },
-                );
-            }
-            Err(e) => {
-                tracing::error!(plan_id = p.id, error = %e, "maintenance plan cannot be evaluated")
-            }
+/// A stored plan, compiled; `None` (logged) when its trigger no longer compiles: its
+/// schedules wait.
+fn rules_of(p: db::maintenance::Plan) -> Option<PlanRules> {
+    match p.trigger.compile() {
+        Ok(compiled) => Some(PlanRules {
+            id: p.id,
+            title: p.title,
+            instructions: p.instructions,
+            checklist: p.checklist,
+            parts: p.parts,
+            compiled,
+            lead_secs: p.lead_secs,
+            assignee_id: p.assignee_id,
+            group_id: p.group_id,
+            priority: p.priority,
+        }),
+        Err(e) => {
+            tracing::error!(plan_id = p.id, error = %e, "maintenance plan cannot be evaluated");
+            None
         }
     }
-    Ok(out)
+}
+
+/// Active plans by id, compiled (see [`rules_of`]).
+pub fn load_plans(c: &Connection) -> DbResult<HashMap<i64, PlanRules>> {
+    Ok(db::maintenance::active_rules(c)?
+        .into_iter()
+        .filter_map(rules_of)
+        .map(|p| (p.id, p))
+        .collect())
+}
+
+/// One active plan, compiled.
+pub fn load_plan(c: &Connection, id: i64) -> DbResult<Option<PlanRules>> {
+    Ok(db::maintenance::active_rule(c, id)?.and_then(rules_of))
 }
 
 /// Memoised `next_due`: assets under one plan in one zone share most states.

@@ -2,7 +2,7 @@
 //! schedule advanced), missed occurrences, escalation of overdue work, and the ticket
 //! that follows each of these.
 
-use super::{ACTOR, Ctx, load_plans, local_text, store_next};
+use super::{ACTOR, Ctx, load_plan, local_text, store_next};
 use crate::db::{self, DbResult};
 use crate::domain::maintenance::meter_crossing;
 use rusqlite::Connection;
@@ -198,9 +198,8 @@ pub fn complete(
             now,
         )?;
     }
-    let plans = load_plans(c)?;
     if let (Some(plan), Some(s)) = (
-        plans.get(&w.plan_id),
+        load_plan(c, w.plan_id)?,
         db::maintenance::schedule(c, w.plan_id, w.asset_id)?,
     ) {
         let mut state = s.state;
@@ -217,7 +216,7 @@ pub fn complete(
         let next = plan
             .compiled
             .next_due(ctx.tz(s.timezone.as_deref()), &state);
-        store_next(c, plan, &s, &state, next, meter_next)?;
+        store_next(c, &plan, &s, &state, next, meter_next)?;
     }
     Ok(Ok(()))
 }

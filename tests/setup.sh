@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite, from a fresh Debian/Ubuntu machine: installs the legacy agents the
-# end-to-end tests run against (Debian's fusioninventory-agent and ocsinventory-agent),
-# then runs `cargo test --workspace` (extra arguments go to cargo test).
+# What the test suite needs beyond Rust, on a fresh Debian/Ubuntu machine: the legacy
+# agents the end-to-end tests run against (Debian's fusioninventory-agent and
+# ocsinventory-agent). README's test command runs this, then `cargo test --workspace`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,4 +27,3 @@ elif grep -q '^local=' /etc/ocsinventory/ocsinventory-agent.cfg 2>/dev/null; the
   DEBIAN_FRONTEND=noninteractive $sudo dpkg-reconfigure -f noninteractive ocsinventory-agent >/dev/null
 fi
 
-exec cargo test --workspace "$@"
