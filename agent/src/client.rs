@@ -36,6 +36,13 @@ pub enum ClientError {
         code: String,
         message: String,
     },
+    /// The server is overloaded (503 or 429) and said when to come back (`Retry-After`).
+    #[error("server is busy ({status}): {message}; retrying after {retry_after_secs} s")]
+    Busy {
+        status: u16,
+        retry_after_secs: u64,
+        message: String,
+    },
     /// The server could not be reached or did not answer in time.
     #[error("cannot reach the server: {0}")]
     Transport(String),
@@ -50,14 +57,25 @@ impl ClientError {
         match self {
             ClientError::Transport(_) => true,
             ClientError::Http { status, .. } => *status >= 500 || *status == 429,
+            ClientError::Busy { .. } => true,
             ClientError::Config(_) => false,
+        }
+    }
+
+    /// How long the server asked us to wait before trying again.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            ClientError::Busy {
+                retry_after_secs, ..
+            } => Some(Duration::from_secs(*retry_after_secs)),
+            _ => None,
         }
     }
 
     /// HTTP status, when the server answered.
     pub fn status(&self) -> Option<u16> {
         match self {
-            ClientError::Http { status, .. } => Some(*status),
+            ClientError::Http { status, .. } | ClientError::Busy { status, .. } => Some(*status),
             _ => None,
         }
     }
@@ -214,6 +232,7 @@ impl Client {
             .await
             .map_err(|e| ClientError::Transport(chain(&e)))?;
         let status = response.status();
+        let retry_after = retry_after_secs(status.as_u16(), response.headers());
         let bytes = response
             .bytes()
             .await
@@ -227,13 +246,41 @@ impl Client {
                 ),
             })
         } else {
-            Err(error_from_body(
-                status.as_u16(),
-                status.canonical_reason(),
-                &bytes,
-            ))
+            let error = error_from_body(status.as_u16(), status.canonical_reason(), &bytes);
+            Err(match (retry_after, error) {
+                (
+                    Some(secs),
+                    ClientError::Http {
+                        status, message, ..
+                    },
+                ) => ClientError::Busy {
+                    status,
+                    retry_after_secs: secs,
+                    message,
+                },
+                (_, error) => error,
+            })
         }
     }
+}
+
+/// Longest wait honoured from a `Retry-After` header: an hour.
+const MAX_RETRY_AFTER_SECS: u64 = 3600;
+
+/// `Retry-After` in seconds on a 503 or 429 (the HTTP-date form is not used by Steward
+/// and is ignored).
+fn retry_after_secs(status: u16, headers: &reqwest::header::HeaderMap) -> Option<u64> {
+    if status != 503 && status != 429 {
+        return None;
+    }
+    let secs: u64 = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(secs.min(MAX_RETRY_AFTER_SECS))
 }
 
 /// The server's `{"error": {"code", "message"}}`, or the status text and start of the body.
@@ -279,6 +326,37 @@ fn chain(e: &dyn std::error::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_retry_after_only_when_busy() {
+        let mut h = reqwest::header::HeaderMap::new();
+        assert_eq!(retry_after_secs(503, &h), None);
+        h.insert(
+            reqwest::header::RETRY_AFTER,
+            HeaderValue::from_static(" 7 "),
+        );
+        assert_eq!(retry_after_secs(503, &h), Some(7));
+        assert_eq!(retry_after_secs(429, &h), Some(7));
+        assert_eq!(retry_after_secs(500, &h), None);
+        h.insert(
+            reqwest::header::RETRY_AFTER,
+            HeaderValue::from_static("999999"),
+        );
+        assert_eq!(retry_after_secs(503, &h), Some(MAX_RETRY_AFTER_SECS));
+        h.insert(
+            reqwest::header::RETRY_AFTER,
+            HeaderValue::from_static("Wed, 21 Oct 2026 07:28:00 GMT"),
+        );
+        assert_eq!(retry_after_secs(503, &h), None);
+        let busy = ClientError::Busy {
+            status: 503,
+            retry_after_secs: 7,
+            message: "busy".into(),
+        };
+        assert!(busy.is_retryable());
+        assert_eq!(busy.retry_after(), Some(Duration::from_secs(7)));
+        assert_eq!(busy.status(), Some(503));
+    }
 
     #[test]
     fn parses_the_error_body() {

@@ -4,7 +4,8 @@
 //! directory and times the technician's queries against the real server over HTTP;
 //! `asset-bench` ([`asset_bench::run`]) does the same for a fleet of machines with their
 //! installed software: the asset list and the software catalog; `maintenance-bench`
-//! ([`maintenance::run`]) seeds assets with maintenance plans and times the evaluator.
+//! ([`maintenance::run`]) seeds assets with maintenance plans and times the evaluator;
+//! `loadgen` ([`loadgen::run`]) simulates a fleet of agents against the release server.
 #![forbid(unsafe_code)]
 
 pub mod asset_bench;
@@ -12,6 +13,7 @@ pub mod asset_cases;
 pub mod desk;
 pub mod harness;
 pub mod legacy;
+pub mod loadgen;
 pub mod maintenance;
 pub mod measure;
 pub mod report;

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod accounts;
+pub mod agent_cache;
 pub mod blobs;
 pub mod clock;
 pub mod config;
@@ -18,6 +19,7 @@ pub mod legacy;
 pub mod maintenance;
 pub mod notify;
 pub mod quickstart;
+pub mod retention;
 pub mod service_desk;
 pub mod sweeper;
 pub mod ui;
@@ -53,10 +55,11 @@ pub fn open(config: ServerConfig) -> Result<AppState, StartError> {
         path: dir.clone(),
         source,
     })?;
-    let db = db::Db::open(
+    let db = db::Db::open_with_limit(
         &dir.join(DB_FILE),
         Duration::from_millis(config.database.busy_timeout_ms),
         config.database.max_readers,
+        config.database.write_queue_limit,
     )?;
     let desk =
         service_desk::Rules::from_config(&config.service_desk).map_err(StartError::Config)?;
@@ -65,6 +68,7 @@ pub fn open(config: ServerConfig) -> Result<AppState, StartError> {
         config: Arc::new(config),
         desk: Arc::new(desk),
         notify: notify::Hub::default(),
+        agents: Arc::default(),
     })
 }
 

@@ -19,6 +19,21 @@ pub(crate) fn backoff_delay(attempt: u32, random: u64) -> Duration {
     half + Duration::from_millis(random % spread.saturating_add(1))
 }
 
+/// Delay before retry number `attempt`: the backoff, or longer when a busy server asked
+/// for a wait (`Retry-After`), spread by up to half that wait again so that the agents it
+/// turned away do not all return in the same second.
+pub(crate) fn retry_delay(attempt: u32, retry_after: Option<Duration>, random: u64) -> Duration {
+    let backoff = backoff_delay(attempt, random);
+    match retry_after {
+        Some(wait) => {
+            let spread = u64::try_from(wait.as_millis() / 2).unwrap_or(u64::MAX);
+            let asked = wait + Duration::from_millis(random % spread.saturating_add(1));
+            asked.max(backoff)
+        }
+        None => backoff,
+    }
+}
+
 /// `occurrence` delayed by a random 0..=`jitter_secs` seconds, but always before the
 /// `following` occurrence, so that a run is never skipped.
 pub(crate) fn jittered(
@@ -49,6 +64,23 @@ pub(crate) fn random_u64() -> u64 {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn a_busy_servers_wait_is_honoured_and_spread() {
+        let wait = Some(Duration::from_secs(30));
+        // Never sooner than asked, at most half again, and never below the backoff.
+        for r in [0, 1, 7_777, 14_999, 15_000, u64::MAX] {
+            let d = retry_delay(0, wait, r);
+            assert!(
+                d >= Duration::from_secs(30) && d <= Duration::from_secs(45),
+                "{d:?}"
+            );
+        }
+        assert_ne!(retry_delay(0, wait, 0), retry_delay(0, wait, 9_000));
+        let late = retry_delay(8, Some(Duration::from_secs(1)), 0);
+        assert!(late >= Duration::from_secs(300), "{late:?}");
+        assert_eq!(retry_delay(3, None, 42), backoff_delay(3, 42));
+    }
 
     #[test]
     fn backoff_grows_then_caps() {

@@ -77,6 +77,14 @@ impl RunError {
     pub fn is_retryable(&self) -> bool {
         matches!(self, RunError::Client(e) if e.is_retryable())
     }
+
+    /// The wait the server asked for, when it was too busy to take the report.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            RunError::Client(e) => e.retry_after(),
+            _ => None,
+        }
+    }
 }
 
 /// Check in now and on the schedule until `shutdown` is cancelled. Returns `Ok` on

@@ -4,7 +4,7 @@
 //! the shutdown token is cancelled.
 
 use super::RunError;
-use super::backoff::{backoff_delay, jittered};
+use super::backoff::{jittered, retry_delay};
 use super::reporter::Reporter;
 use crate::clock::Clock;
 use crate::config::AgentConfig;
@@ -141,7 +141,7 @@ impl<R: Reporter, C: Clock> Scheduler<R, C> {
                 tracing::error!(error = %error, "check-in refused; trying again at the next scheduled time");
                 return Ok(Attempt::GaveUp);
             }
-            let delay = backoff_delay(attempt, (self.random)());
+            let delay = retry_delay(attempt, error.retry_after(), (self.random)());
             attempt = attempt.saturating_add(1);
             let retry_at =
                 self.clock.now() + chrono::TimeDelta::from_std(delay).unwrap_or_default();

@@ -235,6 +235,78 @@ fn machine_kinds() -> Vec<&'static Fleet> {
         .collect()
 }
 
+/// A machine's make and build, drawn at random like the fleet's.
+#[derive(Debug, Clone, Copy)]
+pub struct Drawn {
+    pub kind: &'static str,
+    pub prefix: &'static str,
+    pub vendor: &'static str,
+    pub model: &'static str,
+    /// Index into `SITES`.
+    pub site: usize,
+    pub os: Os,
+    pub serial: [u8; 10],
+    pub cpu: &'static str,
+    pub cores: i64,
+    pub memory_gib: i64,
+}
+
+impl Drawn {
+    pub fn serial(&self) -> &str {
+        std::str::from_utf8(&self.serial).unwrap_or("0000000000")
+    }
+}
+
+/// Draws a computer or server of the fleet's mix.
+pub fn draw_machine(rng: &mut Rng) -> Drawn {
+    let kinds = machine_kinds();
+    let weights: Vec<u32> = kinds.iter().map(|f| f.2).collect();
+    draw(rng, &kinds, &weights)
+}
+
+fn draw(rng: &mut Rng, kinds: &[&'static Fleet], weights: &[u32]) -> Drawn {
+    let (kind, prefix, _, vendors) = *kinds[rng.weighted(weights)];
+    let (vendor, models) = *rng.pick(vendors);
+    let model = *rng.pick(models);
+    let site = rng.below(SITES.len() as u64) as usize;
+    let table = match (kind, vendor) {
+        ("server", _) => SERVER_OS,
+        (_, "Apple Inc.") => MAC_OS,
+        _ => PC_OS,
+    };
+    let os = table[rng.weighted(&table.iter().map(|t| t.0).collect::<Vec<_>>())].1;
+    let mut serial = [0u8; 10];
+    for b in &mut serial {
+        let c = rng.below(36) as u8;
+        *b = if c < 10 { b'0' + c } else { b'A' + c - 10 };
+    }
+    let (cpu, cores, memory_gib) = match (kind, vendor) {
+        ("server", _) => (
+            "Intel(R) Xeon(R) Gold 6430",
+            *rng.pick(&[16, 32, 64]),
+            *rng.pick(&[64, 128, 256]),
+        ),
+        (_, "Apple Inc.") => ("Apple M3 Pro", 12, *rng.pick(&[18, 36])),
+        _ => (
+            "13th Gen Intel(R) Core(TM) i7-1365U",
+            *rng.pick(&[10, 12]),
+            *rng.pick(&[16, 32]),
+        ),
+    };
+    Drawn {
+        kind,
+        prefix,
+        vendor,
+        model,
+        site,
+        os,
+        serial,
+        cpu,
+        cores,
+        memory_gib,
+    }
+}
+
 /// Inserts `count` machines (ids after the current maximum) with `software` packages each
 /// (the `software_count` column; the rows come from `packages`), placed in `rooms`.
 pub fn insert(
@@ -261,36 +333,19 @@ pub fn insert(
     let mut machines = Vec::with_capacity(count as usize);
     for n in 0..count {
         let id = first_id + n as i64;
-        let (kind, prefix, _, vendors) = *kinds[rng.weighted(&weights)];
-        let (vendor, models) = *rng.pick(vendors);
-        let model = *rng.pick(models);
-        let site = rng.below(SITES.len() as u64) as usize;
+        let Drawn {
+            kind,
+            prefix,
+            vendor,
+            model,
+            site,
+            os,
+            serial,
+            cpu,
+            cores,
+            memory_gib,
+        } = draw(rng, &kinds, &weights);
         let name = format!("{prefix}-{}-{id:06}", SITES[site].1.to_uppercase());
-        let table = match (kind, vendor) {
-            ("server", _) => SERVER_OS,
-            (_, "Apple Inc.") => MAC_OS,
-            _ => PC_OS,
-        };
-        let os = table[rng.weighted(&table.iter().map(|t| t.0).collect::<Vec<_>>())].1;
-        let serial: String = (0..10)
-            .map(|_| {
-                let c = rng.below(36) as u8;
-                char::from(if c < 10 { b'0' + c } else { b'A' + c - 10 })
-            })
-            .collect();
-        let (cpu, cores, memory_gib) = match (kind, vendor) {
-            ("server", _) => (
-                "Intel(R) Xeon(R) Gold 6430",
-                *rng.pick(&[16, 32, 64]),
-                *rng.pick(&[64, 128, 256]),
-            ),
-            (_, "Apple Inc.") => ("Apple M3 Pro", 12, *rng.pick(&[18, 36])),
-            _ => (
-                "13th Gen Intel(R) Core(TM) i7-1365U",
-                *rng.pick(&[10, 12]),
-                *rng.pick(&[16, 32]),
-            ),
-        };
         let ip = format!(
             "10.{}.{}.{}",
             10 + site,
@@ -329,13 +384,13 @@ pub fn insert(
             name.to_lowercase(),
             vendor,
             model,
-            serial,
+            std::str::from_utf8(&serial).unwrap_or_default(),
             os.name,
             os.version,
             os.kernel,
             cpu,
             cores,
-            i64::from(memory_gib) << 30,
+            memory_gib << 30,
             ip,
             mac,
             software,

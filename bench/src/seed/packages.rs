@@ -307,10 +307,21 @@ fn catalog(family: Family) -> Catalog {
     }
 }
 
-/// Writes `per_machine` packages for each machine, keeping each family's catalog.
+/// One installed package as an agent reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    pub source: &'static str,
+    pub name: String,
+    pub arch: &'static str,
+    pub version: String,
+    pub publisher: String,
+}
+
+/// Picks packages for machines, keeping each family's catalog.
 pub struct Packages {
     catalogs: HashMap<Family, Catalog>,
     per_machine: usize,
+    wide: bool,
 }
 
 impl Packages {
@@ -318,7 +329,67 @@ impl Packages {
         Packages {
             catalogs: HashMap::new(),
             per_machine,
+            wide: false,
         }
+    }
+
+    /// Catalogs with enough titles for 1,500 packages per Linux machine: every dpkg and
+    /// rpm title also comes as `-dev`, `-doc`, `python3-` and `golang-` packages.
+    pub fn wide() -> Packages {
+        Packages {
+            wide: true,
+            ..Packages::new(0)
+        }
+    }
+
+    /// `count` distinct packages for a machine of `family`: the specials it draws, the
+    /// family's core titles, then a random pick of the rest.
+    pub fn pick(&mut self, rng: &mut Rng, family: Family, count: usize) -> Vec<Item> {
+        let wide = self.wide;
+        let cat = self.catalogs.entry(family).or_insert_with(|| {
+            let mut c = catalog(family);
+            if wide {
+                widen(&mut c, family);
+            }
+            c
+        });
+        let mut items: Vec<(&str, &str)> = Vec::with_capacity(count);
+        for (p, t) in &cat.specials {
+            if rng.chance(*p) {
+                items.push((&t.name, t.pick(rng)));
+            }
+        }
+        for t in &cat.core {
+            if items.len() >= count {
+                break;
+            }
+            items.push((&t.name, t.pick(rng)));
+        }
+        let wanted = count.saturating_sub(items.len()).min(cat.optional.len());
+        let mut chosen: HashSet<usize> = HashSet::with_capacity(wanted);
+        while chosen.len() < wanted {
+            chosen.insert(rng.below(cat.optional.len() as u64) as usize);
+        }
+        let mut picked: Vec<usize> = chosen.into_iter().collect();
+        picked.sort_unstable();
+        for i in picked {
+            let t = &cat.optional[i];
+            items.push((&t.name, t.pick(rng)));
+        }
+        items
+            .into_iter()
+            .map(|(name, version)| Item {
+                source: cat.source,
+                name: name.to_owned(),
+                arch: arch(family, name),
+                version: version.to_owned(),
+                publisher: name
+                    .split([' ', '.', '-'])
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned(),
+            })
+            .collect()
     }
 
     /// Inserts the packages of `machines` with one prepared statement; returns the rows.
@@ -334,56 +405,56 @@ impl Packages {
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?;
         let mut rows = 0u64;
-        let mut chosen: HashSet<usize> = HashSet::new();
         for m in machines {
-            let cat = self
-                .catalogs
-                .entry(m.os.family)
-                .or_insert_with(|| catalog(m.os.family));
-            let mut items: Vec<(&str, &str)> = Vec::with_capacity(self.per_machine);
-            for (p, t) in &cat.specials {
-                if rng.chance(*p) {
-                    items.push((&t.name, t.pick(rng)));
-                }
-            }
-            for t in &cat.core {
-                if items.len() >= self.per_machine {
-                    break;
-                }
-                items.push((&t.name, t.pick(rng)));
-            }
-            let wanted = self
-                .per_machine
-                .saturating_sub(items.len())
-                .min(cat.optional.len());
-            chosen.clear();
-            while chosen.len() < wanted {
-                chosen.insert(rng.below(cat.optional.len() as u64) as usize);
-            }
-            let mut picked: Vec<usize> = chosen.iter().copied().collect();
-            picked.sort_unstable();
-            for i in picked {
-                let t = &cat.optional[i];
-                items.push((&t.name, t.pick(rng)));
-            }
-            for (name, version) in items {
-                let arch = match m.os.family {
-                    Family::Windows => "x64",
-                    Family::MacOs => "",
-                    Family::Debian(_) if fnv(name).is_multiple_of(5) => "all",
-                    Family::Debian(_) => "amd64",
-                    Family::Rhel(_) if fnv(name).is_multiple_of(5) => "noarch",
-                    Family::Rhel(_) => "x86_64",
-                };
-                let publisher = name.split([' ', '.', '-']).next().unwrap_or_default();
+            for item in self.pick(rng, m.os.family, self.per_machine) {
                 let installed = now - rng.range(86_400, 900 * 86_400);
                 stmt.execute(params![
-                    m.id, cat.source, name, arch, version, publisher, installed
+                    m.id,
+                    item.source,
+                    item.name,
+                    item.arch,
+                    item.version,
+                    item.publisher,
+                    installed
                 ])?;
                 rows += 1;
             }
         }
         Ok(rows)
+    }
+}
+
+fn arch(family: Family, name: &str) -> &'static str {
+    match family {
+        Family::Windows => "x64",
+        Family::MacOs => "",
+        Family::Debian(_) if fnv(name).is_multiple_of(5) => "all",
+        Family::Debian(_) => "amd64",
+        Family::Rhel(_) if fnv(name).is_multiple_of(5) => "noarch",
+        Family::Rhel(_) => "x86_64",
+    }
+}
+
+/// Adds the development, documentation and language-binding packages of each Linux title.
+fn widen(cat: &mut Catalog, family: Family) {
+    if !matches!(family, Family::Debian(_) | Family::Rhel(_)) {
+        return;
+    }
+    let base: Vec<String> = cat
+        .core
+        .iter()
+        .chain(&cat.optional)
+        .map(|t| t.name.clone())
+        .collect();
+    for name in base {
+        for variant in [
+            format!("{name}-dev"),
+            format!("{name}-doc"),
+            format!("python3-{name}"),
+            format!("golang-{name}"),
+        ] {
+            cat.optional.push(generic(&variant, family));
+        }
     }
 }
 

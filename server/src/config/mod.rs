@@ -6,11 +6,13 @@ use std::path::{Path, PathBuf};
 
 mod desk;
 mod legacy;
+mod retention;
 pub use desk::{
     AttachmentsSection, CategorySla, PartialSlaHours, ServiceDeskSection, SlaHours, SmtpSection,
     SmtpSecurity,
 };
 pub use legacy::{LegacyInventorySection, Network};
+pub use retention::RetentionSection;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -25,6 +27,7 @@ pub struct ServerConfig {
     pub attachments: AttachmentsSection,
     pub maintenance: MaintenanceSection,
     pub legacy_inventory: LegacyInventorySection,
+    pub retention: RetentionSection,
     pub log: LogSection,
 }
 
@@ -136,6 +139,9 @@ pub struct DatabaseSection {
     pub busy_timeout_ms: u64,
     /// Read connections kept open for queries.
     pub max_readers: usize,
+    /// Agent reports waiting for the writer before new ones are answered 503 with
+    /// Retry-After (the agents back off and send them later; nothing is lost).
+    pub write_queue_limit: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -171,6 +177,7 @@ impl Default for DatabaseSection {
         Self {
             busy_timeout_ms: 5000,
             max_readers: 8,
+            write_queue_limit: crate::db::DEFAULT_BULK_LIMIT,
         }
     }
 }
@@ -266,6 +273,11 @@ impl ServerConfig {
         if self.database.max_readers == 0 {
             return Err(ConfigError::Invalid(
                 "database.max_readers must be at least 1".into(),
+            ));
+        }
+        if self.database.write_queue_limit == 0 {
+            return Err(ConfigError::Invalid(
+                "database.write_queue_limit must be at least 1".into(),
             ));
         }
         if self.auth.session_ttl_hours == 0 {

@@ -26,9 +26,13 @@ pub enum Outcome {
     Duplicate,
     /// The report does not build on what the server has; a full report was requested.
     FullRequested,
+    /// The agent was revoked (by another process, or since its credential was checked):
+    /// nothing was applied.
+    Revoked,
 }
 
 struct Chain {
+    revoked: bool,
     last_seq: u64,
     digest: String,
     asset_id: Option<i64>,
@@ -37,7 +41,7 @@ struct Chain {
 
 fn chain(c: &Connection, agent_id: &str) -> DbResult<Chain> {
     Ok(c.query_row(
-        "SELECT last_seq, inventory_digest, asset_id, enrolled_at FROM agents WHERE id = ?1",
+        "SELECT last_seq, inventory_digest, asset_id, enrolled_at, revoked_at IS NOT NULL FROM agents WHERE id = ?1",
         [agent_id],
         |r| {
             Ok(Chain {
@@ -45,6 +49,7 @@ fn chain(c: &Connection, agent_id: &str) -> DbResult<Chain> {
                 digest: r.get(1)?,
                 asset_id: r.get(2)?,
                 enrolled_at: r.get(3)?,
+                revoked: r.get(4)?,
             })
         },
     )?)
@@ -60,6 +65,13 @@ pub fn handle(
     thresholds: &Thresholds,
 ) -> DbResult<CheckinReply> {
     let chain = chain(c, agent_id)?;
+    if chain.revoked {
+        return Ok(CheckinReply {
+            asset_id: chain.asset_id.unwrap_or(0),
+            commands: Vec::new(),
+            outcome: Outcome::Revoked,
+        });
+    }
     let pending = commands::take_pending(c, agent_id, now)?;
     if req.seq > 0 && req.seq <= chain.last_seq {
         return Ok(CheckinReply {

@@ -32,6 +32,7 @@ pub const MIGRATIONS: &[(u32, &str)] = &[
         include_str!("../../migrations/0013_maintenance_sync.sql"),
     ),
     (14, include_str!("../../migrations/0014_legacy_agents.sql")),
+    (15, include_str!("../../migrations/0015_retention.sql")),
 ];
 
 /// The schema version this build creates.

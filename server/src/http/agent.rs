@@ -48,7 +48,7 @@ async fn enroll(
     let (id, sec) = (agent_id.clone(), secret.clone());
     let verdict = state
         .db
-        .write(move |tx| {
+        .write_grouped(move |tx| {
             let token_id = match db::enrollment::consume(tx, &req.token, now)? {
                 Ok(id) => id,
                 Err(refusal) => return Ok(Err(refusal)),
@@ -250,20 +250,32 @@ async fn checkin(
     let (open_tickets, desk) = (state.config.alerts.open_tickets, state.desk.clone());
     let config = state.config.clone();
     let uptime = req.health.uptime_secs;
-    let reply = state
-        .db
-        .write(move |tx| {
-            let reply = db::checkin::handle(tx, &agent_id, req, &ip, now, &thresholds)?;
-            if open_tickets && reply.asset_id > 0 {
-                crate::service_desk::tickets_for_alerts(tx, &desk, Some(reply.asset_id), now)?;
-            }
-            if reply.asset_id > 0 {
-                let ctx = crate::maintenance::Ctx::new(&desk, &config);
-                crate::maintenance::record_agent_meters(tx, &ctx, reply.asset_id, uptime, now)?;
-            }
-            Ok(reply)
-        })
-        .await?;
+    // A full report writes a whole inventory: it shares a transaction only with other
+    // inventories. Heartbeats and deltas are small and share commits in savepoints.
+    let full = req.kind == ReportKind::Full;
+    let work = move |tx: &rusqlite::Transaction<'_>| {
+        let reply = db::checkin::handle(tx, &agent_id, req, &ip, now, &thresholds)?;
+        if open_tickets && reply.asset_id > 0 {
+            crate::service_desk::tickets_for_alerts(tx, &desk, Some(reply.asset_id), now)?;
+        }
+        if reply.asset_id > 0 {
+            let ctx = crate::maintenance::Ctx::new(&desk, &config);
+            crate::maintenance::record_agent_meters(tx, &ctx, reply.asset_id, uptime, now)?;
+        }
+        Ok(reply)
+    };
+    let reply = if full {
+        state.db.write_shared(work).await?
+    } else {
+        state.db.write_grouped(work).await?
+    };
+    if reply.outcome == db::checkin::Outcome::Revoked {
+        state.agents.forget(&agent.agent_id);
+        return Err(AppError::unauthorized(
+            "agent_revoked",
+            "this agent was revoked by an administrator; enroll again with a new token",
+        ));
+    }
     tracing::debug!(agent_id = %agent.agent_id, asset_id = reply.asset_id, outcome = ?reply.outcome, "check-in");
     Ok(Json(CheckinResponse {
         asset_id: reply.asset_id,
@@ -336,6 +348,7 @@ async fn revoke_agent(
 ) -> ApiResult<StatusCode> {
     user.require(Role::Admin)?;
     let now = crate::clock::now();
+    state.agents.forget(&id);
     let (found, revoked) = state
         .db
         .write(move |tx| {

@@ -158,6 +158,16 @@ impl FromRequestParts<AppState> for AgentAuth {
         let (id, secret) = bearer(parts)
             .and_then(|b| b.split_once('.'))
             .ok_or_else(refused)?;
+        if id.len() > 64 || secret.len() > 128 {
+            return Err(refused());
+        }
+        let hash = crate::crypto::token_hash(secret);
+        let now = std::time::Instant::now();
+        if state.agents.verified(id, &hash, now) {
+            return Ok(AgentAuth {
+                agent_id: id.to_owned(),
+            });
+        }
         let (id, secret) = (id.to_owned(), secret.to_owned());
         let agent_id = id.clone();
         let verdict = state
@@ -165,7 +175,10 @@ impl FromRequestParts<AppState> for AgentAuth {
             .read(move |c| db::agents::authenticate(c, &id, &secret))
             .await?;
         match verdict {
-            Ok(()) => Ok(AgentAuth { agent_id }),
+            Ok(()) => {
+                state.agents.remember(&agent_id, hash, now);
+                Ok(AgentAuth { agent_id })
+            }
             Err(db::agents::AgentRefusal::Revoked) => Err(AppError::unauthorized(
                 "agent_revoked",
                 "this agent was revoked by an administrator; enroll again with a new token",

@@ -14,6 +14,8 @@ pub struct AppError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// Sent as `Retry-After` (seconds) when set.
+    pub retry_after: Option<u64>,
 }
 
 impl AppError {
@@ -22,6 +24,7 @@ impl AppError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
         }
     }
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
@@ -57,12 +60,31 @@ impl IntoResponse for AppError {
                 message: self.message,
             },
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        response
     }
 }
 
 impl From<crate::db::DbError> for AppError {
     fn from(e: crate::db::DbError) -> Self {
+        if let crate::db::DbError::Busy { retry_after_secs } = e {
+            tracing::debug!(retry_after_secs, "write queue full; answered 503");
+            return AppError {
+                retry_after: Some(retry_after_secs),
+                ..AppError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "server_busy",
+                    format!(
+                        "the server is busy storing other reports; try again in {retry_after_secs} s"
+                    ),
+                )
+            };
+        }
         tracing::error!(error = %e, "database error");
         AppError::internal()
     }

@@ -298,7 +298,9 @@ async fn contact(
         None => {
             state
                 .db
-                .write(move |tx| db::legacy::contact(tx, kind, &device_id, &agent, &ip, now))
+                .write_grouped(move |tx| {
+                    db::legacy::contact(tx, kind, &device_id, &agent, &ip, now)
+                })
                 .await
         }
     }
@@ -340,7 +342,7 @@ async fn store(
     }
     let stored = state
         .db
-        .write(move |tx| db::legacy::store(tx, kind, &report, &ip, &thresholds, fresh, now))
+        .write_shared(move |tx| db::legacy::store(tx, kind, &report, &ip, &thresholds, fresh, now))
         .await
         .map_err(|e| AppError::from(e).into_response())?;
     match stored {

@@ -52,6 +52,8 @@ pub struct AppState {
     pub desk: Arc<crate::service_desk::Rules>,
     /// Webhook and mail delivery (`crate::notify`).
     pub notify: crate::notify::Hub,
+    /// Agent credentials checked recently.
+    pub agents: Arc<crate::agent_cache::AgentCache>,
 }
 
 /// The whole application: API, agent endpoints and web UI.

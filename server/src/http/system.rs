@@ -43,10 +43,27 @@ async fn metrics(State(state): State<AppState>) -> ApiResult<impl IntoResponse> 
             )?)
         })
         .await?;
+    let w = state.db.writer_stats();
     let body = format!(
         "# HELP steward_assets Assets in the database.\n# TYPE steward_assets gauge\nsteward_assets {assets}\n\
          # HELP steward_agents Enrolled agents by state.\n# TYPE steward_agents gauge\n\
-         steward_agents{{state=\"active\"}} {agents}\nsteward_agents{{state=\"revoked\"}} {revoked}\n"
+         steward_agents{{state=\"active\"}} {agents}\nsteward_agents{{state=\"revoked\"}} {revoked}\n\
+         # HELP steward_writer_jobs_total Writes run by the single writer.\n# TYPE steward_writer_jobs_total counter\n\
+         steward_writer_jobs_total {}\n\
+         # HELP steward_writer_batches_total Transactions the writer committed or rolled back (a batch holds one or more writes).\n\
+         # TYPE steward_writer_batches_total counter\nsteward_writer_batches_total {}\n\
+         # HELP steward_writer_refused_total Agent reports answered 503 because the write queue was full.\n\
+         # TYPE steward_writer_refused_total counter\nsteward_writer_refused_total {}\n\
+         # HELP steward_writer_busy_seconds_total Time the writer spent running writes.\n\
+         # TYPE steward_writer_busy_seconds_total counter\nsteward_writer_busy_seconds_total {:.3}\n\
+         # HELP steward_writer_queued Writes waiting for the writer, by lane.\n# TYPE steward_writer_queued gauge\n\
+         steward_writer_queued{{lane=\"interactive\"}} {}\nsteward_writer_queued{{lane=\"bulk\"}} {}\n",
+        w.jobs,
+        w.batches,
+        w.refused,
+        w.busy_micros as f64 / 1e6,
+        w.queued_interactive,
+        w.queued_bulk
     );
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body))
 }

@@ -221,17 +221,22 @@ async fn agent_ticket(
     }
     let now = crate::clock::now();
     let st = state.clone();
+    let agent_id = agent.agent_id.clone();
     let reply = state
         .db
         .write(move |tx| {
             let Some(a) = db::agents::get(tx, &agent.agent_id)? else {
-                return Ok(None);
+                return Ok(Err(()));
             };
+            if a.revoked_at.is_some() {
+                // Revoked since its credential was checked (the check is cached).
+                return Ok(Err(()));
+            }
             let Some(asset_id) = a.asset_id else {
-                return Ok(None);
+                return Ok(Ok(None));
             };
             let Some(asset) = db::assets::get(tx, asset_id)? else {
-                return Ok(None);
+                return Ok(Ok(None));
             };
             let alerts = db::alerts::list(tx, true, Some(asset_id), None, 20)?;
             let mut description = b.body.trim().to_owned();
@@ -278,12 +283,19 @@ async fn agent_ticket(
                 &actor,
                 now,
             )?;
-            Ok(Some(steward_shared::AgentTicketResponse {
+            Ok(Ok(Some(steward_shared::AgentTicketResponse {
                 ticket_id: id,
                 asset_id,
-            }))
+            })))
         })
         .await?;
+    let Ok(reply) = reply else {
+        state.agents.forget(&agent_id);
+        return Err(AppError::unauthorized(
+            "agent_revoked",
+            "this agent was revoked by an administrator; enroll again with a new token",
+        ));
+    };
     reply
         .map(|r| (StatusCode::CREATED, Json(r)))
         .ok_or_else(|| {

@@ -1,0 +1,698 @@
+//! The single writer: one thread owns the write connection and runs queued jobs in
+//! batches. Each job runs in its own savepoint (a job that fails rolls back only its own
+//! changes); the batch commits once (group commit); every job's caller hears back only
+//! after that commit, so nothing is acknowledged before it is durable.
+//!
+//! Two lanes: interactive writes (people, the API, the CLI) always queue and go first;
+//! bulk writes (agent reports) are refused with [`DbError::Busy`] when their lane is full,
+//! which the HTTP layer answers with 503 and `Retry-After`.
+
+use super::{DbError, DbResult};
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+use std::collections::VecDeque;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+/// Most jobs in one batch.
+const MAX_BATCH: usize = 64;
+/// A batch takes no more jobs once it has run this long, to bound the latency it adds.
+const MAX_BATCH_TIME: Duration = Duration::from_millis(25);
+/// The same for batches of whole inventories, which take a few milliseconds each.
+const MAX_SHARED_BATCH_TIME: Duration = Duration::from_millis(200);
+
+/// A queued write's work: runs on the writer thread, returns whether it succeeded and
+/// what to do once the commit is known.
+type Work = Box<dyn FnOnce(&Transaction<'_>) -> (bool, Finish) + Send>;
+
+/// How a queued write shares a transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// A transaction of its own (people's writes, anything unusual).
+    Alone,
+    /// Small and frequent (a heartbeat, a delta, an enrollment): runs in a savepoint
+    /// inside a transaction shared with other such jobs. A job that fails loses only its
+    /// own changes.
+    Savepoint,
+    /// Large and frequent (a whole inventory): shares a transaction with other such jobs
+    /// without savepoints, because a savepoint around a large write makes SQLite keep,
+    /// and rescan for every statement, a journal of every page it touched. The jobs share
+    /// their fate: when one fails, the transaction rolls back and the others fail with
+    /// [`DbError::Busy`] (their callers answer 503 and the agents send again).
+    /// What they gain: the pages of the big indexes that they all touch are written to
+    /// the WAL once per batch instead of once per job.
+    Shared,
+}
+
+/// A queued write.
+pub(super) struct Job {
+    mode: Mode,
+    work: Work,
+}
+
+/// Delivers a job's result, given the batch's commit outcome.
+pub(super) type Finish = Box<dyn FnOnce(Result<(), Abort>) + Send>;
+
+/// Why a job that succeeded was not kept.
+#[derive(Debug, Clone)]
+pub(super) enum Abort {
+    /// The commit (or the whole transaction) failed.
+    Failed(String),
+    /// Another job of its shared batch failed; it should be sent again.
+    Retry,
+}
+
+/// Which queue a write joins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    /// People and the API: never refused, served first.
+    Interactive,
+    /// Agent reports: refused with [`DbError::Busy`] when the lane holds its limit.
+    Bulk,
+}
+
+#[derive(Default)]
+struct Lanes {
+    interactive: VecDeque<Job>,
+    bulk: VecDeque<Job>,
+    closed: bool,
+}
+
+/// Counters for `/metrics` and the load generator.
+#[derive(Debug, Default)]
+pub struct WriterStats {
+    /// Jobs taken off the queue (counted when taken, before they run).
+    pub taken: AtomicU64,
+    pub batches: AtomicU64,
+    pub jobs: AtomicU64,
+    pub refused: AtomicU64,
+    /// Time spent running batches, in microseconds.
+    pub busy_micros: AtomicU64,
+}
+
+/// A snapshot of [`WriterStats`] plus the queue depth now.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriterSnapshot {
+    pub taken: u64,
+    pub batches: u64,
+    pub jobs: u64,
+    pub refused: u64,
+    pub busy_micros: u64,
+    pub queued_interactive: usize,
+    pub queued_bulk: usize,
+}
+
+pub(super) struct Queue {
+    lanes: Mutex<Lanes>,
+    ready: Condvar,
+    /// Signalled when the queue closes (wakes the checkpointer).
+    closing: Condvar,
+    bulk_limit: usize,
+    stats: WriterStats,
+}
+
+impl Queue {
+    pub(super) fn new(bulk_limit: usize) -> Arc<Queue> {
+        Arc::new(Queue {
+            lanes: Mutex::new(Lanes::default()),
+            ready: Condvar::new(),
+            closing: Condvar::new(),
+            bulk_limit: bulk_limit.max(1),
+            stats: WriterStats::default(),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Lanes> {
+        self.lanes.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Queues `job`; a full bulk lane refuses it with a suggested wait in seconds.
+    pub(super) fn push(&self, lane: Lane, job: Job) -> DbResult<()> {
+        let mut lanes = self.lock();
+        if lanes.closed {
+            return Err(DbError::Task("the database is closed".into()));
+        }
+        match lane {
+            Lane::Interactive => lanes.interactive.push_back(job),
+            Lane::Bulk if lanes.bulk.len() >= self.bulk_limit => {
+                self.stats.refused.fetch_add(1, Ordering::Relaxed);
+                let depth = lanes.bulk.len() + lanes.interactive.len();
+                return Err(DbError::Busy {
+                    retry_after_secs: self.retry_after(depth),
+                });
+            }
+            Lane::Bulk => lanes.bulk.push_back(job),
+        }
+        drop(lanes);
+        self.ready.notify_one();
+        Ok(())
+    }
+
+    /// How long a refused writer should wait: the time the queue takes to drain at the
+    /// rate measured so far, at least 1 s and at most a minute.
+    fn retry_after(&self, depth: usize) -> u64 {
+        let jobs = self.stats.jobs.load(Ordering::Relaxed).max(1);
+        let per_job = self.stats.busy_micros.load(Ordering::Relaxed) / jobs;
+        let drain_secs = (depth as u64).saturating_mul(per_job) / 1_000_000;
+        (drain_secs + 1).min(60)
+    }
+
+    fn pop_now(&self, lanes: &mut Lanes) -> Option<Job> {
+        let job = lanes
+            .interactive
+            .pop_front()
+            .or_else(|| lanes.bulk.pop_front());
+        if job.is_some() {
+            self.stats.taken.fetch_add(1, Ordering::Relaxed);
+        }
+        job
+    }
+
+    /// The next job, waiting for one; `None` once closed and drained.
+    fn pop_wait(&self) -> Option<Job> {
+        let mut lanes = self.lock();
+        loop {
+            if let Some(job) = self.pop_now(&mut lanes) {
+                return Some(job);
+            }
+            if lanes.closed {
+                return None;
+            }
+            lanes = self.ready.wait(lanes).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    /// The next job if it may join a batch of `mode`.
+    fn try_pop_like(&self, mode: Mode) -> Option<Job> {
+        let mut lanes = self.lock();
+        let next = lanes.interactive.front().or_else(|| lanes.bulk.front());
+        if next.is_some_and(|j| j.mode == mode) {
+            self.pop_now(&mut lanes)
+        } else {
+            None
+        }
+    }
+
+    pub(super) fn close(&self) {
+        self.lock().closed = true;
+        self.ready.notify_all();
+        self.closing.notify_all();
+    }
+
+    pub(super) fn snapshot(&self) -> WriterSnapshot {
+        let (queued_interactive, queued_bulk) = {
+            let lanes = self.lock();
+            (lanes.interactive.len(), lanes.bulk.len())
+        };
+        WriterSnapshot {
+            taken: self.stats.taken.load(Ordering::Relaxed),
+            batches: self.stats.batches.load(Ordering::Relaxed),
+            jobs: self.stats.jobs.load(Ordering::Relaxed),
+            refused: self.stats.refused.load(Ordering::Relaxed),
+            busy_micros: self.stats.busy_micros.load(Ordering::Relaxed),
+            queued_interactive,
+            queued_bulk,
+        }
+    }
+}
+
+/// How often the checkpointer copies committed pages from the WAL into the database.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
+/// The checkpointer's loop: a PASSIVE checkpoint every [`CHECKPOINT_EVERY`] on its own
+/// connection, so that the writer seldom stops to copy pages and fsync itself. PASSIVE
+/// never blocks the writer or readers.
+pub(super) fn checkpoint(conn: Connection, queue: Arc<Queue>) {
+    let mut lanes = queue.lock();
+    loop {
+        if lanes.closed {
+            return;
+        }
+        let (guard, _) = queue
+            .closing
+            .wait_timeout(lanes, CHECKPOINT_EVERY)
+            .unwrap_or_else(|p| p.into_inner());
+        lanes = guard;
+        if lanes.closed {
+            return;
+        }
+        drop(lanes);
+        if let Err(e) = checkpoint_once(&conn) {
+            tracing::warn!(error = %e, "checkpoint failed; the next one tries again");
+        }
+        lanes = queue.lock();
+    }
+}
+
+/// WAL frames past which the checkpointer restarts the WAL (64 MiB of 4 KiB pages).
+const RESTART_FRAMES: i64 = 16_384;
+
+/// A PASSIVE checkpoint; and when the WAL has grown long, a RESTART. Under constant
+/// writes a PASSIVE checkpoint never quite catches up (the writer appends while it
+/// copies), and the WAL only starts over once a checkpoint has copied everything between
+/// two write transactions. RESTART waits for the writer's lock for that moment; the
+/// PASSIVE runs before it have copied nearly everything, so the writer waits only for
+/// the rest and one fsync.
+fn checkpoint_once(conn: &Connection) -> rusqlite::Result<()> {
+    let log: i64 = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))?;
+    if log >= RESTART_FRAMES {
+        conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(()))?;
+    }
+    Ok(())
+}
+
+/// The writer thread's loop: runs until the queue is closed and drained.
+/// The connection is shared with [`super::Db::write_blocking`], which runs its own
+/// transaction on the caller's thread between batches.
+pub(super) fn run(conn: Arc<Mutex<Connection>>, queue: Arc<Queue>) {
+    while let Some(first) = queue.pop_wait() {
+        let mut conn = conn.lock().unwrap_or_else(|p| p.into_inner());
+        let started = Instant::now();
+        // A panic outside the jobs' own guard (in a commit, say) must not stop the writer:
+        // the batch's callers hear of it through their dropped reply channels.
+        let ran = catch_unwind(AssertUnwindSafe(|| {
+            run_batch(&mut conn, &queue, first, started)
+        }))
+        .unwrap_or_else(|_| {
+            tracing::error!("the writer panicked; its batch failed");
+            1
+        });
+        drop(conn);
+        let stats = &queue.stats;
+        stats.batches.fetch_add(1, Ordering::Relaxed);
+        stats.jobs.fetch_add(ran as u64, Ordering::Relaxed);
+        let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        stats.busy_micros.fetch_add(micros, Ordering::Relaxed);
+    }
+}
+
+/// How long a batch keeps taking jobs, by mode: it bounds the latency a batch adds.
+fn batch_time(mode: Mode) -> Duration {
+    match mode {
+        Mode::Shared => MAX_SHARED_BATCH_TIME,
+        _ => MAX_BATCH_TIME,
+    }
+}
+
+/// One transaction: `first` alone, or with the jobs of its mode that queued meanwhile, up
+/// to the batch limits. Returns how many jobs ran.
+fn run_batch(conn: &mut Connection, queue: &Queue, first: Job, started: Instant) -> usize {
+    let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+        Ok(tx) => tx,
+        Err(e) => {
+            // Another process holds the write lock past busy_timeout, or the disk failed:
+            // this job fails; the next batch tries again.
+            tracing::error!(error = %e, "cannot start a write transaction");
+            refuse(first, &e.to_string());
+            return 1;
+        }
+    };
+    let mode = first.mode;
+    if mode == Mode::Alone {
+        return run_alone(tx, first);
+    }
+    let mut finishes: Vec<Finish> = Vec::new();
+    let mut next = Some(first);
+    let mut ran = 0;
+    // In a shared batch: the job that failed (its finish, unless it panicked).
+    let mut failed: Option<Option<Finish>> = None;
+    while let Some(job) = next.take() {
+        ran += 1;
+        match mode {
+            Mode::Shared => match run_shared(&tx, job) {
+                Ok(finish) => finishes.push(finish),
+                Err(finish) => {
+                    failed = Some(finish);
+                    break;
+                }
+            },
+            _ => finishes.extend(run_job(&tx, job)),
+        }
+        if tx.is_autocommit() {
+            // SQLite rolled the whole transaction back (disk full, I/O error): every job
+            // of this batch lost its writes, so none may be acknowledged.
+            tracing::error!("the write transaction was rolled back by SQLite; failing its batch");
+            for finish in finishes {
+                finish(Err(Abort::Failed(
+                    "the transaction was rolled back by the database".into(),
+                )));
+            }
+            return ran;
+        }
+        if finishes.len() < MAX_BATCH && started.elapsed() < batch_time(mode) {
+            next = queue.try_pop_like(mode);
+        }
+    }
+    if let Some(culprit) = failed {
+        // A job of a shared batch failed: nothing of the batch is kept. The failed job's
+        // caller hears its own error; the others are told to send again.
+        drop(tx);
+        tracing::warn!(
+            jobs = finishes.len(),
+            "a write of a shared batch failed; the others will be sent again"
+        );
+        for finish in finishes {
+            finish(Err(Abort::Retry));
+        }
+        if let Some(finish) = culprit {
+            finish(Ok(()));
+        }
+        return ran;
+    }
+    let commit = tx.commit().map_err(|e| {
+        tracing::error!(error = %e, "commit failed");
+        Abort::Failed(format!("commit failed: {e}"))
+    });
+    for finish in finishes {
+        finish(commit.clone());
+    }
+    ran
+}
+
+/// Runs a job of a shared batch, with no savepoint: `Ok` with its finish when it
+/// succeeded, `Err` when it failed (with its finish) or panicked (without).
+fn run_shared(tx: &Transaction<'_>, job: Job) -> Result<Finish, Option<Finish>> {
+    match catch_unwind(AssertUnwindSafe(|| (job.work)(tx))) {
+        Ok((true, finish)) => Ok(finish),
+        Ok((false, finish)) => Err(Some(finish)),
+        Err(_) => {
+            tracing::error!("a write panicked; its batch was rolled back");
+            Err(None)
+        }
+    }
+}
+
+/// A job with the transaction to itself: committed when it succeeds, rolled back
+/// otherwise.
+fn run_alone(tx: Transaction<'_>, job: Job) -> usize {
+    let outcome = catch_unwind(AssertUnwindSafe(|| (job.work)(&tx)));
+    match outcome {
+        Ok((true, finish)) => {
+            let commit = tx.commit().map_err(|e| {
+                tracing::error!(error = %e, "commit failed");
+                Abort::Failed(format!("commit failed: {e}"))
+            });
+            finish(commit);
+        }
+        Ok((false, finish)) => {
+            drop(tx);
+            // The job's own error is what its caller hears.
+            finish(Ok(()));
+        }
+        Err(_) => tracing::error!("a write panicked; its changes were rolled back"),
+    }
+    1
+}
+
+/// Runs one job in a savepoint; `None` when it panicked (its caller hears of it through
+/// its dropped reply channel).
+fn run_job(tx: &Transaction<'_>, job: Job) -> Option<Finish> {
+    if let Err(e) = tx.execute_batch("SAVEPOINT steward_job") {
+        tracing::error!(error = %e, "cannot open a savepoint");
+        return None;
+    }
+    let outcome = catch_unwind(AssertUnwindSafe(|| (job.work)(tx)));
+    let (keep, finish) = match outcome {
+        Ok((ok, finish)) => (ok, Some(finish)),
+        Err(_) => {
+            tracing::error!("a write panicked; its changes were rolled back");
+            (false, None)
+        }
+    };
+    let end = if keep {
+        "RELEASE steward_job"
+    } else {
+        "ROLLBACK TO steward_job; RELEASE steward_job"
+    };
+    if let Err(e) = tx.execute_batch(end) {
+        tracing::error!(error = %e, "cannot close a savepoint");
+    }
+    finish
+}
+
+/// Fails a job without running it: its closure is dropped, so its caller's reply
+/// channel closes, and the caller reports `error`.
+fn refuse(job: Job, error: &str) {
+    tracing::debug!(error, "write refused");
+    drop(job);
+}
+
+/// Wraps a caller's closure as a [`Job`] that hands its result to `deliver` after commit.
+pub(super) fn job<T, F, D>(mode: Mode, f: F, deliver: D) -> Job
+where
+    T: Send + 'static,
+    F: FnOnce(&Transaction<'_>) -> DbResult<T> + Send + 'static,
+    D: FnOnce(DbResult<T>) + Send + 'static,
+{
+    let work: Work = Box::new(move |tx| {
+        let result = f(tx);
+        let ok = result.is_ok();
+        let finish: Finish = Box::new(move |commit| {
+            deliver(match (result, commit) {
+                (Ok(value), Ok(())) => Ok(value),
+                (Ok(_), Err(Abort::Failed(e))) => Err(DbError::Task(e)),
+                (Ok(_), Err(Abort::Retry)) => Err(DbError::Busy {
+                    retry_after_secs: 1,
+                }),
+                (Err(e), _) => Err(e),
+            });
+        });
+        (ok, finish)
+    });
+    Job { mode, work }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use crate::db::{Db, DbError, Lane};
+    use std::time::Duration;
+
+    fn count(db: &Db) -> i64 {
+        db.read_blocking(|c| Ok(c.query_row("SELECT count(*) FROM t", [], |r| r.get(0))?))
+            .unwrap()
+    }
+
+    /// Jobs queued while the writer was held run as one batch, one commit; a job that
+    /// fails or panics loses only its own changes.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn one_batch_one_commit_and_failures_stay_contained() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("w.db"), Duration::from_secs(5), 2).unwrap();
+        db.write(|tx| Ok(tx.execute_batch("CREATE TABLE t (x INTEGER)")?))
+            .await
+            .unwrap();
+        let (gate, wait) = std::sync::mpsc::channel::<()>();
+        let (held_tx, held) = std::sync::mpsc::channel::<()>();
+        let holder = {
+            let db = db.clone();
+            std::thread::spawn(move || {
+                db.write_blocking(|_| {
+                    held_tx.send(()).unwrap();
+                    let _ = wait.recv();
+                    Ok(())
+                })
+            })
+        };
+        held.recv().unwrap();
+        let before = db.writer_stats();
+        let ok = tokio::spawn({
+            let db = db.clone();
+            async move {
+                db.write_grouped(|tx| Ok(tx.execute("INSERT INTO t VALUES (1)", [])?))
+                    .await
+            }
+        });
+        while db.writer_stats().taken == before.taken {
+            tokio::task::yield_now().await;
+        }
+        let fails = tokio::spawn({
+            let db = db.clone();
+            async move {
+                db.write_grouped(|tx| {
+                    tx.execute("INSERT INTO t VALUES (2)", [])?;
+                    Err::<(), _>(DbError::Corrupt("refused".into()))
+                })
+                .await
+            }
+        });
+        while db.writer_stats().queued_bulk < 1 {
+            tokio::task::yield_now().await;
+        }
+        let also_ok = tokio::spawn({
+            let db = db.clone();
+            async move {
+                db.write_grouped(|tx| Ok(tx.execute("INSERT INTO t VALUES (4)", [])?))
+                    .await
+            }
+        });
+        while db.writer_stats().queued_bulk < 2 {
+            tokio::task::yield_now().await;
+        }
+        let panics = tokio::spawn({
+            let db = db.clone();
+            async move {
+                db.write_grouped(|tx| -> crate::db::DbResult<()> {
+                    tx.execute("INSERT INTO t VALUES (3)", [])?;
+                    panic!("a bug in a write")
+                })
+                .await
+            }
+        });
+        while db.writer_stats().queued_bulk < 3 {
+            tokio::task::yield_now().await;
+        }
+        gate.send(()).unwrap();
+        holder.join().unwrap().unwrap();
+        assert_eq!(ok.await.unwrap().unwrap(), 1);
+        assert!(matches!(fails.await.unwrap(), Err(DbError::Corrupt(_))));
+        assert!(matches!(panics.await.unwrap(), Err(DbError::Task(_))));
+        assert_eq!(also_ok.await.unwrap().unwrap(), 1);
+        let values: Vec<i64> = db
+            .read_blocking(|c| {
+                let mut st = c.prepare("SELECT x FROM t ORDER BY x")?;
+                let v = st.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+                Ok(v)
+            })
+            .unwrap();
+        assert_eq!(values, vec![1, 4]);
+        // The counters follow the answers by a moment.
+        while db.writer_stats().jobs < before.jobs + 4 {
+            tokio::task::yield_now().await;
+        }
+        let after = db.writer_stats();
+        assert_eq!(after.jobs - before.jobs, 4);
+        // (The panicking job runs last: a panic's backtrace can outlast MAX_BATCH_TIME in
+        // a debug build, which would rightly start a new batch.)
+        assert_eq!(
+            after.batches - before.batches,
+            1,
+            "the four jobs shared one transaction"
+        );
+        // The writer goes on after a panic.
+        db.write(|tx| Ok(tx.execute("INSERT INTO t VALUES (5)", [])?))
+            .await
+            .unwrap();
+        assert_eq!(count(&db), 3);
+    }
+
+    /// Shared batches keep all or nothing: a failure rolls back the jobs before it, which
+    /// are told to send again; jobs after it run in the next batch.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failure_in_a_shared_batch_sends_the_others_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("w.db"), Duration::from_secs(5), 2).unwrap();
+        db.write(|tx| Ok(tx.execute_batch("CREATE TABLE t (x INTEGER)")?))
+            .await
+            .unwrap();
+        let (gate, wait) = std::sync::mpsc::channel::<()>();
+        let (held_tx, held) = std::sync::mpsc::channel::<()>();
+        let holder = {
+            let db = db.clone();
+            std::thread::spawn(move || {
+                db.write_blocking(|_| {
+                    held_tx.send(()).unwrap();
+                    let _ = wait.recv();
+                    Ok(())
+                })
+            })
+        };
+        held.recv().unwrap();
+        let before = db.writer_stats();
+        let mut tasks = Vec::new();
+        for x in 1..=3_i64 {
+            let db2 = db.clone();
+            tasks.push(tokio::spawn(async move {
+                db2.write_shared(move |tx| {
+                    tx.execute("INSERT INTO t VALUES (?1)", [x])?;
+                    if x == 2 {
+                        return Err(DbError::Corrupt("bad inventory".into()));
+                    }
+                    Ok(x)
+                })
+                .await
+            }));
+            // One at a time, so the queue order is 1, 2, 3 (1 is taken and waits).
+            let want = x as u64;
+            let seen = |w: crate::db::WriterSnapshot| w.taken + w.queued_bulk as u64;
+            while seen(db.writer_stats()) < before.taken + want {
+                tokio::task::yield_now().await;
+            }
+        }
+        gate.send(()).unwrap();
+        holder.join().unwrap().unwrap();
+        let mut results = Vec::new();
+        for t in tasks {
+            results.push(t.await.unwrap());
+        }
+        assert!(
+            matches!(results[0], Err(DbError::Busy { .. })),
+            "{:?}",
+            results[0]
+        );
+        assert!(matches!(results[1], Err(DbError::Corrupt(_))));
+        assert_eq!(results[2].as_ref().unwrap(), &3);
+        assert_eq!(count(&db), 1, "only the job after the failure is kept");
+    }
+
+    #[tokio::test]
+    async fn a_full_bulk_lane_refuses_but_people_still_queue() {
+        let dir = tempfile::tempdir().unwrap();
+        let db =
+            Db::open_with_limit(&dir.path().join("w.db"), Duration::from_secs(5), 2, 1).unwrap();
+        let queue = &db.inner.writer;
+        // Nothing drains while we hold the lanes' state by pushing faster than a thread
+        // that waits for the connection we hold.
+        let conn = db.inner.conn.lock().unwrap();
+        let taken = db.writer_stats().taken;
+        queue
+            .push(
+                Lane::Bulk,
+                super::job(
+                    super::Mode::Savepoint,
+                    |_| Ok(()),
+                    |_: crate::db::DbResult<()>| {},
+                ),
+            )
+            .unwrap();
+        while db.writer_stats().taken == taken {
+            std::thread::yield_now();
+        }
+        queue
+            .push(
+                Lane::Bulk,
+                super::job(
+                    super::Mode::Savepoint,
+                    |_| Ok(()),
+                    |_: crate::db::DbResult<()>| {},
+                ),
+            )
+            .unwrap();
+        let refused = queue
+            .push(
+                Lane::Bulk,
+                super::job(
+                    super::Mode::Savepoint,
+                    |_| Ok(()),
+                    |_: crate::db::DbResult<()>| {},
+                ),
+            )
+            .unwrap_err();
+        assert!(
+            matches!(refused, DbError::Busy { retry_after_secs } if (1..=60).contains(&retry_after_secs))
+        );
+        queue
+            .push(
+                Lane::Interactive,
+                super::job(
+                    super::Mode::Savepoint,
+                    |_| Ok(()),
+                    |_: crate::db::DbResult<()>| {},
+                ),
+            )
+            .unwrap();
+        assert_eq!(db.writer_stats().refused, 1);
+        drop(conn);
+    }
+}
