@@ -208,6 +208,7 @@ pub async fn run(o: Options) -> anyhow::Result<()> {
     sum.writer = summary::Writer::scrape(&http, &srv.base).await;
     sum.server = srv.stats();
     sum.db_end = server::database_bytes(&o.data_dir);
+    sum.wal_end = server::wal_bytes(&o.data_dir);
     srv.stop()?;
     sum.raw = Some(ceiling::raw_sqlite(
         &o.data_dir,

@@ -200,11 +200,17 @@ impl Drop for Server {
     }
 }
 
-/// Bytes of the database with its WAL.
+fn file_len(path: PathBuf) -> u64 {
+    std::fs::metadata(path).map_or(0, |m| m.len())
+}
+
+/// Bytes of the database file, without its WAL (which is reused, not grown, once the
+/// pages in it are copied into the database).
 pub fn database_bytes(data_dir: &Path) -> u64 {
-    ["steward.db", "steward.db-wal"]
-        .iter()
-        .filter_map(|f| std::fs::metadata(data_dir.join(f)).ok())
-        .map(|m| m.len())
-        .sum()
+    file_len(data_dir.join("steward.db"))
+}
+
+/// Bytes of the WAL file.
+pub fn wal_bytes(data_dir: &Path) -> u64 {
+    file_len(data_dir.join("steward.db-wal"))
 }

@@ -111,6 +111,7 @@ pub struct Summary {
     pub db_start: u64,
     pub db_after_first: u64,
     pub db_end: u64,
+    pub wal_end: u64,
     pub lost: usize,
     pub writer: Writer,
     /// Inventories per transaction in the first-inventory phase.
@@ -136,6 +137,7 @@ impl Summary {
             db_start: 0,
             db_after_first: 0,
             db_end: 0,
+            wal_end: 0,
             lost: 0,
             writer: Writer::default(),
             first_per_commit: 0.0,
@@ -215,12 +217,13 @@ impl Summary {
         }
         if self.mix_acknowledged > 0 {
             let per_1000 = self.mix_cpu_secs * 1000.0 / self.mix_acknowledged as f64;
-            let per_core = 1000.0 / per_1000.max(1e-9);
+            // The fleet's own rate: every agent once per 30 minutes.
+            let fleet_rate = self.agents as f64 / 1_800.0;
             println!(
-                "- server CPU in the mix: {:.2} s per 1,000 check-ins, so one core takes {:.0} check-ins/s = {} agents checking in every 30 minutes",
+                "- server CPU in the mix: {:.2} s per 1,000 check-ins; this fleet at 30-minute check-ins sends {:.0}/s, {:.1}% of one core",
                 per_1000,
-                per_core,
-                thousands((per_core * 1_800.0) as u64)
+                fleet_rate,
+                fleet_rate * per_1000 / 1000.0 * 100.0
             );
             let per_checkin = self.mix_db_growth as f64 / self.mix_acknowledged as f64;
             println!(
@@ -236,11 +239,12 @@ impl Summary {
             self.server.cpu_secs
         );
         println!(
-            "- database: {:.1} MB at start, {:.1} MB after first inventories ({:.1} KB per agent), {:.1} MB at the end",
+            "- database: {:.1} MB at start, {:.1} MB after first inventories ({:.1} KB per agent), {:.1} MB at the end, WAL file {:.1} MB",
             mb(self.db_start),
             mb(self.db_after_first),
             self.db_after_first as f64 / 1024.0 / self.agents.max(1) as f64,
-            mb(self.db_end)
+            mb(self.db_end),
+            mb(self.wal_end)
         );
         let w = self.writer;
         println!(

@@ -127,7 +127,7 @@ impl Db {
         let (thread_queue, thread_conn) = (queue.clone(), conn.clone());
         std::thread::Builder::new()
             .name("steward-writer".into())
-            .spawn(move || writer::run(thread_conn, thread_queue))
+            .spawn(move || writer::run(thread_conn, thread_queue, busy_timeout))
             .map_err(|e| DbError::Task(format!("cannot start the writer thread: {e}")))?;
         let checkpoint_queue = queue.clone();
         std::thread::Builder::new()

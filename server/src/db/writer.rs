@@ -11,7 +11,7 @@ use super::{DbError, DbResult};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -104,6 +104,8 @@ pub struct WriterSnapshot {
 }
 
 pub(super) struct Queue {
+    /// Set by the checkpointer when the WAL should start over.
+    restart_wanted: AtomicBool,
     lanes: Mutex<Lanes>,
     ready: Condvar,
     /// Signalled when the queue closes (wakes the checkpointer).
@@ -115,6 +117,7 @@ pub(super) struct Queue {
 impl Queue {
     pub(super) fn new(bulk_limit: usize) -> Arc<Queue> {
         Arc::new(Queue {
+            restart_wanted: AtomicBool::new(false),
             lanes: Mutex::new(Lanes::default()),
             ready: Condvar::new(),
             closing: Condvar::new(),
@@ -238,7 +241,7 @@ pub(super) fn checkpoint(conn: Connection, queue: Arc<Queue>) {
             return;
         }
         drop(lanes);
-        if let Err(e) = checkpoint_once(&conn) {
+        if let Err(e) = checkpoint_once(&conn, &queue) {
             tracing::warn!(error = %e, "checkpoint failed; the next one tries again");
         }
         lanes = queue.lock();
@@ -248,24 +251,46 @@ pub(super) fn checkpoint(conn: Connection, queue: Arc<Queue>) {
 /// WAL frames past which the checkpointer restarts the WAL (64 MiB of 4 KiB pages).
 const RESTART_FRAMES: i64 = 16_384;
 
-/// A PASSIVE checkpoint; and when the WAL has grown long, a RESTART. Under constant
-/// writes a PASSIVE checkpoint never quite catches up (the writer appends while it
-/// copies), and the WAL only starts over once a checkpoint has copied everything between
-/// two write transactions. RESTART waits for the writer's lock for that moment; the
-/// PASSIVE runs before it have copied nearly everything, so the writer waits only for
-/// the rest and one fsync.
-fn checkpoint_once(conn: &Connection) -> rusqlite::Result<()> {
+/// A PASSIVE checkpoint; and when the WAL has grown long, a request for a RESTART. Under
+/// constant writes a PASSIVE checkpoint never quite catches up (the writer appends while
+/// it copies), and the WAL only starts over once a checkpoint has copied everything
+/// between two write transactions. The writer runs that RESTART itself between batches;
+/// the PASSIVE runs before it have copied nearly everything, so it costs the rest and one
+/// fsync.
+fn checkpoint_once(conn: &Connection, queue: &Queue) -> rusqlite::Result<()> {
     let log: i64 = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))?;
     if log >= RESTART_FRAMES {
-        conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(()))?;
+        // The writer takes its lock again the moment it commits, so a RESTART from here
+        // would wait for it in vain; the writer runs it between two batches instead.
+        queue.restart_wanted.store(true, Ordering::Release);
     }
     Ok(())
+}
+
+/// Longest the writer waits for readers to leave the WAL before giving up a restart.
+const RESTART_WAIT: Duration = Duration::from_millis(200);
+
+/// Copies the rest of the WAL into the database and has the next write start it over.
+/// Readers still on old pages are waited for at most [`RESTART_WAIT`]; if they stay, the
+/// checkpointer asks again later.
+fn restart_wal(conn: &Connection, busy_timeout: Duration) {
+    let ran = conn.busy_timeout(RESTART_WAIT).and_then(|()| {
+        conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| r.get::<_, i64>(0))
+    });
+    match ran {
+        Ok(0) => {}
+        Ok(_) => tracing::debug!("readers kept the WAL busy; restart postponed"),
+        Err(e) => {
+            tracing::warn!(error = %e, "restarting the WAL failed; the checkpointer asks again")
+        }
+    }
+    let _ = conn.busy_timeout(busy_timeout);
 }
 
 /// The writer thread's loop: runs until the queue is closed and drained.
 /// The connection is shared with [`super::Db::write_blocking`], which runs its own
 /// transaction on the caller's thread between batches.
-pub(super) fn run(conn: Arc<Mutex<Connection>>, queue: Arc<Queue>) {
+pub(super) fn run(conn: Arc<Mutex<Connection>>, queue: Arc<Queue>, busy_timeout: Duration) {
     while let Some(first) = queue.pop_wait() {
         let mut conn = conn.lock().unwrap_or_else(|p| p.into_inner());
         let started = Instant::now();
@@ -278,6 +303,9 @@ pub(super) fn run(conn: Arc<Mutex<Connection>>, queue: Arc<Queue>) {
             tracing::error!("the writer panicked; its batch failed");
             1
         });
+        if queue.restart_wanted.swap(false, Ordering::AcqRel) {
+            restart_wal(&conn, busy_timeout);
+        }
         drop(conn);
         let stats = &queue.stats;
         stats.batches.fetch_add(1, Ordering::Relaxed);
