@@ -420,3 +420,118 @@ async fn re_enrolling_a_machine_keeps_its_asset() {
     assert!(detail["clone_of"].is_null());
     s.stop().await;
 }
+
+/// A software-only delta is applied title by title (without loading the whole machine);
+/// it must store exactly what the general path stores for the same change: the same
+/// software, the same history and the same fleet counts. Two machines start equal; one
+/// gets the change as a software-only delta, the other with an unchanged user list
+/// attached, which takes the general path.
+#[tokio::test]
+async fn a_software_only_delta_stores_what_the_general_path_stores() {
+    let s = TestServer::spawn().await;
+    let tech = s
+        .token_for(steward_server::domain::roles::Role::Technician)
+        .await;
+    let before = [
+        sw("linux-image", "6.1"),
+        sw("linux-image", "6.2"),
+        sw("curl", "8.0"),
+        sw("bash", "5.2"),
+    ];
+    let mut assets = Vec::new();
+    for (i, extra) in [false, true].into_iter().enumerate() {
+        let (client, creds) = s.enrolled_agent().await;
+        let mut base = report(
+            &format!("pc-{i}"),
+            &format!("4c4c4544-0000-0000-0000-00000000010{i}"),
+            &[],
+        );
+        base.inventory.software = before.to_vec();
+        base.inventory.logged_in_users = vec!["ann".into()];
+        let r = client.checkin(&creds, &full(1, "d1", base)).await.unwrap();
+        let change = InventoryDelta {
+            software_removed: vec![sw("linux-image", "6.1"), sw("curl", "8.0"), sw("gone", "1")],
+            software_added: vec![sw("linux-image", "6.3"), sw("curl", "8.1"), sw("jq", "1.7")],
+            logged_in_users: extra.then(|| vec!["ann".into()]),
+            ..Default::default()
+        };
+        let reply = client
+            .checkin(&creds, &delta(2, "d1", "d2", change))
+            .await
+            .unwrap();
+        assert!(!reply.commands.contains(&AgentCommand::SendFullReport));
+        assets.push(r.asset_id);
+    }
+    let software = |id: i64| {
+        let (s, tech) = (&s, tech.clone());
+        async move {
+            let (_, v) = s
+                .get_json(&format!("/api/v1/assets/{id}/software"), &tech)
+                .await;
+            let mut items: Vec<(String, String)> = v["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| {
+                    (
+                        i["name"].as_str().unwrap().into(),
+                        i["version"].as_str().unwrap().into(),
+                    )
+                })
+                .collect();
+            items.sort();
+            items
+        }
+    };
+    let history = |id: i64| {
+        let (s, tech) = (&s, tech.clone());
+        async move {
+            let (_, v) = s
+                .get_json(&format!("/api/v1/assets/{id}/history?limit=500"), &tech)
+                .await;
+            let mut rows: Vec<String> = v["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|h| h["kind"] != "created")
+                .map(|h| {
+                    format!(
+                        "{} {} {} {}",
+                        h["kind"], h["field"], h["old_value"], h["new_value"]
+                    )
+                })
+                .collect();
+            rows.sort();
+            rows
+        }
+    };
+    let fast = software(assets[0]).await;
+    assert_eq!(fast, software(assets[1]).await);
+    let want: Vec<(String, String)> = [
+        ("bash", "5.2"),
+        ("curl", "8.1"),
+        ("jq", "1.7"),
+        ("linux-image", "6.2"),
+        ("linux-image", "6.3"),
+    ]
+    .iter()
+    .map(|(n, v)| ((*n).into(), (*v).into()))
+    .collect();
+    assert_eq!(fast, want);
+    let h = history(assets[0]).await;
+    assert_eq!(h, history(assets[1]).await);
+    assert!(
+        h.iter()
+            .any(|r| r.contains("curl") && r.contains("8.0") && r.contains("8.1")),
+        "{h:?}"
+    );
+    // The catalog counts both machines the same way.
+    let (_, curl) = s.get_json("/api/v1/software/curl/versions", &tech).await;
+    let text = curl.to_string();
+    assert!(
+        text.contains("\"8.1\"") && !text.contains("\"8.0\""),
+        "{text}"
+    );
+    assert!(text.contains("\"installs\":2"), "{text}");
+    s.stop().await;
+}

@@ -55,6 +55,12 @@ fn chain(c: &Connection, agent_id: &str) -> DbResult<Chain> {
     )?)
 }
 
+/// A delta that changes software only: applied title by title, without loading the
+/// machine's whole inventory (the most common delta: a package upgraded).
+fn software_only(d: &steward_shared::InventoryDelta) -> bool {
+    d.system.is_none() && d.disks.is_none() && d.network.is_none() && d.logged_in_users.is_none()
+}
+
 /// Handles one check-in from an authenticated agent, inside the caller's transaction.
 pub fn handle(
     c: &Connection,
@@ -89,6 +95,28 @@ pub fn handle(
                 agent_id,
                 chain.enrolled_at,
                 &req.inventory,
+                &req.health,
+                ip,
+                now,
+            )?;
+            (
+                o.asset_id,
+                Outcome::Applied {
+                    created: o.created,
+                    changes: o.changes,
+                },
+            )
+        }
+        (ReportKind::Delta, Some(asset_id))
+            if builds_on_stored(&req.base_digest)
+                && req.delta.as_ref().is_some_and(software_only) =>
+        {
+            let delta = req.delta.as_ref().expect("checked by the guard");
+            let o = inventory::apply_software_delta(
+                c,
+                agent_id,
+                asset_id,
+                delta,
                 &req.health,
                 ip,
                 now,

@@ -316,6 +316,20 @@ fn update_asset(
     actor: &str,
     now: i64,
 ) -> DbResult<CheckinOutcome> {
+    update_asset_with(c, asset_id, inv, None, actor, now)
+}
+
+/// [`update_asset`]; with `old_titles`, `inv.software` holds only some titles (every
+/// stored row of each, changed) and `old_titles` their stored rows: the other titles are
+/// left alone instead of loaded and compared.
+fn update_asset_with(
+    c: &Connection,
+    asset_id: i64,
+    inv: &Inventory,
+    old_titles: Option<Vec<Software>>,
+    actor: &str,
+    now: i64,
+) -> DbResult<CheckinOutcome> {
     let (name, old_json): (String, Option<String>) = c.query_row(
         "SELECT name, inventory_json FROM assets WHERE id = ?1",
         [asset_id],
@@ -338,7 +352,10 @@ fn update_asset(
         )?;
         written += 1;
     }
-    let old_software = load_software(c, asset_id)?;
+    let old_software = match old_titles {
+        Some(rows) => rows,
+        None => load_software(c, asset_id)?,
+    };
     let sw_changes = changes::software_changes(&old_software, &inv.software);
     if !sw_changes.is_empty() {
         apply_software_diff(c, asset_id, &old_software, &inv.software)?;
@@ -383,20 +400,82 @@ fn update_asset(
     })
 }
 
+/// Applies a delta that changes only software (and health) to `asset_id`, the asset its
+/// agent's chain is bound to: loads the stored rows of the titles it touches, not the
+/// whole machine, and leaves the search index alone (no searchable column changes).
+/// History, the catalog's counts and the daily counts come out as for a full report,
+/// because every software diff is made per title and each touched title is compared whole.
+#[allow(clippy::too_many_arguments)]
+pub fn apply_software_delta(
+    c: &Connection,
+    agent_id: &str,
+    asset_id: i64,
+    delta: &steward_shared::InventoryDelta,
+    health: &Health,
+    ip: &str,
+    now: i64,
+) -> DbResult<CheckinOutcome> {
+    let json: Option<String> = c.query_row(
+        "SELECT inventory_json FROM assets WHERE id = ?1",
+        [asset_id],
+        |r| r.get(0),
+    )?;
+    let mut inv: Inventory = match json {
+        Some(j) => serde_json::from_str(&j).map_err(|e| super::DbError::Corrupt(e.to_string()))?,
+        None => Inventory::default(),
+    };
+    let mut names: Vec<&str> = delta
+        .software_added
+        .iter()
+        .chain(&delta.software_removed)
+        .map(|s| s.name.as_str())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    let mut old_titles = Vec::new();
+    let mut stmt = c.prepare_cached(
+        "SELECT name, version, arch, publisher, install_date, source FROM asset_software
+         WHERE asset_id = ?1 AND name = ?2",
+    )?;
+    for name in &names {
+        let rows = stmt.query_map(params![asset_id, name], software_row)?;
+        for row in rows {
+            old_titles.push(row?);
+        }
+    }
+    inv.software = old_titles.clone();
+    delta.clone().apply_to(&mut inv);
+    let actor = format!("agent:{agent_id}");
+    let outcome = update_asset_with(c, asset_id, &inv, Some(old_titles), &actor, now)?;
+    store_health(c, asset_id, health, now)?;
+    super::agents::mark_seen(
+        c,
+        agent_id,
+        asset_id,
+        &inv.hostname,
+        &inv.agent_version,
+        ip,
+        now,
+    )?;
+    Ok(outcome)
+}
+
+fn software_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Software> {
+    Ok(Software {
+        name: r.get(0)?,
+        version: r.get(1)?,
+        arch: r.get(2)?,
+        publisher: r.get(3)?,
+        install_date: r.get(4)?,
+        source: r.get(5)?,
+    })
+}
+
 pub fn load_software(c: &Connection, asset_id: i64) -> DbResult<Vec<Software>> {
     let mut stmt = c.prepare_cached(
         "SELECT name, version, arch, publisher, install_date, source FROM asset_software WHERE asset_id = ?1",
     )?;
-    let rows = stmt.query_map([asset_id], |r| {
-        Ok(Software {
-            name: r.get(0)?,
-            version: r.get(1)?,
-            arch: r.get(2)?,
-            publisher: r.get(3)?,
-            install_date: r.get(4)?,
-            source: r.get(5)?,
-        })
-    })?;
+    let rows = stmt.query_map([asset_id], software_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
