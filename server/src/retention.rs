@@ -3,12 +3,14 @@
 //! pass about once an hour.
 //!
 //! A pass deletes [`CHUNK_ROWS`] rows per write transaction, in the bulk lane, so agents'
-//! reports wait at most one chunk behind it and people's changes go first. When the bulk
+//! reports wait at most one chunk behind it and people's changes go first. Health samples
+//! are looked up on a read connection (a seek per asset, even when none is old) and only
+//! deleted, by key, on the writer. When the bulk
 //! lane is full the pass stops; the next one picks up where it left off.
 
 use crate::AppState;
 use crate::config::RetentionSection;
-use crate::db::retention::{Table, prune_chunk};
+use crate::db::retention::{Table, delete_health_keys, old_health_keys, prune_chunk};
 use crate::db::{DbError, DbResult, Lane};
 
 /// Rows deleted per write transaction.
@@ -68,6 +70,35 @@ async fn prune_into(state: &AppState, now: i64, report: &mut PruneReport) -> DbR
         let Some(before) = RetentionSection::cutoff(days, now) else {
             continue;
         };
+        if table == Table::HealthSamples {
+            // Found on a reader (a seek per asset), deleted by key on the writer.
+            let mut from_asset = i64::MIN;
+            loop {
+                let keys = state
+                    .db
+                    .read(move |c| old_health_keys(c, before, from_asset, CHUNK_ROWS))
+                    .await?;
+                let Some(&(last, _)) = keys.last() else { break };
+                let full = keys.len() == CHUNK_ROWS;
+                let deleted = state
+                    .db
+                    .write_in(Lane::Bulk, move |tx| delete_health_keys(tx, &keys))
+                    .await;
+                match deleted {
+                    Ok(n) => *report.count_mut(table) += n,
+                    Err(DbError::Busy { .. }) => {
+                        report.interrupted = true;
+                        return Ok(());
+                    }
+                    Err(e) => return Err(e),
+                }
+                if !full {
+                    break;
+                }
+                from_asset = last;
+            }
+            continue;
+        }
         loop {
             let deleted = state
                 .db

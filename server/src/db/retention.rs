@@ -76,6 +76,38 @@ pub fn prune_chunk(c: &Connection, table: Table, before: i64, limit: usize) -> D
         .execute(params![before, limit])?)
 }
 
+/// Up to `limit` keys (asset id, taken at) of health samples older than `before`, asset
+/// by asset from asset `from_asset` on. Meant for a read connection: with nothing to
+/// delete this still seeks once per asset (100,000 seeks on a big fleet), which must not
+/// hold the writer.
+pub fn old_health_keys(
+    c: &Connection,
+    before: i64,
+    from_asset: i64,
+    limit: usize,
+) -> DbResult<Vec<(i64, i64)>> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let mut stmt = c.prepare_cached(
+        "SELECT h.asset_id, h.taken_at FROM assets a CROSS JOIN health_samples h
+         WHERE a.id >= ?3 AND h.asset_id = a.id AND h.taken_at < ?1 LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![before, limit, from_asset], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Deletes the health samples with these keys; returns how many were still there.
+pub fn delete_health_keys(c: &Connection, keys: &[(i64, i64)]) -> DbResult<usize> {
+    let mut stmt =
+        c.prepare_cached("DELETE FROM health_samples WHERE asset_id = ?1 AND taken_at = ?2")?;
+    let mut n = 0;
+    for (asset, at) in keys {
+        n += stmt.execute(params![asset, at])?;
+    }
+    Ok(n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,6 +173,32 @@ mod tests {
                 return (total, chunks);
             }
         }
+    }
+
+    /// The reader finds keys from a cursor on; the writer deletes exactly those.
+    #[test]
+    fn health_keys_are_found_from_a_cursor_and_deleted_by_key() {
+        let c = db();
+        let (a, b) = (asset(&c, "a"), asset(&c, "b"));
+        for t in 0..6 {
+            sample(&c, a, 100 + t);
+            sample(&c, b, 100 + t);
+        }
+        let first = old_health_keys(&c, 104, i64::MIN, 5).expect("keys");
+        assert_eq!(first.len(), 5);
+        assert!(first.iter().all(|(_, at)| *at < 104));
+        assert_eq!(delete_health_keys(&c, &first).expect("delete"), 5);
+        let last = first.last().expect("five").0;
+        let rest = old_health_keys(&c, 104, last, 5).expect("keys");
+        assert_eq!(rest.len(), 3, "8 old samples in all: {rest:?}");
+        assert_eq!(delete_health_keys(&c, &rest).expect("delete"), 3);
+        assert_eq!(delete_health_keys(&c, &rest).expect("again"), 0);
+        assert!(old_health_keys(&c, 104, i64::MIN, 5).expect("keys").is_empty());
+        assert_eq!(
+            times(&c, "SELECT count(*) FROM health_samples"),
+            vec![4],
+            "the samples at 104 and 105 of both assets stay"
+        );
     }
 
     #[test]
