@@ -193,7 +193,11 @@ mod tests {
         assert_eq!(rest.len(), 3, "8 old samples in all: {rest:?}");
         assert_eq!(delete_health_keys(&c, &rest).expect("delete"), 3);
         assert_eq!(delete_health_keys(&c, &rest).expect("again"), 0);
-        assert!(old_health_keys(&c, 104, i64::MIN, 5).expect("keys").is_empty());
+        assert!(
+            old_health_keys(&c, 104, i64::MIN, 5)
+                .expect("keys")
+                .is_empty()
+        );
         assert_eq!(
             times(&c, "SELECT count(*) FROM health_samples"),
             vec![4],

@@ -220,6 +220,10 @@ impl Queue {
     }
 }
 
+/// A batch or WAL restart that holds the writer this long is logged: it is what a
+/// check-in's latency waits behind.
+const SLOW: Duration = Duration::from_millis(100);
+
 /// How often the checkpointer copies committed pages from the WAL into the database.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 
@@ -303,10 +307,26 @@ pub(super) fn run(conn: Arc<Mutex<Connection>>, queue: Arc<Queue>, busy_timeout:
             tracing::error!("the writer panicked; its batch failed");
             1
         });
+        let batch_took = started.elapsed();
         if queue.restart_wanted.swap(false, Ordering::AcqRel) {
+            let restart = Instant::now();
             restart_wal(&conn, busy_timeout);
+            let took = restart.elapsed();
+            if took >= SLOW {
+                tracing::warn!(
+                    ms = took.as_millis() as u64,
+                    "restarting the WAL held the writer"
+                );
+            }
         }
         drop(conn);
+        if batch_took >= SLOW {
+            tracing::warn!(
+                ms = batch_took.as_millis() as u64,
+                jobs = ran,
+                "a write batch held the writer"
+            );
+        }
         let stats = &queue.stats;
         stats.batches.fetch_add(1, Ordering::Relaxed);
         stats.jobs.fetch_add(ran as u64, Ordering::Relaxed);
