@@ -4,22 +4,8 @@
 //! cached agent credential does not outlive a revocation made behind the server's back.
 
 use crate::helpers::*;
-use std::time::{Duration, Instant};
 use steward_agent::client::ClientError;
 use steward_server::db;
-
-/// Waits (yielding, no sleeps) until `pred` holds for the writer's counters.
-async fn until(s: &TestServer, pred: impl Fn(db::WriterSnapshot) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !pred(s.state.db.writer_stats()) {
-        assert!(
-            Instant::now() < deadline,
-            "writer never reached the state: {:?}",
-            s.state.db.writer_stats()
-        );
-        tokio::task::yield_now().await;
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_write_queue_answers_503_with_retry_after_and_loses_nothing() {
@@ -66,9 +52,9 @@ async fn a_full_write_queue_answers_503_with_retry_after_and_loses_nothing() {
     let taken = s.state.db.writer_stats().taken;
     let first = tokio::spawn(send(0, 2));
     // The writer takes it and waits for the connection; the next one queues: full.
-    until(&s, |w| w.taken == taken + 1).await;
+    until_writer(&s, |w| w.taken == taken + 1).await;
     let second = tokio::spawn(send(1, 2));
-    until(&s, |w| w.queued_bulk == 1).await;
+    until_writer(&s, |w| w.queued_bulk == 1).await;
 
     let refused = send(2, 2).await.unwrap_err();
     match &refused {
@@ -111,7 +97,7 @@ async fn a_full_write_queue_answers_503_with_retry_after_and_loses_nothing() {
                 .status()
         })
     };
-    until(&s, |w| w.queued_interactive == 1).await;
+    until_writer(&s, |w| w.queued_interactive == 1).await;
 
     gate.send(()).unwrap();
     holder.join().unwrap().unwrap();

@@ -348,3 +348,20 @@ pub async fn file_ticket_with(s: &TestServer, token: &str, body: Value) -> Value
     assert_eq!(status, StatusCode::CREATED, "{t}");
     t
 }
+
+/// Waits (yielding, no sleeps) until `pred` holds for the server's writer counters;
+/// fails after 20 s.
+pub async fn until_writer(
+    s: &TestServer,
+    pred: impl Fn(steward_server::db::WriterSnapshot) -> bool,
+) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !pred(s.state.db.writer_stats()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "writer never reached the state: {:?}",
+            s.state.db.writer_stats()
+        );
+        tokio::task::yield_now().await;
+    }
+}

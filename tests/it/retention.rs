@@ -3,7 +3,6 @@
 //! history entry stay; 0 days keeps a table forever; a full write queue postpones a pass.
 
 use crate::helpers::*;
-use std::time::{Duration, Instant};
 use steward_server::db::DbResult;
 use steward_server::retention::{CHUNK_ROWS, PruneReport, prune};
 
@@ -180,19 +179,6 @@ async fn zero_days_keeps_health_samples_forever() {
     s.stop().await;
 }
 
-/// Waits (yielding, no sleeps) until `pred` holds for the writer's counters.
-async fn until(s: &TestServer, pred: impl Fn(steward_server::db::WriterSnapshot) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !pred(s.state.db.writer_stats()) {
-        assert!(
-            Instant::now() < deadline,
-            "writer never reached the state: {:?}",
-            s.state.db.writer_stats()
-        );
-        tokio::task::yield_now().await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_write_queue_postpones_the_pass() {
     let s = TestServer::spawn_with(tempfile::tempdir().unwrap(), |c| {
@@ -222,9 +208,9 @@ async fn a_full_write_queue_postpones_the_pass() {
     };
     let taken = s.state.db.writer_stats().taken;
     let first = filler();
-    until(&s, |w| w.taken > taken).await;
+    until_writer(&s, |w| w.taken > taken).await;
     let second = filler();
-    until(&s, |w| w.queued_bulk == 1).await;
+    until_writer(&s, |w| w.queued_bulk == 1).await;
 
     let report = prune(&s.state, now).await.unwrap();
     assert!(report.interrupted, "{report:?}");

@@ -150,17 +150,22 @@ fn flag_clone(
 
 /// The stored inventory of an asset, software included: the base a delta applies to.
 pub fn stored_inventory(c: &Connection, asset_id: i64) -> DbResult<Inventory> {
+    let mut inv = stored_without_software(c, asset_id)?;
+    inv.software = load_software(c, asset_id)?;
+    Ok(inv)
+}
+
+/// The stored inventory of an asset without its software (`assets.inventory_json`).
+fn stored_without_software(c: &Connection, asset_id: i64) -> DbResult<Inventory> {
     let json: Option<String> = c.query_row(
         "SELECT inventory_json FROM assets WHERE id = ?1",
         [asset_id],
         |r| r.get(0),
     )?;
-    let mut inv: Inventory = match json {
-        Some(j) => serde_json::from_str(&j).map_err(|e| super::DbError::Corrupt(e.to_string()))?,
-        None => Inventory::default(),
-    };
-    inv.software = load_software(c, asset_id)?;
-    Ok(inv)
+    match json {
+        Some(j) => serde_json::from_str(&j).map_err(|e| super::DbError::Corrupt(e.to_string())),
+        None => Ok(Inventory::default()),
+    }
 }
 
 pub(crate) fn match_asset(c: &Connection, keys: &[IdentityKey]) -> DbResult<Option<i64>> {
@@ -415,15 +420,7 @@ pub fn apply_software_delta(
     ip: &str,
     now: i64,
 ) -> DbResult<CheckinOutcome> {
-    let json: Option<String> = c.query_row(
-        "SELECT inventory_json FROM assets WHERE id = ?1",
-        [asset_id],
-        |r| r.get(0),
-    )?;
-    let mut inv: Inventory = match json {
-        Some(j) => serde_json::from_str(&j).map_err(|e| super::DbError::Corrupt(e.to_string()))?,
-        None => Inventory::default(),
-    };
+    let mut inv = stored_without_software(c, asset_id)?;
     let mut names: Vec<&str> = delta
         .software_added
         .iter()
