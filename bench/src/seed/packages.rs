@@ -4,8 +4,8 @@
 //! distinct titles: a few with hand-written versions spread over the fleet (openssl 1.1.1
 //! on older releases and 3.0 on newer ones, browsers a few builds apart), the titles every
 //! machine of its family has, then a random pick of the rest and of in-house tools.
-//! Rows go into `asset_software` through the migration's triggers, which keep the
-//! catalog's install counts.
+//! Rows are stored by the server's own `db::packages`, which keeps the catalog's install
+//! counts.
 
 use super::machines::{Distro, Family, Machine};
 use crate::rng::Rng;
@@ -14,6 +14,8 @@ use crate::words::{
 };
 use rusqlite::{Connection, params};
 use std::collections::{HashMap, HashSet};
+use steward_server::db::packages;
+use steward_shared::Software;
 
 /// How often the newest, second, third and fourth version of a title is seen.
 const VERSION_WEIGHTS: [u32; 4] = [55, 25, 13, 7];
@@ -392,7 +394,8 @@ impl Packages {
             .collect()
     }
 
-    /// Inserts the packages of `machines` with one prepared statement; returns the rows.
+    /// Stores the packages of `machines` as their first reports would, with the
+    /// catalog's counts added up and written once; returns the rows.
     pub fn insert(
         &mut self,
         c: &Connection,
@@ -400,26 +403,26 @@ impl Packages {
         machines: &[Machine],
         now: i64,
     ) -> anyhow::Result<u64> {
-        let mut stmt = c.prepare_cached(
-            "INSERT INTO asset_software (asset_id, source, name, arch, version, publisher, install_date)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )?;
         let mut rows = 0u64;
-        for m in machines {
-            for item in self.pick(rng, m.os.family, self.per_machine) {
-                let installed = now - rng.range(86_400, 900 * 86_400);
-                stmt.execute(params![
-                    m.id,
-                    item.source,
-                    item.name,
-                    item.arch,
-                    item.version,
-                    item.publisher,
-                    installed
-                ])?;
-                rows += 1;
+        packages::with_deferred_counts(c, || {
+            for m in machines {
+                let list: Vec<Software> = self
+                    .pick(rng, m.os.family, self.per_machine)
+                    .into_iter()
+                    .map(|item| Software {
+                        install_date: now - rng.range(86_400, 900 * 86_400),
+                        source: item.source.to_owned(),
+                        name: item.name,
+                        arch: item.arch.to_owned(),
+                        version: item.version,
+                        publisher: item.publisher,
+                    })
+                    .collect();
+                rows += list.len() as u64;
+                packages::store(c, m.id, &[], &list)?;
             }
-        }
+            Ok(())
+        })?;
         Ok(rows)
     }
 }

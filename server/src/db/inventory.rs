@@ -7,7 +7,6 @@ use super::{DbResult, optional};
 use crate::domain::changes::{self, SoftwareChange};
 use crate::domain::identity::{self, IdentityKey};
 use rusqlite::{Connection, params};
-use std::collections::HashSet;
 use steward_shared::{Health, Inventory, Software};
 
 /// Most software history rows written for one report; the rest is summarised.
@@ -151,7 +150,7 @@ fn flag_clone(
 /// The stored inventory of an asset, software included: the base a delta applies to.
 pub fn stored_inventory(c: &Connection, asset_id: i64) -> DbResult<Inventory> {
     let mut inv = stored_without_software(c, asset_id)?;
-    inv.software = load_software(c, asset_id)?;
+    inv.software = super::packages::load(c, asset_id)?;
     Ok(inv)
 }
 
@@ -251,7 +250,7 @@ fn write_columns(
         "UPDATE assets SET name = ?2, hostname = ?3, vendor = ?4, model = ?5, serial = ?6, os_name = ?7,
             os_version = ?8, kernel = ?9, cpu_model = ?10, cpu_cores = ?11, memory_bytes = ?12,
             primary_ip = ?13, primary_mac = ?14, inventory_json = ?15, last_seen_at = ?16, updated_at = ?16,
-            software_count = (SELECT count(*) FROM asset_software WHERE asset_id = ?1)
+            software_count = (SELECT count(*) FROM asset_packages WHERE asset_id = ?1)
          WHERE id = ?1",
     )?
     .execute(params![
@@ -291,7 +290,7 @@ fn create_asset(
         params![name, now],
     )?;
     let asset_id = c.last_insert_rowid();
-    insert_software(c, asset_id, inv.software.iter())?;
+    super::packages::store(c, asset_id, &[], &inv.software)?;
     write_columns(c, asset_id, inv, name, now)?;
     history(
         c,
@@ -359,11 +358,11 @@ fn update_asset_with(
     }
     let old_software = match old_titles {
         Some(rows) => rows,
-        None => load_software(c, asset_id)?,
+        None => super::packages::load(c, asset_id)?,
     };
     let sw_changes = changes::software_changes(&old_software, &inv.software);
     if !sw_changes.is_empty() {
-        apply_software_diff(c, asset_id, &old_software, &inv.software)?;
+        super::packages::store(c, asset_id, &old_software, &inv.software)?;
         super::software::record_report(c, &old_software, &inv.software, now)?;
     }
     for ch in sw_changes.iter().take(MAX_SOFTWARE_HISTORY) {
@@ -429,17 +428,7 @@ pub fn apply_software_delta(
         .collect();
     names.sort_unstable();
     names.dedup();
-    let mut old_titles = Vec::new();
-    let mut stmt = c.prepare_cached(
-        "SELECT name, version, arch, publisher, install_date, source FROM asset_software
-         WHERE asset_id = ?1 AND name = ?2",
-    )?;
-    for name in &names {
-        let rows = stmt.query_map(params![asset_id, name], software_row)?;
-        for row in rows {
-            old_titles.push(row?);
-        }
-    }
+    let old_titles = super::packages::load_titles(c, asset_id, &names)?;
     inv.software = old_titles.clone();
     delta.clone().apply_to(&mut inv);
     let actor = format!("agent:{agent_id}");
@@ -455,79 +444,6 @@ pub fn apply_software_delta(
         now,
     )?;
     Ok(outcome)
-}
-
-fn software_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Software> {
-    Ok(Software {
-        name: r.get(0)?,
-        version: r.get(1)?,
-        arch: r.get(2)?,
-        publisher: r.get(3)?,
-        install_date: r.get(4)?,
-        source: r.get(5)?,
-    })
-}
-
-pub fn load_software(c: &Connection, asset_id: i64) -> DbResult<Vec<Software>> {
-    let mut stmt = c.prepare_cached(
-        "SELECT name, version, arch, publisher, install_date, source FROM asset_software WHERE asset_id = ?1",
-    )?;
-    let rows = stmt.query_map([asset_id], software_row)?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}
-
-fn insert_software<'a>(
-    c: &Connection,
-    asset_id: i64,
-    items: impl Iterator<Item = &'a Software>,
-) -> DbResult<()> {
-    let mut stmt = c.prepare_cached(
-        "INSERT OR REPLACE INTO asset_software (asset_id, source, name, arch, version, publisher, install_date)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?;
-    for s in items {
-        stmt.execute(params![
-            asset_id,
-            s.source,
-            s.name,
-            s.arch,
-            s.version,
-            s.publisher,
-            s.install_date
-        ])?;
-    }
-    Ok(())
-}
-
-fn apply_software_diff(
-    c: &Connection,
-    asset_id: i64,
-    old: &[Software],
-    new: &[Software],
-) -> DbResult<()> {
-    type Key<'a> = (&'a str, &'a str, &'a str, &'a str);
-    let key = |s: &Software| -> (String, String, String, String) {
-        (
-            s.source.clone(),
-            s.name.clone(),
-            s.arch.clone(),
-            s.version.clone(),
-        )
-    };
-    let new_keys: HashSet<_> = new.iter().map(key).collect();
-    let old_keys: HashSet<_> = old.iter().map(key).collect();
-    let mut del = c.prepare_cached(
-        "DELETE FROM asset_software WHERE asset_id = ?1 AND source = ?2 AND name = ?3 AND arch = ?4 AND version = ?5",
-    )?;
-    for s in old.iter().filter(|s| !new_keys.contains(&key(s))) {
-        let k: Key<'_> = (&s.source, &s.name, &s.arch, &s.version);
-        del.execute(params![asset_id, k.0, k.1, k.2, k.3])?;
-    }
-    insert_software(
-        c,
-        asset_id,
-        new.iter().filter(|s| !old_keys.contains(&key(s))),
-    )
 }
 
 pub fn store_health(c: &Connection, asset_id: i64, h: &Health, now: i64) -> DbResult<()> {

@@ -33,6 +33,10 @@ pub const MIGRATIONS: &[(u32, &str)] = &[
     ),
     (14, include_str!("../../migrations/0014_legacy_agents.sql")),
     (15, include_str!("../../migrations/0015_retention.sql")),
+    (
+        16,
+        include_str!("../../migrations/0016_software_packages.sql"),
+    ),
 ];
 
 /// The schema version this build creates.

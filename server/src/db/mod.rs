@@ -25,6 +25,7 @@ pub mod licenses;
 pub mod locations;
 pub mod maintenance;
 pub mod migrations;
+pub mod packages;
 pub mod retention;
 pub mod sessions;
 pub mod software;

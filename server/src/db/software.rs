@@ -1,5 +1,5 @@
-//! The fleet's software catalog: titles and versions with install counts (kept by the
-//! triggers of migration 0010), the machines that have a title in given versions, and
+//! The fleet's software catalog: titles and versions with install counts (kept by
+//! db::packages), the machines that have a title in given versions, and
 //! installs and removals per title and day.
 
 use super::{DbResult, optional};
@@ -106,8 +106,8 @@ pub fn versions(c: &Connection, name: &str) -> DbResult<Vec<VersionCount>> {
 }
 
 /// Machines that have title `name` in one of `versions`, ordered by (asset id, version),
-/// after `after`; at most `limit`. Each version is one range of the
-/// (name, version, asset_id) index, read from the cursor on; the ranges are merged here.
+/// after `after`; at most `limit`. Each package of each version is one range of the
+/// (package, asset) index, read from the cursor on; the ranges are merged here.
 pub fn holders(
     c: &Connection,
     name: &str,
@@ -120,23 +120,35 @@ pub fn holders(
         Some((a, v)) => (a, Some(v)),
         None => (i64::MIN, None),
     };
+    let mut packages =
+        c.prepare_cached("SELECT id FROM software_packages WHERE name = ?1 AND version = ?2")?;
     let mut stmt = c.prepare_cached(
-        "SELECT DISTINCT asset_id FROM asset_software
-         WHERE name = ?1 AND version = ?2 AND asset_id >= ?3 ORDER BY asset_id LIMIT ?4",
+        "SELECT asset_id FROM asset_packages
+         WHERE package_id = ?1 AND asset_id >= ?2 ORDER BY asset_id LIMIT ?3",
     )?;
     let mut keys: Vec<(i64, &str)> = Vec::new();
     for v in versions {
-        // One more than a page: the cursor's own asset may be skipped below.
-        let ids = stmt.query_map(params![name, v, from_asset, limit as i64 + 1], |r| {
-            r.get::<_, i64>(0)
-        })?;
-        for id in ids {
-            let id = id?;
-            let skip = id == from_asset && after_version.is_some_and(|av| v.as_str() <= av);
-            if !skip {
-                keys.push((id, v.as_str()));
+        let ids: Vec<i64> = packages
+            .query_map(params![name, v], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let mut assets: Vec<i64> = Vec::new();
+        for package in ids {
+            // One more than a page: the cursor's own asset may be skipped below.
+            let rows = stmt.query_map(params![package, from_asset, limit as i64 + 1], |r| {
+                r.get::<_, i64>(0)
+            })?;
+            for id in rows {
+                let id = id?;
+                let skip = id == from_asset && after_version.is_some_and(|av| v.as_str() <= av);
+                if !skip {
+                    assets.push(id);
+                }
             }
         }
+        // A machine with the version in two architectures is listed once.
+        assets.sort_unstable();
+        assets.dedup();
+        keys.extend(assets.into_iter().map(|id| (id, v.as_str())));
     }
     keys.sort_unstable();
     keys.truncate(limit);

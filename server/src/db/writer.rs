@@ -295,6 +295,7 @@ fn restart_wal(conn: &Connection, busy_timeout: Duration) {
 /// The connection is shared with [`super::Db::write_blocking`], which runs its own
 /// transaction on the caller's thread between batches.
 pub(super) fn run(conn: Arc<Mutex<Connection>>, queue: Arc<Queue>, busy_timeout: Duration) {
+    super::packages::defer_on_this_thread();
     while let Some(first) = queue.pop_wait() {
         let mut conn = conn.lock().unwrap_or_else(|p| p.into_inner());
         let started = Instant::now();
@@ -305,6 +306,7 @@ pub(super) fn run(conn: Arc<Mutex<Connection>>, queue: Arc<Queue>, busy_timeout:
         }))
         .unwrap_or_else(|_| {
             tracing::error!("the writer panicked; its batch failed");
+            super::packages::batch_ended(false);
             1
         });
         let batch_took = started.elapsed();
@@ -369,7 +371,10 @@ fn run_batch(conn: &mut Connection, queue: &Queue, first: Job, started: Instant)
         ran += 1;
         match mode {
             Mode::Shared => match run_shared(&tx, job) {
-                Ok(finish) => finishes.push(finish),
+                Ok(finish) => {
+                    super::packages::job_ended(true);
+                    finishes.push(finish);
+                }
                 Err(finish) => {
                     failed = Some(finish);
                     break;
@@ -381,6 +386,7 @@ fn run_batch(conn: &mut Connection, queue: &Queue, first: Job, started: Instant)
             // SQLite rolled the whole transaction back (disk full, I/O error): every job
             // of this batch lost its writes, so none may be acknowledged.
             tracing::error!("the write transaction was rolled back by SQLite; failing its batch");
+            super::packages::batch_ended(false);
             for finish in finishes {
                 finish(Err(Abort::Failed(
                     "the transaction was rolled back by the database".into(),
@@ -396,6 +402,7 @@ fn run_batch(conn: &mut Connection, queue: &Queue, first: Job, started: Instant)
         // A job of a shared batch failed: nothing of the batch is kept. The failed job's
         // caller hears its own error; the others are told to send again.
         drop(tx);
+        super::packages::batch_ended(false);
         tracing::warn!(
             jobs = finishes.len(),
             "a write of a shared batch failed; the others will be sent again"
@@ -408,14 +415,29 @@ fn run_batch(conn: &mut Connection, queue: &Queue, first: Job, started: Instant)
         }
         return ran;
     }
-    let commit = tx.commit().map_err(|e| {
-        tracing::error!(error = %e, "commit failed");
-        Abort::Failed(format!("commit failed: {e}"))
-    });
+    let commit = commit(tx);
     for finish in finishes {
         finish(commit.clone());
     }
     ran
+}
+
+/// Writes the batch's deferred software counts and commits; rolls back if either fails.
+fn commit(tx: Transaction<'_>) -> Result<(), Abort> {
+    let result = match super::packages::before_commit(&tx) {
+        Ok(()) => tx.commit().map_err(|e| {
+            tracing::error!(error = %e, "commit failed");
+            Abort::Failed(format!("commit failed: {e}"))
+        }),
+        Err(e) => {
+            tracing::error!(error = %e, "writing the software counts failed");
+            Err(Abort::Failed(format!(
+                "writing the software counts failed: {e}"
+            )))
+        }
+    };
+    super::packages::batch_ended(result.is_ok());
+    result
 }
 
 /// Runs a job of a shared batch, with no savepoint: `Ok` with its finish when it
@@ -437,18 +459,19 @@ fn run_alone(tx: Transaction<'_>, job: Job) -> usize {
     let outcome = catch_unwind(AssertUnwindSafe(|| (job.work)(&tx)));
     match outcome {
         Ok((true, finish)) => {
-            let commit = tx.commit().map_err(|e| {
-                tracing::error!(error = %e, "commit failed");
-                Abort::Failed(format!("commit failed: {e}"))
-            });
-            finish(commit);
+            super::packages::job_ended(true);
+            finish(commit(tx));
         }
         Ok((false, finish)) => {
             drop(tx);
+            super::packages::batch_ended(false);
             // The job's own error is what its caller hears.
             finish(Ok(()));
         }
-        Err(_) => tracing::error!("a write panicked; its changes were rolled back"),
+        Err(_) => {
+            super::packages::batch_ended(false);
+            tracing::error!("a write panicked; its changes were rolled back");
+        }
     }
     1
 }
@@ -468,6 +491,7 @@ fn run_job(tx: &Transaction<'_>, job: Job) -> Option<Finish> {
             (false, None)
         }
     };
+    super::packages::job_ended(keep);
     let end = if keep {
         "RELEASE steward_job"
     } else {
@@ -513,4 +537,4 @@ where
 
 #[cfg(test)]
 #[path = "writer_tests.rs"]
-mod tests;
+pub(super) mod tests;

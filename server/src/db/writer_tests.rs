@@ -11,13 +11,13 @@ fn count(db: &Db) -> i64 {
 
 /// Holds the write connection (a blocking write waiting on a gate) until released, so
 /// that queued writes pile up behind it.
-struct Holder {
+pub(crate) struct Holder {
     gate: std::sync::mpsc::Sender<()>,
     thread: std::thread::JoinHandle<crate::db::DbResult<()>>,
 }
 
 impl Holder {
-    fn hold(db: &Db) -> Holder {
+    pub(crate) fn hold(db: &Db) -> Holder {
         let (gate, wait) = std::sync::mpsc::channel::<()>();
         let (held_tx, held) = std::sync::mpsc::channel::<()>();
         let db = db.clone();
@@ -32,7 +32,7 @@ impl Holder {
         Holder { gate, thread }
     }
 
-    fn release(self) {
+    pub(crate) fn release(self) {
         self.gate.send(()).unwrap();
         self.thread.join().unwrap().unwrap();
     }
