@@ -48,6 +48,11 @@ DROP TRIGGER asset_software_counts_rekey;
 DROP INDEX asset_software_name_version;
 DROP TABLE asset_software;
 
+-- db::packages::digest of the machine's rows as its last full report left them; NULL
+-- when unknown (before a full report, or after a delta). A full report with the same
+-- digest changes no software row and is not compared row by row.
+ALTER TABLE assets ADD COLUMN software_digest TEXT;
+
 -- The old table's shape, read-only, for reports and ad-hoc SQL.
 CREATE VIEW asset_software AS
     SELECT a.asset_id, p.source, p.name, p.arch, p.version, p.publisher, a.install_date

@@ -24,6 +24,41 @@ pub struct Inventory {
     pub errors: Vec<CollectError>,
 }
 
+impl Inventory {
+    /// A copy without the software list (which is stored apart and is most of the size).
+    pub fn without_software(&self) -> Inventory {
+        // Every field listed: a new field must be added here too.
+        let Inventory {
+            collected_at,
+            agent_version,
+            hostname,
+            os,
+            hardware,
+            cpu,
+            memory,
+            disks,
+            network,
+            logged_in_users,
+            software: _,
+            errors,
+        } = self;
+        Inventory {
+            collected_at: *collected_at,
+            agent_version: agent_version.clone(),
+            hostname: hostname.clone(),
+            os: os.clone(),
+            hardware: hardware.clone(),
+            cpu: cpu.clone(),
+            memory: memory.clone(),
+            disks: disks.clone(),
+            network: network.clone(),
+            logged_in_users: logged_in_users.clone(),
+            software: Vec::new(),
+            errors: errors.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct OsInfo {

@@ -234,23 +234,27 @@ fn columns(inv: &Inventory) -> Columns {
     }
 }
 
+/// Writes the asset's columns from `inv`; with `software` `Some`, its software changed:
+/// its count is taken again and its digest set (`None` inside: unknown).
 fn write_columns(
     c: &Connection,
     asset_id: i64,
     inv: &Inventory,
     name: &str,
+    software: Option<Option<&str>>,
     now: i64,
 ) -> DbResult<()> {
     let cols = columns(inv);
-    let mut stored = inv.clone();
-    stored.software = Vec::new();
+    let stored = inv.without_software();
     let json =
         serde_json::to_string(&stored).map_err(|e| super::DbError::Corrupt(e.to_string()))?;
     c.prepare_cached(
         "UPDATE assets SET name = ?2, hostname = ?3, vendor = ?4, model = ?5, serial = ?6, os_name = ?7,
             os_version = ?8, kernel = ?9, cpu_model = ?10, cpu_cores = ?11, memory_bytes = ?12,
             primary_ip = ?13, primary_mac = ?14, inventory_json = ?15, last_seen_at = ?16, updated_at = ?16,
-            software_count = (SELECT count(*) FROM asset_packages WHERE asset_id = ?1)
+            software_count = CASE WHEN ?17 THEN (SELECT count(*) FROM asset_packages WHERE asset_id = ?1)
+                                  ELSE software_count END,
+            software_digest = CASE WHEN ?17 THEN ?18 ELSE software_digest END
          WHERE id = ?1",
     )?
     .execute(params![
@@ -269,7 +273,9 @@ fn write_columns(
         cols.ip,
         cols.mac,
         json,
-        now
+        now,
+        software.is_some(),
+        software.flatten()
     ])?;
     Ok(())
 }
@@ -291,7 +297,8 @@ fn create_asset(
     )?;
     let asset_id = c.last_insert_rowid();
     super::packages::store(c, asset_id, &[], &inv.software)?;
-    write_columns(c, asset_id, inv, name, now)?;
+    let digest = super::packages::digest(&inv.software);
+    write_columns(c, asset_id, inv, name, Some(Some(&digest)), now)?;
     history(
         c,
         asset_id,
@@ -334,10 +341,10 @@ fn update_asset_with(
     actor: &str,
     now: i64,
 ) -> DbResult<CheckinOutcome> {
-    let (name, old_json): (String, Option<String>) = c.query_row(
-        "SELECT name, inventory_json FROM assets WHERE id = ?1",
+    let (name, old_json, old_digest): (String, Option<String>, Option<String>) = c.query_row(
+        "SELECT name, inventory_json, software_digest FROM assets WHERE id = ?1",
         [asset_id],
-        |r| Ok((r.get(0)?, r.get(1)?)),
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     )?;
     let old: Inventory = old_json
         .and_then(|j| serde_json::from_str(&j).ok())
@@ -356,15 +363,26 @@ fn update_asset_with(
         )?;
         written += 1;
     }
+    // A full report whose software digest is the stored one changes no row.
+    let new_digest = old_titles
+        .is_none()
+        .then(|| super::packages::digest(&inv.software));
+    let unchanged = new_digest.is_some() && new_digest == old_digest;
     let old_software = match old_titles {
         Some(rows) => rows,
+        None if unchanged => Vec::new(),
         None => super::packages::load(c, asset_id)?,
     };
-    let sw_changes = changes::software_changes(&old_software, &inv.software);
+    let sw_changes = if unchanged {
+        Vec::new()
+    } else {
+        changes::software_changes(&old_software, &inv.software)
+    };
     if !sw_changes.is_empty() {
         super::packages::store(c, asset_id, &old_software, &inv.software)?;
         super::software::record_report(c, &old_software, &inv.software, now)?;
     }
+    let software = (!unchanged).then_some(new_digest.as_deref());
     for ch in sw_changes.iter().take(MAX_SOFTWARE_HISTORY) {
         let (field, old, new) = match ch {
             SoftwareChange::Installed { name, version } => (name, None, Some(version.as_str())),
@@ -396,7 +414,7 @@ fn update_asset_with(
     } else {
         name
     };
-    write_columns(c, asset_id, inv, &new_name, now)?;
+    write_columns(c, asset_id, inv, &new_name, software, now)?;
     Ok(CheckinOutcome {
         asset_id,
         created: false,
@@ -474,7 +492,21 @@ pub fn store_health(c: &Connection, asset_id: i64, h: &Health, now: i64) -> DbRe
 }
 
 /// Rewrites the asset's row in the full-text index from its current columns.
+/// Nothing is written when the row already holds them (most reports change none).
 pub fn update_search_index(c: &Connection, asset_id: i64) -> DbResult<()> {
+    let current = super::optional(
+        c.prepare_cached(
+            "SELECT 1 FROM assets a JOIN assets_fts f ON f.rowid = a.id
+             WHERE a.id = ?1 AND f.name IS a.name AND f.hostname IS a.hostname
+               AND f.serial IS a.serial AND f.vendor IS a.vendor AND f.model IS a.model
+               AND f.os IS a.os_name || ' ' || a.os_version
+               AND f.network IS a.primary_ip || ' ' || a.primary_mac",
+        )?
+        .query_row([asset_id], |_| Ok(())),
+    )?;
+    if current.is_some() {
+        return Ok(());
+    }
     c.prepare_cached("DELETE FROM assets_fts WHERE rowid = ?1")?
         .execute([asset_id])?;
     c.prepare_cached(

@@ -45,27 +45,32 @@ impl Counts {
 
     /// Adds what replacing the rows `old` by `new` does to one machine: every title and
     /// every version it has in one and not the other.
-    fn add_change(&mut self, old: &[Software], new: &[Software]) {
-        let names =
-            |l: &[Software]| -> HashSet<String> { l.iter().map(|s| s.name.clone()).collect() };
-        let pairs = |l: &[Software]| -> HashSet<(String, String)> {
-            l.iter()
-                .map(|s| (s.name.clone(), s.version.clone()))
-                .collect()
-        };
-        let (old_names, new_names) = (names(old), names(new));
-        for n in new_names.difference(&old_names) {
-            *self.titles.entry(n.clone()).or_default() += 1;
+    fn add_change(&mut self, old: &[Software], new: &[&Software]) {
+        let old_names: HashSet<&str> = old.iter().map(|s| s.name.as_str()).collect();
+        let new_names: HashSet<&str> = new.iter().map(|s| s.name.as_str()).collect();
+        for (from, to, d) in [(&old_names, &new_names, 1), (&new_names, &old_names, -1)] {
+            for n in to.difference(from) {
+                self.add_title(n, d);
+            }
         }
-        for n in old_names.difference(&new_names) {
-            *self.titles.entry(n.clone()).or_default() -= 1;
+        let old_pairs: HashSet<(&str, &str)> = old.iter().map(name_version).collect();
+        let new_pairs: HashSet<(&str, &str)> = new.iter().map(|s| name_version(s)).collect();
+        for (from, to, d) in [(&old_pairs, &new_pairs, 1), (&new_pairs, &old_pairs, -1)] {
+            for (n, v) in to.difference(from) {
+                *self
+                    .versions
+                    .entry(((*n).to_owned(), (*v).to_owned()))
+                    .or_default() += d;
+            }
         }
-        let (old_pairs, new_pairs) = (pairs(old), pairs(new));
-        for p in new_pairs.difference(&old_pairs) {
-            *self.versions.entry(p.clone()).or_default() += 1;
-        }
-        for p in old_pairs.difference(&new_pairs) {
-            *self.versions.entry(p.clone()).or_default() -= 1;
+    }
+
+    fn add_title(&mut self, name: &str, d: i64) {
+        match self.titles.get_mut(name) {
+            Some(n) => *n += d,
+            None => {
+                self.titles.insert(name.to_owned(), d);
+            }
         }
     }
 }
@@ -73,7 +78,7 @@ impl Counts {
 #[derive(Debug, Default)]
 struct Pending {
     /// Package ids looked up or created in this scope: cached once committed.
-    ids: Vec<(Box<str>, i64)>,
+    ids: Vec<(Box<[u8]>, i64)>,
     counts: Counts,
 }
 
@@ -88,7 +93,7 @@ impl Pending {
 /// running job added.
 #[derive(Debug, Default)]
 struct Deferred {
-    ids: HashMap<Box<str>, i64>,
+    ids: HashMap<Box<[u8]>, i64>,
     batch: Pending,
     job: Pending,
 }
@@ -165,21 +170,20 @@ pub fn with_deferred_counts<T>(c: &Connection, f: impl FnOnce() -> DbResult<T>) 
 /// key went, inserts the new ones, and counts the titles and versions that changed.
 /// `old` must be what is stored for the titles `new` covers (every title, or only some).
 pub fn store(c: &Connection, asset_id: i64, old: &[Software], new: &[Software]) -> DbResult<()> {
-    let new = dedup(new);
-    let new_keys: HashSet<_> = new.iter().map(key).collect();
+    let (new, new_keys) = dedup(new);
     let old_keys: HashSet<_> = old.iter().map(key).collect();
     let mut del = c.prepare_cached(
         "DELETE FROM asset_packages WHERE asset_id = ?1 AND package_id IN
              (SELECT id FROM software_packages WHERE name = ?2 AND version = ?3 AND arch = ?4 AND source = ?5)",
     )?;
-    for s in old.iter().filter(|s| !new_keys.contains(&key(s))) {
+    for s in old.iter().filter(|s| !new_keys.contains_key(&key(s))) {
         del.execute(params![asset_id, s.name, s.version, s.arch, s.source])?;
     }
     let mut ins = c.prepare_cached(
         "INSERT INTO asset_packages (asset_id, package_id, install_date) VALUES (?1, ?2, ?3)",
     )?;
     let mut added: Vec<(i64, i64)> = Vec::new();
-    let mut buf = String::new();
+    let mut buf = Vec::new();
     for s in new.iter().filter(|s| !old_keys.contains(&key(s))) {
         added.push((package_id(c, s, &mut buf)?, s.install_date));
     }
@@ -204,41 +208,68 @@ pub fn store(c: &Connection, asset_id: i64, old: &[Software], new: &[Software]) 
     }
 }
 
+fn name_version(s: &Software) -> (&str, &str) {
+    (&s.name, &s.version)
+}
+
 /// What identifies a package on one machine.
 fn key(s: &Software) -> (&str, &str, &str, &str) {
     (&s.source, &s.name, &s.arch, &s.version)
 }
 
-/// `list` with one row per (source, name, arch, version), the last of each kept.
-fn dedup(list: &[Software]) -> Vec<Software> {
+/// A digest of what identifies `list`'s rows on a machine (their keys, in any order,
+/// repeats ignored): equal digests mean a report changes no software row, so the stored
+/// rows need not be loaded and compared.
+pub fn digest(list: &[Software]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut keys: Vec<(&str, &str, &str, &str)> = list.iter().map(key).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let mut h = Sha256::new();
+    for (a, b, c, d) in keys {
+        for f in [a, b, c, d] {
+            h.update((f.len() as u32).to_le_bytes());
+            h.update(f.as_bytes());
+        }
+    }
+    h.finalize()
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// `list` with one row per (source, name, arch, version), the last of each kept, and
+/// their keys.
+#[allow(clippy::type_complexity)]
+fn dedup(list: &[Software]) -> (Vec<&Software>, HashMap<(&str, &str, &str, &str), usize>) {
     let mut seen: HashMap<(&str, &str, &str, &str), usize> = HashMap::with_capacity(list.len());
-    let mut out: Vec<Software> = Vec::with_capacity(list.len());
+    let mut out: Vec<&Software> = Vec::with_capacity(list.len());
     for s in list {
         let k = key(s);
         match seen.get(&k) {
-            Some(&i) => out[i] = s.clone(),
+            Some(&i) => out[i] = s,
             None => {
                 seen.insert(k, out.len());
-                out.push(s.clone());
+                out.push(s);
             }
         }
     }
-    out
+    (out, seen)
 }
 
-/// The cache key of a package: each field with its length, so no two packages share one.
-fn cache_key<'b>(s: &Software, buf: &'b mut String) -> &'b str {
-    use std::fmt::Write;
+/// The cache key of a package: each field after its length, so no two packages share one.
+fn cache_key<'b>(s: &Software, buf: &'b mut Vec<u8>) -> &'b [u8] {
     buf.clear();
     for f in [&s.name, &s.version, &s.arch, &s.source, &s.publisher] {
-        let _ = write!(buf, "{}:", f.len());
-        buf.push_str(f);
+        buf.extend_from_slice(&(f.len() as u32).to_le_bytes());
+        buf.extend_from_slice(f.as_bytes());
     }
     buf
 }
 
 /// The id of package `s`, created if new.
-fn package_id(c: &Connection, s: &Software, buf: &mut String) -> DbResult<i64> {
+fn package_id(c: &Connection, s: &Software, buf: &mut Vec<u8>) -> DbResult<i64> {
     let cached = DEFERRED.with(|d| {
         d.borrow()
             .as_ref()
@@ -277,49 +308,58 @@ fn package_id(c: &Connection, s: &Software, buf: &mut String) -> DbResult<i64> {
 }
 
 /// Adds `counts` to software_versions and software_titles: a version whose count reaches
-/// 0 leaves (its title has one version fewer), a new one is added (one more).
+/// 0 leaves (its title has one version fewer), a new one is added (one more). Plain
+/// UPDATE, then INSERT when no row was there: an upsert with RETURNING costs SQLite a
+/// temporary table per statement.
 fn write_counts(c: &Connection, counts: Counts) -> DbResult<()> {
     if counts.is_empty() {
         return Ok(());
     }
     let mut version_changes: BTreeMap<String, i64> = BTreeMap::new();
-    let mut upsert = c.prepare_cached(
-        "INSERT INTO software_versions (name, version, installs) VALUES (?1, ?2, ?3)
-         ON CONFLICT (name, version) DO UPDATE SET installs = installs + excluded.installs
-         RETURNING installs",
+    let mut update = c.prepare_cached(
+        "UPDATE software_versions SET installs = installs + ?3 WHERE name = ?1 AND version = ?2",
     )?;
-    let mut drop_version =
-        c.prepare_cached("DELETE FROM software_versions WHERE name = ?1 AND version = ?2")?;
+    let mut insert = c.prepare_cached(
+        "INSERT INTO software_versions (name, version, installs) VALUES (?1, ?2, ?3)",
+    )?;
+    let mut drop_version = c.prepare_cached(
+        "DELETE FROM software_versions WHERE name = ?1 AND version = ?2 AND installs <= 0",
+    )?;
     for ((name, version), d) in counts.versions {
         if d == 0 {
             continue;
         }
-        let now: i64 = upsert.query_row(params![name, version, d], |r| r.get(0))?;
-        if now <= 0 {
-            drop_version.execute(params![name, version])?;
+        if update.execute(params![name, version, d])? == 0 {
+            if d > 0 {
+                insert.execute(params![name, version, d])?;
+                *version_changes.entry(name).or_default() += 1;
+            }
+        } else if d < 0 && drop_version.execute(params![name, version])? > 0 {
             *version_changes.entry(name).or_default() -= 1;
-        } else if now == d {
-            *version_changes.entry(name).or_default() += 1;
         }
     }
     let mut titles = counts.titles;
     for name in version_changes.keys() {
         titles.entry(name.clone()).or_default();
     }
-    let mut upsert = c.prepare_cached(
-        "INSERT INTO software_titles (name, installs, versions) VALUES (?1, ?2, ?3)
-         ON CONFLICT (name) DO UPDATE SET installs = installs + excluded.installs,
-                                          versions = versions + excluded.versions
-         RETURNING installs",
+    let mut update = c.prepare_cached(
+        "UPDATE software_titles SET installs = installs + ?2, versions = versions + ?3 WHERE name = ?1",
     )?;
-    let mut drop_title = c.prepare_cached("DELETE FROM software_titles WHERE name = ?1")?;
+    let mut insert = c.prepare_cached(
+        "INSERT INTO software_titles (name, installs, versions) VALUES (?1, ?2, ?3)",
+    )?;
+    let mut drop_title =
+        c.prepare_cached("DELETE FROM software_titles WHERE name = ?1 AND installs <= 0")?;
     for (name, d) in titles {
         let v = version_changes.get(&name).copied().unwrap_or(0);
         if d == 0 && v == 0 {
             continue;
         }
-        let now: i64 = upsert.query_row(params![name, d, v], |r| r.get(0))?;
-        if now <= 0 {
+        if update.execute(params![name, d, v])? == 0 {
+            if d > 0 {
+                insert.execute(params![name, d, v])?;
+            }
+        } else if d < 0 {
             drop_title.execute([&name])?;
         }
     }

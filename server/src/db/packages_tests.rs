@@ -356,3 +356,21 @@ async fn the_writer_counts_per_batch_and_forgets_rolled_back_ids() {
     let (kept, scanned) = check(&db);
     assert_eq!(kept, scanned);
 }
+
+#[test]
+fn the_digest_is_of_the_key_set() {
+    let a = sw("vim", "amd64", "9.0");
+    let b = sw("curl", "amd64", "8.1");
+    let mut a2 = a.clone();
+    a2.publisher = "Bram".into();
+    a2.install_date = 5;
+    assert_eq!(
+        digest(&[a.clone(), b.clone()]),
+        digest(&[b.clone(), a2, a.clone()]),
+        "order, repeats, publisher and install date do not count"
+    );
+    assert_ne!(digest(&[a.clone(), b]), digest(std::slice::from_ref(&a)));
+    assert_ne!(digest(&[a]), digest(&[sw("vim", "amd64", "9.1")]));
+    // Fields cannot run into each other.
+    assert_ne!(digest(&[sw("ab", "c", "1")]), digest(&[sw("a", "bc", "1")]));
+}
