@@ -152,6 +152,13 @@ impl Db {
         self.inner.writer.snapshot()
     }
 
+    /// Write batches take jobs until they are full, however long they run, so that
+    /// tests counting batches do not depend on the machine's speed.
+    #[cfg(test)]
+    pub(crate) fn untimed_batches(&self) {
+        self.inner.writer.untimed_batches();
+    }
+
     pub fn path(&self) -> &Path {
         &self.inner.path
     }

@@ -266,11 +266,17 @@ fn migration_moves_text_rows_to_packages() {
 /// Waits until `n` writes were taken by the writer (which then waits for the held
 /// connection) or queued behind it since `before`.
 async fn until_pending(db: &Db, before: &crate::db::WriterSnapshot, n: u64) {
+    // A safety net, not a timing: a broken count fails here instead of hanging CI.
+    let give_up = std::time::Instant::now() + Duration::from_secs(60);
     loop {
         let now = db.writer_stats();
         if now.taken - before.taken + now.queued_bulk as u64 >= n {
             return;
         }
+        assert!(
+            std::time::Instant::now() < give_up,
+            "{n} writes never queued"
+        );
         tokio::task::yield_now().await;
     }
 }
@@ -282,6 +288,7 @@ async fn until_pending(db: &Db, before: &crate::db::WriterSnapshot, n: u64) {
 async fn the_writer_counts_per_batch_and_forgets_rolled_back_ids() {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(&dir.path().join("p.db"), Duration::from_secs(5), 2).unwrap();
+    db.untimed_batches();
     db.write(|tx| {
         assets(tx);
         Ok(())
@@ -324,6 +331,8 @@ async fn the_writer_counts_per_batch_and_forgets_rolled_back_ids() {
 
     // A shared batch: a new package stored, then a failure rolls it all back.
     let holder = Holder::hold(&db);
+    // Counted before the spawn: the writer may take the job at once.
+    let before = db.writer_stats();
     let rolled = tokio::spawn({
         let db = db.clone();
         async move {
@@ -331,7 +340,6 @@ async fn the_writer_counts_per_batch_and_forgets_rolled_back_ids() {
                 .await
         }
     });
-    let before = db.writer_stats();
     until_pending(&db, &before, 1).await;
     let failing = tokio::spawn({
         let db = db.clone();

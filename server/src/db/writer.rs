@@ -112,6 +112,9 @@ pub(super) struct Queue {
     closing: Condvar,
     bulk_limit: usize,
     stats: WriterStats,
+    /// Tests that count batches turn the batch time limits off, so that a slow machine
+    /// does not split a batch they expect to be whole.
+    untimed: AtomicBool,
 }
 
 impl Queue {
@@ -123,7 +126,20 @@ impl Queue {
             closing: Condvar::new(),
             bulk_limit: bulk_limit.max(1),
             stats: WriterStats::default(),
+            untimed: AtomicBool::new(false),
         })
+    }
+
+    /// Batches take jobs until [`MAX_BATCH`], however long they run (for tests).
+    #[cfg(test)]
+    pub(super) fn untimed_batches(&self) {
+        self.untimed.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether a batch that started at `started` may take another job.
+    fn may_grow(&self, mode: Mode, started: Instant, jobs: usize) -> bool {
+        jobs < MAX_BATCH
+            && (self.untimed.load(Ordering::Relaxed) || started.elapsed() < batch_time(mode))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Lanes> {
@@ -204,12 +220,15 @@ impl Queue {
     }
 
     pub(super) fn snapshot(&self) -> WriterSnapshot {
-        let (queued_interactive, queued_bulk) = {
+        // Read under the lanes' lock, which `pop_now` holds while counting a job taken:
+        // a job is then either queued or taken, never both or neither.
+        let (queued_interactive, queued_bulk, taken) = {
             let lanes = self.lock();
-            (lanes.interactive.len(), lanes.bulk.len())
+            let taken = self.stats.taken.load(Ordering::Relaxed);
+            (lanes.interactive.len(), lanes.bulk.len(), taken)
         };
         WriterSnapshot {
-            taken: self.stats.taken.load(Ordering::Relaxed),
+            taken,
             batches: self.stats.batches.load(Ordering::Relaxed),
             jobs: self.stats.jobs.load(Ordering::Relaxed),
             refused: self.stats.refused.load(Ordering::Relaxed),
@@ -394,7 +413,7 @@ fn run_batch(conn: &mut Connection, queue: &Queue, first: Job, started: Instant)
             }
             return ran;
         }
-        if finishes.len() < MAX_BATCH && started.elapsed() < batch_time(mode) {
+        if queue.may_grow(mode, started, finishes.len()) {
             next = queue.try_pop_like(mode);
         }
     }

@@ -17,7 +17,17 @@ pub(crate) struct Holder {
 }
 
 impl Holder {
+    /// Holds the write connection once the writer's counters include every job it
+    /// took (they follow the answers by a moment), so that snapshots taken next are
+    /// a clean start.
     pub(crate) fn hold(db: &Db) -> Holder {
+        loop {
+            let s = db.writer_stats();
+            if s.jobs == s.taken {
+                break;
+            }
+            std::thread::yield_now();
+        }
         let (gate, wait) = std::sync::mpsc::channel::<()>();
         let (held_tx, held) = std::sync::mpsc::channel::<()>();
         let db = db.clone();
@@ -44,6 +54,7 @@ impl Holder {
 async fn one_batch_one_commit_and_failures_stay_contained() {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(&dir.path().join("w.db"), Duration::from_secs(5), 2).unwrap();
+    db.untimed_batches();
     db.write(|tx| Ok(tx.execute_batch("CREATE TABLE t (x INTEGER)")?))
         .await
         .unwrap();
@@ -134,6 +145,7 @@ async fn one_batch_one_commit_and_failures_stay_contained() {
 async fn a_failure_in_a_shared_batch_sends_the_others_back() {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(&dir.path().join("w.db"), Duration::from_secs(5), 2).unwrap();
+    db.untimed_batches();
     db.write(|tx| Ok(tx.execute_batch("CREATE TABLE t (x INTEGER)")?))
         .await
         .unwrap();
