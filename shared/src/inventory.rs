@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 /// Everything the agent knows about its machine. Values it could not read are empty
 /// strings, zeros or empty lists, never an error.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default)]
 pub struct Inventory {
     /// Unix seconds when collection started.
@@ -60,6 +61,7 @@ impl Inventory {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default)]
 pub struct OsInfo {
     /// "linux", "windows", "macos".
@@ -73,6 +75,7 @@ pub struct OsInfo {
 
 /// SMBIOS data and the OS machine id: the stable identity of the machine.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default)]
 pub struct Hardware {
     pub vendor: String,
@@ -90,6 +93,7 @@ pub struct Hardware {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default)]
 pub struct Cpu {
     pub model: String,
@@ -100,6 +104,7 @@ pub struct Cpu {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default)]
 pub struct Memory {
     pub total_bytes: u64,
@@ -107,6 +112,7 @@ pub struct Memory {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default)]
 pub struct Disk {
     /// Device, e.g. "/dev/sda1".
@@ -118,6 +124,7 @@ pub struct Disk {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default)]
 pub struct NetInterface {
     pub name: String,
@@ -127,6 +134,7 @@ pub struct NetInterface {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default)]
 pub struct Software {
     pub name: String,
@@ -148,6 +156,7 @@ impl Software {
 
 /// How the machine is doing right now.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default)]
 pub struct Health {
     /// Unix seconds.
@@ -176,6 +185,7 @@ pub struct Health {
 
 /// One temperature sensor.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default)]
 pub struct Temperature {
     pub label: String,
@@ -186,6 +196,7 @@ pub struct Temperature {
 
 /// A part of the collection that failed; its section is empty or partial.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default)]
 pub struct CollectError {
     /// "software.dpkg", "hardware", "health.temperatures", ...
@@ -194,6 +205,7 @@ pub struct CollectError {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default)]
 pub struct FsUsage {
     pub mount_point: String,

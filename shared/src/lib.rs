@@ -23,6 +23,7 @@ pub const AGENT_TICKET_PATH: &str = "/api/v1/agent/tickets";
 
 /// Body of `POST /api/v1/agent/tickets`: a ticket filed from the machine itself.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct AgentTicketRequest {
     pub title: String,
@@ -33,6 +34,7 @@ pub struct AgentTicketRequest {
 
 /// Reply to a ticket filed by an agent.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct AgentTicketResponse {
     pub ticket_id: i64,
     pub asset_id: i64,
@@ -40,6 +42,7 @@ pub struct AgentTicketResponse {
 
 /// Body of `POST /api/v1/agent/enroll`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct EnrollRequest {
     /// The enrollment token an admin created.
     pub token: String,
@@ -52,6 +55,7 @@ pub struct EnrollRequest {
 
 /// Reply to a successful enrollment. The secret is shown once; the server keeps a hash.
 #[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct EnrollResponse {
     pub agent_id: String,
     pub secret: String,
@@ -75,6 +79,7 @@ impl std::fmt::Debug for EnrollResponse {
 /// never applied twice), and answers a broken chain with
 /// [`AgentCommand::SendFullReport`].
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default)]
 pub struct CheckinRequest {
     /// What this report carries. Reports from agents before deltas are `Full`.
@@ -94,6 +99,7 @@ pub struct CheckinRequest {
 
 /// The kind of a check-in.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ReportKind {
     /// The whole inventory.
@@ -108,6 +114,7 @@ pub enum ReportKind {
 /// The parts of an inventory that changed. A section that is `Some` replaces the stored
 /// one whole; software changes item by item.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default)]
 pub struct InventoryDelta {
     pub collected_at: i64,
@@ -124,6 +131,7 @@ pub struct InventoryDelta {
 
 /// The "system" section of an inventory, as carried in a delta.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default)]
 pub struct SystemSection {
     pub hostname: String,
@@ -195,6 +203,7 @@ impl InventoryDelta {
 
 /// Reply to a check-in.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CheckinResponse {
     /// The asset this report was matched to (for display; the agent never sends it back).
     pub asset_id: i64,
@@ -205,6 +214,7 @@ pub struct CheckinResponse {
 
 /// A command for the agent, carried in the check-in reply.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum AgentCommand {
     /// Collect and report again now.
@@ -220,11 +230,13 @@ pub enum AgentCommand {
 
 /// The JSON body of every API error.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ErrorDetail {
     /// Stable, snake_case, for programs.
     pub code: String,
@@ -234,6 +246,7 @@ pub struct ErrorDetail {
 
 /// A page of a keyset-paginated list.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,

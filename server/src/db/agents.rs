@@ -4,7 +4,7 @@ use super::{DbResult, optional};
 use rusqlite::{Connection, params};
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Agent {
     pub id: String,
     pub asset_id: Option<i64>,

@@ -5,7 +5,7 @@ use crate::domain::alerts::{Condition, HEALTH_KINDS};
 use rusqlite::{Connection, params};
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct Alert {
     pub id: i64,
     pub asset_id: i64,

@@ -7,7 +7,7 @@ use rusqlite::{Connection, params, types::Value};
 use serde::Serialize;
 
 /// An asset's record fields as the API shows them.
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, Default, schemars::JsonSchema)]
 pub struct Record {
     pub asset_tag: Option<String>,
     pub state_id: Option<i64>,

@@ -5,7 +5,7 @@ use crate::domain::assets::{FieldDef, StateKind, valid_key};
 use rusqlite::{Connection, params};
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct AssetType {
     pub id: i64,
     /// What `assets.kind` holds, e.g. "hvac".
@@ -114,7 +114,7 @@ fn index_searchable(c: &Connection, type_id: i64, key: &str, fields: &[FieldDef]
 }
 
 /// A lifecycle state.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct AssetState {
     pub id: i64,
     pub name: String,

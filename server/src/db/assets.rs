@@ -5,7 +5,7 @@ use rusqlite::{Connection, params_from_iter, types::Value};
 use serde::Serialize;
 
 /// A row of the asset list.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct AssetSummary {
     pub id: i64,
     pub kind: String,
@@ -24,7 +24,7 @@ pub struct AssetSummary {
 }
 
 /// Everything about one asset.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct AssetDetail {
     #[serde(flatten)]
     pub summary: AssetSummary,
@@ -44,7 +44,7 @@ pub struct AssetDetail {
 }
 
 /// An agent reporting an asset.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Reporter {
     /// steward, fusioninventory, ocs or glpi.
     pub kind: String,
@@ -258,7 +258,7 @@ pub fn count(c: &Connection) -> DbResult<i64> {
 }
 
 /// One installed package on an asset.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct InstalledSoftware {
     pub name: String,
     pub version: String,
@@ -301,7 +301,7 @@ pub fn software(
 }
 
 /// One entry of an asset's history.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct HistoryEntry {
     pub id: i64,
     pub at: i64,

@@ -4,7 +4,7 @@ use super::{DbResult, optional};
 use rusqlite::{Connection, params};
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Audit {
     pub id: i64,
     pub location_id: i64,
@@ -54,7 +54,7 @@ pub fn scan(
 }
 
 /// An asset in an audit report.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct AuditItem {
     pub asset_id: i64,
     pub name: String,
@@ -65,7 +65,7 @@ pub struct AuditItem {
 
 /// What the audit found: expected here and scanned, expected and not scanned, scanned but
 /// recorded elsewhere, and codes that name no asset.
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, Default, schemars::JsonSchema)]
 pub struct AuditReport {
     pub found: Vec<AuditItem>,
     pub missing: Vec<AuditItem>,

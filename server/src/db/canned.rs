@@ -5,7 +5,7 @@ use super::{DbResult, optional};
 use rusqlite::{Connection, params};
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct CannedResponse {
     pub id: i64,
     pub title: String,

@@ -6,7 +6,7 @@ use super::{DbResult, optional};
 use rusqlite::{Connection, params, types::Value};
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct Checkout {
     pub id: i64,
     pub asset_id: i64,

@@ -5,7 +5,7 @@ use super::tickets::UserRef;
 use rusqlite::{Connection, params};
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Comment {
     pub id: i64,
     pub ticket_id: i64,

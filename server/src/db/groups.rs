@@ -9,7 +9,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 
 /// A group as the API shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Group {
     pub id: i64,
     pub name: String,

@@ -6,7 +6,7 @@ use rusqlite::{Connection, params};
 use serde::Serialize;
 
 /// A license as stored, with its counts.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct License {
     pub id: i64,
     pub name: String,
@@ -55,7 +55,7 @@ pub enum Holder {
 }
 
 /// One assigned seat.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Seat {
     pub id: i64,
     pub license_id: i64,

@@ -8,7 +8,7 @@ use serde::Serialize;
 /// Places in one site tree; a list is never paged beyond this.
 pub const MAX_LOCATIONS: u32 = 10_000;
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct Location {
     pub id: i64,
     pub parent_id: Option<i64>,

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 /// Plans in one list; never paged beyond this.
 pub const MAX_PLANS: u32 = 5_000;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Part {
     pub name: String,
@@ -22,7 +22,7 @@ fn one() -> f64 {
 }
 
 /// What a plan applies to: an asset, every asset of a type, every asset at a place.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Target {
     /// asset, type or location
@@ -30,7 +30,7 @@ pub struct Target {
     pub id: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Plan {
     pub id: i64,
     pub title: String,
@@ -468,7 +468,7 @@ pub fn store(
 }
 
 /// A schedule as shown on a plan's page.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct AssetSchedule {
     pub asset_id: i64,
     pub asset_name: String,
@@ -526,7 +526,7 @@ pub fn upcoming(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Reading {
     pub id: i64,
     pub asset_id: i64,

@@ -13,7 +13,7 @@ use steward_shared::Software;
 pub const DAY: i64 = 86_400;
 
 /// A title across the fleet.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Title {
     pub name: String,
     /// Machines with any version of it.
@@ -23,14 +23,14 @@ pub struct Title {
 }
 
 /// One version of a title and the machines that have it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct VersionCount {
     pub version: String,
     pub installs: i64,
 }
 
 /// A machine that has a title, in one version.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Holder {
     pub asset_id: i64,
     pub name: String,

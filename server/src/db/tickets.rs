@@ -6,14 +6,14 @@ use rusqlite::{Connection, params, params_from_iter, types::Value};
 use serde::Serialize;
 
 /// A user as shown on a ticket.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct UserRef {
     pub id: i64,
     pub name: String,
 }
 
 /// One row of a queue.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct TicketSummary {
     pub id: i64,
     #[serde(rename = "type")]
@@ -33,7 +33,7 @@ pub struct TicketSummary {
 }
 
 /// A whole ticket (without its conversation).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Ticket {
     #[serde(flatten)]
     pub summary: TicketSummary,
@@ -486,7 +486,7 @@ pub fn status_history(c: &Connection, id: i64) -> DbResult<Vec<(i64, String)>> {
 }
 
 /// One entry of a ticket's history.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct TicketChange {
     pub id: i64,
     pub at: i64,

@@ -5,7 +5,7 @@ use crate::domain::roles::Role;
 use rusqlite::{Connection, params};
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct User {
     pub id: i64,
     pub email: String,

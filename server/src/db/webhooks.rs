@@ -20,7 +20,7 @@ pub struct Webhook {
 }
 
 /// One delivery attempt.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct Delivery {
     pub id: i64,
     pub webhook_id: i64,

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 /// A work order counts as on time when done within this long after its due time.
 pub const ON_TIME_GRACE_SECS: i64 = 86_400;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChecklistItem {
     pub item: String,
@@ -17,7 +17,7 @@ pub struct ChecklistItem {
     pub done: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct WorkOrder {
     pub id: i64,
     pub ticket_id: Option<i64>,
@@ -294,7 +294,7 @@ pub fn mark_escalated(c: &Connection, id: i64, now: i64) -> DbResult<()> {
 }
 
 /// On-time figures for one group of work orders.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Compliance {
     /// The plan's, site's or asset type's name.
     pub name: String,

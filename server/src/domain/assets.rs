@@ -48,7 +48,7 @@ impl std::str::FromStr for Criticality {
 }
 
 /// What a lifecycle state means for the asset.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum StateKind {
     /// Ready to hand out (in stock).
@@ -94,7 +94,7 @@ impl fmt::Display for StateKind {
 }
 
 /// The type of a custom field's value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum FieldType {
     Text,
@@ -107,7 +107,7 @@ pub enum FieldType {
 }
 
 /// One custom field of an asset type.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FieldDef {
     /// The JSON key: lowercase letters, digits and `_`, starting with a letter.

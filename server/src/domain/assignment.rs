@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 /// A group's assignment rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Strategy {
     /// Tickets wait in the group's queue until someone takes them.

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use steward_shared::schedule::Schedule;
 
 /// A plan's trigger as stored (JSON) and sent over the API.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Trigger {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -37,7 +37,7 @@ pub struct Trigger {
 }
 
 /// A calendar rule.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Calendar {
     /// Crontab's 5 fields on the local clock, e.g. `0 2 * * *`.
@@ -66,7 +66,9 @@ pub enum Calendar {
     },
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum IntervalFrom {
     #[default]
@@ -75,7 +77,7 @@ pub enum IntervalFrom {
 }
 
 /// A work order every `every` units of `meter`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MeterRule {
     pub meter: String,

@@ -1,15 +1,16 @@
 //! Agent endpoints: enrollment (token for credential), check-in; and the admin side:
 //! creating enrollment tokens and revoking agents.
 
+use super::Routes;
 use super::auth::{AgentAuth, CurrentUser};
 use super::{ApiJson, ApiResult, AppError, AppState};
 use crate::db::{self, enrollment::Refusal};
 use crate::domain::roles::Role;
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequest, Path, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use std::io::Read;
 use std::net::SocketAddr;
@@ -18,14 +19,66 @@ use steward_shared::{
     ReportKind, Software,
 };
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route(steward_shared::ENROLL_PATH, post(enroll))
         .route(steward_shared::CHECKIN_PATH, post(checkin))
         .route("/api/v1/enrollment-tokens", post(create_enrollment_token))
         .route("/api/v1/agents", get(list_agents))
         .route("/api/v1/agents/{id}/revoke", post(revoke_agent))
         .route("/api/v1/agents/{id}/commands", post(queue_command))
+}
+
+/// This module's routes in the OpenAPI document.
+pub(super) fn describe(api: &mut super::openapi::Api) {
+    use super::openapi::Access;
+    api.op(
+        "POST",
+        steward_shared::ENROLL_PATH,
+        "Enroll an agent with an enrollment token",
+        Access::Enrolling,
+    )
+    .body::<EnrollRequest>()
+    .created::<EnrollResponse>();
+    api.op(
+        "POST",
+        steward_shared::CHECKIN_PATH,
+        "Report inventory and health (full or delta); receive commands",
+        Access::Agent,
+    )
+    .body::<steward_shared::CheckinRequest>()
+    .ok::<CheckinResponse>();
+    api.op(
+        "POST",
+        "/api/v1/enrollment-tokens",
+        "Create an enrollment token (shown once)",
+        Access::Admin,
+    )
+    .body::<NewEnrollmentToken>()
+    .created::<CreatedEnrollmentToken>();
+    api.op(
+        "GET",
+        "/api/v1/agents",
+        "List enrolled agents",
+        Access::Staff,
+    )
+    .query::<AgentListQuery>()
+    .ok::<Page<db::agents::Agent>>();
+    api.op(
+        "POST",
+        "/api/v1/agents/{id}/revoke",
+        "Revoke an agent's credential",
+        Access::Admin,
+    )
+    .no_content();
+    api.op(
+        "POST",
+        "/api/v1/agents/{id}/commands",
+        "Queue a command for an agent",
+        Access::Staff,
+    )
+    .body::<AgentCommand>()
+    .empty("202", "Queued");
 }
 
 async fn enroll(
@@ -283,7 +336,7 @@ async fn checkin(
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct NewEnrollmentToken {
     #[serde(default = "one")]
@@ -296,7 +349,7 @@ fn one() -> u32 {
     1
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 struct CreatedEnrollmentToken {
     id: i64,
     token: String,
@@ -362,7 +415,7 @@ async fn revoke_agent(
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct AgentListQuery {
     limit: Option<u32>,

@@ -1,19 +1,28 @@
 //! `/api/v1/alerts`: what needs attention across the fleet.
 
+use super::Routes;
 use super::auth::{CurrentUser, staff_only};
 use super::{ApiResult, AppError, AppState};
 use crate::db::alerts::{self, Alert};
+use axum::Json;
 use axum::extract::{Query, State};
 use axum::routing::get;
-use axum::{Json, Router};
 use serde::Deserialize;
 use steward_shared::Page;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/api/v1/alerts", get(list))
+pub fn router() -> Routes {
+    Routes::new().route("/api/v1/alerts", get(list))
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// This module's routes in the OpenAPI document.
+pub(super) fn describe(api: &mut super::openapi::Api) {
+    use super::openapi::Access;
+    api.op("GET", "/api/v1/alerts", "List alerts", Access::Staff)
+        .query::<AlertQuery>()
+        .ok::<Page<Alert>>();
+}
+
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AlertQuery {
     /// `open` (default) or `resolved`.

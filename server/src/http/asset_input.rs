@@ -22,7 +22,7 @@ where
 }
 
 /// An amount of money as JSON gives it: 1299.5 or "1,299.50" or "$1299".
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum Money {
     Number(f64),
@@ -86,7 +86,7 @@ fn decimal_point(t: &str) -> Option<String> {
 
 /// The fields of an asset anyone may give; absent fields are left alone (or defaulted on
 /// create), `null` clears a field that may be empty.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AssetInput {
     /// The asset type's key or name ("hvac", "HVAC unit"); required on create.

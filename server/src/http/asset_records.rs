@@ -2,21 +2,22 @@
 //! `PATCH /api/v1/assets/{id}`, and the asset types and lifecycle states behind them.
 //! Technicians create and edit assets; admins define types and states.
 
+use super::Routes;
 use super::asset_input::{AssetInput, apply, new_asset};
 use super::auth::{CurrentUser, staff_only};
 use super::{ApiJson, ApiResult, AppError, AppState};
 use crate::db::{self, asset_types::AssetState, asset_types::AssetType};
 use crate::domain::assets::{FieldDef, StateKind, check_defs, valid_key};
 use crate::domain::roles::Role;
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, patch, post};
-use axum::{Json, Router};
 use serde::Deserialize;
 use steward_shared::Page;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/api/v1/assets", post(create))
         .route("/api/v1/assets/{id}", patch(update))
         .route("/api/v1/asset-types", get(types).post(create_type))
@@ -26,6 +27,75 @@ pub fn router() -> Router<AppState> {
             "/api/v1/asset-states/{id}",
             patch(update_state).delete(delete_state),
         )
+}
+
+/// This module's routes in the OpenAPI document.
+pub(super) fn describe(api: &mut super::openapi::Api) {
+    use super::openapi::Access;
+    api.op("POST", "/api/v1/assets", "Create an asset", Access::Staff)
+        .body::<AssetInput>()
+        .created::<super::assets::FullAsset>();
+    api.op(
+        "PATCH",
+        "/api/v1/assets/{id}",
+        "Change an asset",
+        Access::Staff,
+    )
+    .body::<AssetInput>()
+    .ok::<super::assets::FullAsset>();
+    api.op(
+        "GET",
+        "/api/v1/asset-types",
+        "List asset types",
+        Access::Staff,
+    )
+    .ok::<Page<AssetType>>();
+    api.op(
+        "POST",
+        "/api/v1/asset-types",
+        "Create an asset type",
+        Access::Admin,
+    )
+    .body::<TypeBody>()
+    .created::<AssetType>();
+    api.op(
+        "PATCH",
+        "/api/v1/asset-types/{key}",
+        "Change an asset type",
+        Access::Admin,
+    )
+    .body::<TypeBody>()
+    .ok::<AssetType>();
+    api.op(
+        "GET",
+        "/api/v1/asset-states",
+        "List asset states",
+        Access::Staff,
+    )
+    .ok::<Page<AssetState>>();
+    api.op(
+        "POST",
+        "/api/v1/asset-states",
+        "Create an asset state",
+        Access::Admin,
+    )
+    .body::<StateBody>()
+    .created::<AssetState>();
+    api.op(
+        "PATCH",
+        "/api/v1/asset-states/{id}",
+        "Change an asset state",
+        Access::Admin,
+    )
+    .body::<StatePatch>()
+    .ok::<AssetState>();
+    api.op(
+        "DELETE",
+        "/api/v1/asset-states/{id}",
+        "Delete an unused asset state",
+        Access::Admin,
+    )
+    .no_content();
 }
 
 fn bad(code: &'static str, m: impl Into<String>) -> AppError {
@@ -102,7 +172,7 @@ async fn types(
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct TypeBody {
     key: Option<String>,
@@ -239,7 +309,7 @@ async fn states(
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct StateBody {
     name: String,
@@ -275,7 +345,7 @@ async fn create_state(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct StatePatch {
     name: Option<String>,

@@ -1,25 +1,62 @@
 //! `/api/v1/assets`: the fleet, one asset, its software and its history.
 
+use super::Routes;
 use super::auth::{CurrentUser, staff_only};
 use super::{ApiResult, AppError, AppState};
 use crate::db::assets::{
     self, AssetDetail, AssetFilter, AssetSummary, HistoryEntry, InstalledSoftware,
 };
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
-use axum::{Json, Router};
 use serde::Deserialize;
 use steward_shared::Page;
 
 pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 500;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/api/v1/assets", get(list))
         .route("/api/v1/assets/{id}", get(detail))
         .route("/api/v1/assets/{id}/software", get(software))
         .route("/api/v1/assets/{id}/history", get(history))
+}
+
+/// This module's routes in the OpenAPI document.
+pub(super) fn describe(api: &mut super::openapi::Api) {
+    use super::openapi::Access;
+    api.op(
+        "GET",
+        "/api/v1/assets",
+        "List and search assets",
+        Access::Staff,
+    )
+    .query::<ListQuery>()
+    .ok::<Page<AssetSummary>>();
+    api.op(
+        "GET",
+        "/api/v1/assets/{id}",
+        "One asset with its inventory",
+        Access::Staff,
+    )
+    .ok::<FullAsset>();
+    api.op(
+        "GET",
+        "/api/v1/assets/{id}/software",
+        "An asset's installed software",
+        Access::Staff,
+    )
+    .query::<SoftwareQuery>()
+    .ok::<Page<InstalledSoftware>>();
+    api.op(
+        "GET",
+        "/api/v1/assets/{id}/history",
+        "An asset's change history",
+        Access::Staff,
+    )
+    .query::<HistoryQuery>()
+    .ok::<Page<HistoryEntry>>();
 }
 
 /// Checks `?limit=`; absent means the default.
@@ -43,7 +80,7 @@ pub fn id_cursor(c: Option<&str>) -> ApiResult<Option<i64>> {
         .transpose()
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     pub limit: Option<u32>,
@@ -149,7 +186,7 @@ async fn list(
 
 /// Everything about an asset: what agents report, its record, where it is, who holds
 /// it, what it is worth, and its open alerts.
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
 pub struct FullAsset {
     #[serde(flatten)]
     pub asset: AssetDetail,
@@ -218,7 +255,7 @@ async fn detail(
     Ok(Json(full_asset(&state, id).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct SoftwareQuery {
     limit: Option<u32>,
@@ -270,7 +307,7 @@ async fn software(
     Ok(Json(Page { items, next_cursor }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct HistoryQuery {
     limit: Option<u32>,

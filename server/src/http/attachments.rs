@@ -4,6 +4,7 @@
 //! see the ticket sees its public files, only staff see internal ones, everyone else gets
 //! 404. Bytes go to disk (`crate::blobs`) before the row is committed.
 
+use super::Routes;
 use super::auth::CurrentUser;
 use super::tickets::{actor_label, visible};
 use super::{ApiResult, AppError, AppState};
@@ -12,6 +13,7 @@ use crate::db::{self, attachments::Attachment, attachments::NewAttachment};
 use crate::domain::attachments::{
     SNIFF_BYTES, content_disposition, content_matches, essence, sanitize_filename,
 };
+use axum::Json;
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::multipart::{Field, Multipart, MultipartError};
 use axum::extract::rejection::QueryRejection;
@@ -19,7 +21,6 @@ use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
 use serde::Deserialize;
 use steward_shared::Page;
 
@@ -30,8 +31,8 @@ pub const MULTIPART_OVERHEAD: u64 = 64 * 1024;
 /// whatever the file turns out to be.
 const DOWNLOAD_CSP: &str = "sandbox; default-src 'none'";
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route(
             "/api/v1/tickets/{id}/attachments",
             // Uploads have their own limit (attachments.max_bytes), enforced while reading.
@@ -40,8 +41,36 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/attachments/{id}", get(download))
 }
 
+/// This module's routes in the OpenAPI document.
+pub(super) fn describe(api: &mut super::openapi::Api) {
+    use super::openapi::Access;
+    api.op(
+        "GET",
+        "/api/v1/tickets/{id}/attachments",
+        "A ticket's attachments",
+        Access::User,
+    )
+    .ok::<Page<Attachment>>();
+    api.op(
+        "POST",
+        "/api/v1/tickets/{id}/attachments",
+        "Attach a file (multipart or raw body)",
+        Access::User,
+    )
+    .query::<UploadQuery>()
+    .raw_body("multipart/form-data", "The file")
+    .created::<Attachment>();
+    api.op(
+        "GET",
+        "/api/v1/attachments/{id}",
+        "Download an attachment",
+        Access::User,
+    )
+    .ok_raw("application/octet-stream", "The file");
+}
+
 /// Query of `POST /api/v1/tickets/{id}/attachments`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UploadQuery {
     /// The file's name (required for a raw body; overrides the multipart file name).

@@ -3,24 +3,61 @@
 //! / missing / misplaced, `/finish` stamps the audit dates (and may move misplaced assets
 //! here).
 
+use super::Routes;
 use super::asset_records::actor;
 use super::auth::{CurrentUser, staff_only};
 use super::{ApiJson, ApiResult, AppError, AppState};
 use crate::db::{self, audits::Audit, audits::AuditReport};
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use axum::{Json, Router};
 use rusqlite::Connection;
 use rusqlite::types::Value;
 use serde::{Deserialize, Serialize};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/api/v1/audits", post(start))
         .route("/api/v1/audits/{id}", get(one))
         .route("/api/v1/audits/{id}/scans", post(scan))
         .route("/api/v1/audits/{id}/finish", post(finish))
+}
+
+/// This module's routes in the OpenAPI document.
+pub(super) fn describe(api: &mut super::openapi::Api) {
+    use super::openapi::Access;
+    api.op(
+        "POST",
+        "/api/v1/audits",
+        "Start a physical inventory audit",
+        Access::Staff,
+    )
+    .body::<StartBody>()
+    .created::<AuditView>();
+    api.op(
+        "GET",
+        "/api/v1/audits/{id}",
+        "One audit and its progress",
+        Access::Staff,
+    )
+    .ok::<AuditView>();
+    api.op(
+        "POST",
+        "/api/v1/audits/{id}/scans",
+        "Record a scanned asset tag",
+        Access::Staff,
+    )
+    .body::<ScanBody>()
+    .ok::<ScanResult>();
+    api.op(
+        "POST",
+        "/api/v1/audits/{id}/finish",
+        "Finish an audit",
+        Access::Staff,
+    )
+    .body::<FinishBody>()
+    .ok::<AuditView>();
 }
 
 fn bad(code: &'static str, m: impl Into<String>) -> AppError {
@@ -43,7 +80,7 @@ pub fn resolve(c: &Connection, code: &str) -> db::DbResult<Option<i64>> {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct AuditView {
     #[serde(flatten)]
     pub audit: Audit,
@@ -67,7 +104,7 @@ fn view(c: &Connection, id: i64) -> db::DbResult<Option<AuditView>> {
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct StartBody {
     location_id: i64,
@@ -107,14 +144,14 @@ async fn one(
     found.map(Json).ok_or_else(|| AppError::not_found("audit"))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct ScanBody {
     code: String,
 }
 
 /// What one scan turned out to be.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct ScanResult {
     /// "found", "misplaced" or "unknown".
     pub result: &'static str,
@@ -178,7 +215,7 @@ async fn scan(
         .await?
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct FinishBody {
     /// Record the misplaced assets as being in this room from now on.

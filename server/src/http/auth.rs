@@ -1,14 +1,15 @@
 //! Who is calling: users by API token or session cookie, agents by their own credential.
 //! Every handler takes one of these extractors and checks the role it needs.
 
+use super::Routes;
 use super::{ApiResult, AppError, AppState};
 use crate::db::{self, users::User};
 use crate::domain::roles::Role;
+use axum::Json;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{Method, header};
 use axum::routing::get;
-use axum::{Json, Router};
 
 pub const SESSION_COOKIE: &str = "steward_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
@@ -188,11 +189,18 @@ impl FromRequestParts<AppState> for AgentAuth {
     }
 }
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/api/v1/me", get(me))
+pub fn router() -> Routes {
+    Routes::new().route("/api/v1/me", get(me))
 }
 
-#[derive(serde::Serialize)]
+/// This module's routes in the OpenAPI document.
+pub(super) fn describe(api: &mut super::openapi::Api) {
+    use super::openapi::Access;
+    api.op("GET", "/api/v1/me", "The caller", Access::User)
+        .ok::<Me>();
+}
+
+#[derive(serde::Serialize, schemars::JsonSchema)]
 struct Me {
     #[serde(flatten)]
     user: User,

@@ -1,27 +1,55 @@
 //! `/api/v1/canned-responses`: reply texts staff share. Technicians list and add them;
 //! the author or an admin deletes one.
 
+use super::Routes;
 use super::auth::CurrentUser;
 use super::{ApiJson, ApiResult, AppError, AppState};
 use crate::db::{self, canned::CannedResponse};
 use crate::domain::roles::Role;
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
-use axum::{Json, Router};
 use serde::Deserialize;
 use steward_shared::Page;
 
 /// The list is never paged, so creation stops here.
 pub const MAX_CANNED: u32 = 1000;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/api/v1/canned-responses", get(list).post(create))
         .route("/api/v1/canned-responses/{id}", delete(remove))
 }
 
-#[derive(Debug, Deserialize)]
+/// This module's routes in the OpenAPI document.
+pub(super) fn describe(api: &mut super::openapi::Api) {
+    use super::openapi::Access;
+    api.op(
+        "GET",
+        "/api/v1/canned-responses",
+        "List canned responses",
+        Access::Staff,
+    )
+    .ok::<Page<CannedResponse>>();
+    api.op(
+        "POST",
+        "/api/v1/canned-responses",
+        "Create a canned response",
+        Access::Staff,
+    )
+    .body::<NewCanned>()
+    .created::<CannedResponse>();
+    api.op(
+        "DELETE",
+        "/api/v1/canned-responses/{id}",
+        "Delete a canned response",
+        Access::Staff,
+    )
+    .no_content();
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct NewCanned {
     title: String,

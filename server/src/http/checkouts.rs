@@ -2,26 +2,76 @@
 //! or another asset; `/checkin`; the person answers with `/accept` or `/decline`; they
 //! see what waits for them at `GET /api/v1/me/checkouts`.
 
+use super::Routes;
 use super::asset_records::actor;
 use super::auth::{CurrentUser, staff_only};
 use super::{ApiJson, ApiResult, AppError, AppState};
 use crate::db::{self, checkouts::Checkout, checkouts::NewCheckout};
 use crate::domain::assets::StateKind;
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
 use steward_shared::Page;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/api/v1/assets/{id}/checkout", post(check_out))
         .route("/api/v1/assets/{id}/checkin", post(check_in))
         .route("/api/v1/assets/{id}/accept", post(accept))
         .route("/api/v1/assets/{id}/decline", post(decline))
         .route("/api/v1/assets/{id}/checkouts", get(history))
         .route("/api/v1/me/checkouts", get(mine))
+}
+
+/// This module's routes in the OpenAPI document.
+pub(super) fn describe(api: &mut super::openapi::Api) {
+    use super::openapi::Access;
+    api.op(
+        "POST",
+        "/api/v1/assets/{id}/checkout",
+        "Check an asset out to a person or place",
+        Access::Staff,
+    )
+    .body::<CheckoutBody>()
+    .ok::<super::assets::FullAsset>();
+    api.op(
+        "POST",
+        "/api/v1/assets/{id}/checkin",
+        "Check an asset back in",
+        Access::Staff,
+    )
+    .body::<CheckinBody>()
+    .ok::<super::assets::FullAsset>();
+    api.op(
+        "POST",
+        "/api/v1/assets/{id}/accept",
+        "Accept an asset checked out to you",
+        Access::User,
+    )
+    .ok::<Checkout>();
+    api.op(
+        "POST",
+        "/api/v1/assets/{id}/decline",
+        "Decline an asset checked out to you",
+        Access::User,
+    )
+    .ok::<Checkout>();
+    api.op(
+        "GET",
+        "/api/v1/assets/{id}/checkouts",
+        "An asset's checkouts",
+        Access::Staff,
+    )
+    .ok::<Page<Checkout>>();
+    api.op(
+        "GET",
+        "/api/v1/me/checkouts",
+        "Assets checked out to the caller",
+        Access::User,
+    )
+    .ok::<Page<Checkout>>();
 }
 
 fn bad(code: &'static str, m: impl Into<String>) -> AppError {
@@ -32,7 +82,7 @@ fn conflict(code: &'static str, m: impl Into<String>) -> AppError {
     AppError::new(StatusCode::CONFLICT, code, m)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct CheckoutBody {
     /// Exactly one of these.
@@ -161,7 +211,7 @@ fn db_user_location(c: &rusqlite::Connection, user_id: i64) -> db::DbResult<Opti
 }
 
 /// `{}` takes the defaults.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct CheckinBody {
     /// The state it returns to (default: the first deployable one, "In stock").

@@ -2,20 +2,34 @@
 //! the cursor; `next_cursor` is always set (the last event read, or the cursor given when
 //! there was nothing new), so a consumer can keep polling with it.
 
+use super::Routes;
 use super::auth::{CurrentUser, staff_only};
 use super::{ApiResult, AppError, AppState};
 use crate::db::{self, events::Event};
+use axum::Json;
 use axum::extract::{Query, State};
 use axum::routing::get;
-use axum::{Json, Router};
 use serde::Deserialize;
 use steward_shared::Page;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/api/v1/events", get(list))
+pub fn router() -> Routes {
+    Routes::new().route("/api/v1/events", get(list))
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// This module's routes in the OpenAPI document.
+pub(super) fn describe(api: &mut super::openapi::Api) {
+    use super::openapi::Access;
+    api.op(
+        "GET",
+        "/api/v1/events",
+        "The event log (webhook source)",
+        Access::Staff,
+    )
+    .query::<EventQuery>()
+    .ok::<Page<Event>>();
+}
+
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EventQuery {
     /// The last event id seen (`next_cursor` of the previous page); absent: from the start.

@@ -8,13 +8,13 @@
 //! spreadsheet would run as formulas get a leading apostrophe; importing the assets CSV
 //! again takes it off, so it round-trips.
 
+use super::Routes;
 use super::auth::{CurrentUser, staff_only};
 use super::{ApiResult, AppError, AppState};
 use crate::db::asset_export::{self, ExportRecord};
 use crate::db::assets::{AssetFilter, AssetSummary};
 use crate::db::{self, DbResult};
 use crate::imports::table::write_row;
-use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -33,10 +33,31 @@ use tokio::sync::mpsc;
 /// Assets per read: big enough to stream fast, small enough to keep reads short.
 const ASSET_CHUNK: u32 = 5_000;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/api/v1/assets.csv", get(assets_csv))
         .route("/api/v1/tickets.csv", get(tickets_csv))
+}
+
+/// This module's routes in the OpenAPI document.
+pub(super) fn describe(api: &mut super::openapi::Api) {
+    use super::openapi::Access;
+    api.op(
+        "GET",
+        "/api/v1/assets.csv",
+        "Export assets as CSV",
+        Access::Staff,
+    )
+    .query::<super::assets::ListQuery>()
+    .ok_raw("text/csv", "Assets");
+    api.op(
+        "GET",
+        "/api/v1/tickets.csv",
+        "Export the tickets the caller may see as CSV",
+        Access::User,
+    )
+    .query::<super::tickets::ListQuery>()
+    .ok_raw("text/csv", "Tickets");
 }
 
 /// The chunks of a response body as they are produced; an `Err` aborts the response.

@@ -1,15 +1,16 @@
 //! `/api/v1/groups`: technician groups, their members and how they assign new tickets.
 //! Staff read them; admins create, rename and staff them.
 
+use super::Routes;
 use super::auth::CurrentUser;
 use super::{ApiJson, ApiResult, AppError, AppState};
 use crate::db::{self, groups::Group};
 use crate::domain::assignment::Strategy;
 use crate::domain::roles::Role;
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, put};
-use axum::{Json, Router};
 use serde::Deserialize;
 use steward_shared::Page;
 
@@ -18,11 +19,54 @@ pub const MAX_GROUPS: u32 = 1000;
 /// Members per group.
 pub const MAX_MEMBERS: usize = 500;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/api/v1/groups", get(list).post(create))
         .route("/api/v1/groups/{id}", get(one).patch(update))
         .route("/api/v1/groups/{id}/members", put(set_members))
+}
+
+/// This module's routes in the OpenAPI document.
+pub(super) fn describe(api: &mut super::openapi::Api) {
+    use super::openapi::Access;
+    api.op(
+        "GET",
+        "/api/v1/groups",
+        "List support groups",
+        Access::Staff,
+    )
+    .ok::<Page<Group>>();
+    api.op(
+        "POST",
+        "/api/v1/groups",
+        "Create a support group",
+        Access::Admin,
+    )
+    .body::<NewGroup>()
+    .created::<Group>();
+    api.op(
+        "GET",
+        "/api/v1/groups/{id}",
+        "One support group",
+        Access::Staff,
+    )
+    .ok::<Group>();
+    api.op(
+        "PATCH",
+        "/api/v1/groups/{id}",
+        "Change a support group",
+        Access::Admin,
+    )
+    .body::<GroupPatch>()
+    .ok::<Group>();
+    api.op(
+        "PUT",
+        "/api/v1/groups/{id}/members",
+        "Set a group's members",
+        Access::Admin,
+    )
+    .body::<Members>()
+    .ok::<Group>();
 }
 
 fn bad(code: &'static str, m: impl Into<String>) -> AppError {
@@ -46,7 +90,7 @@ fn strategy(s: &str) -> ApiResult<Strategy> {
     s.parse().map_err(|e: String| bad("invalid_assignment", e))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct NewGroup {
     name: String,
@@ -54,14 +98,14 @@ struct NewGroup {
     assignment: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct GroupPatch {
     name: Option<String>,
     assignment: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Members {
     user_ids: Vec<i64>,

@@ -4,16 +4,17 @@
 //! (admins only). Technicians and admins; the rows are checked like `POST /api/v1/assets`
 //! (see `crate::imports`).
 
+use super::Routes;
 use super::auth::{CurrentUser, staff_only};
 use super::{ApiResult, AppError, AppState};
 use crate::domain::roles::Role;
 use crate::imports::{self, Options, Report};
+use axum::Json;
 use axum::body::{Body, HttpBody};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{DefaultBodyLimit, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::routing::post;
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -23,15 +24,29 @@ pub const MAX_IMPORT_BYTES: usize = 50 * 1024 * 1024;
 /// Row errors one answer lists; the rest are counted in `errors_omitted`.
 pub const MAX_REPORTED_ERRORS: usize = 10_000;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route(
+pub fn router() -> Routes {
+    Routes::new().route(
         "/api/v1/imports/assets",
         // A CSV has its own limit (MAX_IMPORT_BYTES), counted while reading.
         post(import_assets).layer(DefaultBodyLimit::disable()),
     )
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// This module's routes in the OpenAPI document.
+pub(super) fn describe(api: &mut super::openapi::Api) {
+    use super::openapi::Access;
+    api.op(
+        "POST",
+        "/api/v1/imports/assets",
+        "Import assets from CSV",
+        Access::Staff,
+    )
+    .query::<ImportQuery>()
+    .raw_body("text/csv", "The CSV file")
+    .ok::<Report>();
+}
+
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct ImportQuery {
     /// Check only (default true): a real import needs `dry_run=false`.

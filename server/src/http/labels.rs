@@ -1,11 +1,11 @@
 //! `GET /api/v1/assets/labels.svg?ids=1,2,3`: a printable A4 sheet of QR labels, each
 //! opening the asset's public page (`/p/<token>`) where anyone can report a problem.
 
+use super::Routes;
 use super::auth::{CurrentUser, staff_only};
 use super::{ApiResult, AppError, AppState};
 use crate::db;
 use crate::domain::labels::{Label, sheet};
-use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
@@ -15,8 +15,21 @@ use serde::Deserialize;
 /// Labels per request (about 14 sheets).
 pub const MAX_LABELS: usize = 300;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/api/v1/assets/labels.svg", get(labels))
+pub fn router() -> Routes {
+    Routes::new().route("/api/v1/assets/labels.svg", get(labels))
+}
+
+/// This module's routes in the OpenAPI document.
+pub(super) fn describe(api: &mut super::openapi::Api) {
+    use super::openapi::Access;
+    api.op(
+        "GET",
+        "/api/v1/assets/labels.svg",
+        "Printable QR labels",
+        Access::Staff,
+    )
+    .query::<LabelsQuery>()
+    .ok_raw("image/svg+xml", "Labels");
 }
 
 /// The address people reach the server at: `[smtp] public_url` when set, else the
@@ -42,7 +55,7 @@ pub fn public_base(state: &AppState, headers: &HeaderMap) -> String {
     format!("{scheme}://{host}")
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct LabelsQuery {
     /// Comma-separated asset ids.

@@ -9,6 +9,7 @@
 //! `allowed_networks`. Bodies are limited as sent and again after decompression; a
 //! refused document stores nothing.
 
+use super::Routes;
 use super::{AppError, AppState};
 use crate::config::Network;
 use crate::db::{self, legacy::Kind, legacy::Stored};
@@ -18,7 +19,6 @@ use crate::legacy::{
     report::LegacyError,
     xml::{self, XmlRequest},
 };
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
@@ -39,12 +39,30 @@ pub const PATHS: &[&str] = &[
     "/marketplace/glpiinventory/{*rest}",
 ];
 
-pub fn router(max_body_bytes: usize) -> Router<AppState> {
-    let mut r = Router::new();
+pub fn router(max_body_bytes: usize) -> Routes {
+    let mut r = Routes::new();
     for p in PATHS {
-        r = r.route(p, post(receive));
+        r = r.route(
+            p,
+            post(receive).layer(DefaultBodyLimit::max(max_body_bytes)),
+        );
     }
-    r.layer(DefaultBodyLimit::max(max_body_bytes))
+    r
+}
+
+/// The legacy inventory paths in the OpenAPI document.
+pub(super) fn describe(api: &mut super::openapi::Api) {
+    use super::openapi::Access;
+    for p in PATHS {
+        api.op(
+            "POST",
+            p,
+            "Inventory from a FusionInventory, GLPI or OCS agent (XML or JSON, zlib/gzip or plain)",
+            Access::LegacyAgent,
+        )
+        .raw_body("application/xml", "The agent's message, as it sends it")
+        .ok_raw("application/xml", "The reply the agent expects");
+    }
 }
 
 fn refuse(status: StatusCode, code: &'static str, message: impl Into<String>) -> Response {

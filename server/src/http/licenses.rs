@@ -2,16 +2,17 @@
 //! over-use (installs in the fleet or assignments beyond the seats bought). Technicians
 //! read; admins write.
 
+use super::Routes;
 use super::auth::CurrentUser;
 use super::software::{check_title, limit, path, query, search};
 use super::{ApiJson, ApiResult, AppError, AppState};
 use crate::db::licenses::{self, Holder, License, LicensePatch, NewLicense, Seat};
 use crate::domain::roles::Role;
+use axum::Json;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
-use axum::{Json, Router};
 use chrono::NaiveDate;
 use serde::{Deserialize, Deserializer, Serialize};
 use steward_shared::Page;
@@ -22,8 +23,8 @@ pub const MAX_SEATS: i64 = 10_000_000;
 pub const MAX_COST_CENTS: i64 = 1_000_000_000_000_000;
 pub const MAX_NOTES_CHARS: usize = 10_000;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/api/v1/licenses", get(list).post(create))
         .route(
             "/api/v1/licenses/{id}",
@@ -31,6 +32,67 @@ pub fn router() -> Router<AppState> {
         )
         .route("/api/v1/licenses/{id}/seats", get(seats).post(assign))
         .route("/api/v1/licenses/{id}/seats/{seat_id}", delete(unassign))
+}
+
+/// This module's routes in the OpenAPI document.
+pub(super) fn describe(api: &mut super::openapi::Api) {
+    use super::openapi::Access;
+    api.op(
+        "GET",
+        "/api/v1/licenses",
+        "List software licenses",
+        Access::Staff,
+    )
+    .query::<ListQuery>()
+    .ok::<Page<LicenseView>>();
+    api.op(
+        "POST",
+        "/api/v1/licenses",
+        "Create a license",
+        Access::Admin,
+    )
+    .body::<NewBody>()
+    .created::<LicenseView>();
+    api.op("GET", "/api/v1/licenses/{id}", "One license", Access::Staff)
+        .ok::<LicenseView>();
+    api.op(
+        "PATCH",
+        "/api/v1/licenses/{id}",
+        "Change a license",
+        Access::Admin,
+    )
+    .body::<PatchBody>()
+    .ok::<LicenseView>();
+    api.op(
+        "DELETE",
+        "/api/v1/licenses/{id}",
+        "Delete a license",
+        Access::Admin,
+    )
+    .no_content();
+    api.op(
+        "GET",
+        "/api/v1/licenses/{id}/seats",
+        "A license's seats",
+        Access::Staff,
+    )
+    .query::<SeatQuery>()
+    .ok::<Page<Seat>>();
+    api.op(
+        "POST",
+        "/api/v1/licenses/{id}/seats",
+        "Assign a seat",
+        Access::Admin,
+    )
+    .body::<SeatBody>()
+    .created::<Seat>();
+    api.op(
+        "DELETE",
+        "/api/v1/licenses/{id}/seats/{seat_id}",
+        "Free a seat",
+        Access::Admin,
+    )
+    .no_content();
 }
 
 fn bad(code: &'static str, m: impl Into<String>) -> AppError {
@@ -42,7 +104,7 @@ fn conflict(code: &'static str, m: impl Into<String>) -> AppError {
 }
 
 /// A license as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct LicenseView {
     #[serde(flatten)]
     pub license: License,
@@ -168,7 +230,7 @@ where
     Option::<T>::deserialize(d).map(Some)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct NewBody {
     name: String,
@@ -179,7 +241,7 @@ struct NewBody {
     notes: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct PatchBody {
     name: Option<String>,
@@ -192,7 +254,7 @@ struct PatchBody {
     notes: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct ListQuery {
     q: Option<String>,
@@ -339,7 +401,7 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct SeatQuery {
     limit: Option<String>,
@@ -374,7 +436,7 @@ async fn seats(
 }
 
 /// A seat for exactly one of a machine or a person.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct SeatBody {
     asset_id: Option<i64>,

@@ -1,25 +1,71 @@
 //! `/api/v1/locations`: sites, buildings, floors and rooms, and what should be in each.
 //! Staff read them; admins create, rename and delete them.
 
+use super::Routes;
 use super::auth::{CurrentUser, staff_only};
 use super::{ApiJson, ApiResult, AppError, AppState};
 use crate::db::{self, assets::AssetSummary, locations::Location};
 use crate::domain::roles::Role;
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::get;
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use steward_shared::Page;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/api/v1/locations", get(list).post(create))
         .route(
             "/api/v1/locations/{id}",
             get(one).patch(update).delete(remove),
         )
         .route("/api/v1/locations/{id}/assets", get(contents))
+}
+
+/// This module's routes in the OpenAPI document.
+pub(super) fn describe(api: &mut super::openapi::Api) {
+    use super::openapi::Access;
+    api.op("GET", "/api/v1/locations", "List locations", Access::Staff)
+        .ok::<Page<Location>>();
+    api.op(
+        "POST",
+        "/api/v1/locations",
+        "Create a location",
+        Access::Admin,
+    )
+    .body::<NewLocation>()
+    .created::<Location>();
+    api.op(
+        "GET",
+        "/api/v1/locations/{id}",
+        "One location",
+        Access::Staff,
+    )
+    .ok::<Location>();
+    api.op(
+        "PATCH",
+        "/api/v1/locations/{id}",
+        "Change a location",
+        Access::Admin,
+    )
+    .body::<LocationPatch>()
+    .ok::<Location>();
+    api.op(
+        "DELETE",
+        "/api/v1/locations/{id}",
+        "Delete an empty location",
+        Access::Admin,
+    )
+    .no_content();
+    api.op(
+        "GET",
+        "/api/v1/locations/{id}/assets",
+        "What is at a location",
+        Access::Staff,
+    )
+    .query::<ContentsQuery>()
+    .ok::<Contents>();
 }
 
 fn bad(code: &'static str, m: impl Into<String>) -> AppError {
@@ -50,7 +96,7 @@ async fn one(
         .ok_or_else(|| AppError::not_found("location"))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct NewLocation {
     /// Absent for a site.
@@ -148,7 +194,7 @@ async fn create(
     Ok((StatusCode::CREATED, Json(l)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct LocationPatch {
     name: Option<String>,
@@ -230,7 +276,7 @@ async fn remove(
         .await?
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct ContentsQuery {
     /// Also the places below this one.
@@ -240,7 +286,7 @@ struct ContentsQuery {
 }
 
 /// A room page: the assets that should be here (not archived), and the people based here.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Contents {
     pub location: Location,
     pub items: Vec<AssetSummary>,

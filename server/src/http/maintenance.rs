@@ -3,6 +3,7 @@
 //! Work orders are in `http::work_orders`; calendar and compliance in
 //! `http::maintenance_reports`.
 
+use super::Routes;
 use super::auth::{CurrentUser, staff_only};
 use super::{ApiJson, ApiResult, AppError, AppState};
 use crate::db::{
@@ -12,16 +13,16 @@ use crate::db::{
 use crate::domain::maintenance::{Cause, Due, Trigger, dst_note};
 use crate::domain::roles::Role;
 use crate::maintenance::{self as planner, Ctx};
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use axum::{Json, Router};
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use steward_shared::Page;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/api/v1/maintenance/plans", get(list).post(create))
         .route(
             "/api/v1/maintenance/plans/{id}",
@@ -36,12 +37,85 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/maintenance/evaluate", post(evaluate))
 }
 
+/// This module's routes in the OpenAPI document.
+pub(super) fn describe(api: &mut super::openapi::Api) {
+    use super::openapi::Access;
+    api.op(
+        "GET",
+        "/api/v1/maintenance/plans",
+        "List maintenance plans",
+        Access::Staff,
+    )
+    .query::<ListQuery>()
+    .ok::<Page<Plan>>();
+    api.op(
+        "POST",
+        "/api/v1/maintenance/plans",
+        "Create a maintenance plan",
+        Access::Staff,
+    )
+    .body::<PlanInput>()
+    .created::<Plan>();
+    api.op(
+        "GET",
+        "/api/v1/maintenance/plans/{id}",
+        "One maintenance plan",
+        Access::Staff,
+    )
+    .ok::<Plan>();
+    api.op(
+        "PATCH",
+        "/api/v1/maintenance/plans/{id}",
+        "Change a maintenance plan (fields of PlanInput)",
+        Access::Staff,
+    )
+    .body::<serde_json::Map<String, serde_json::Value>>()
+    .ok::<Plan>();
+    api.op(
+        "DELETE",
+        "/api/v1/maintenance/plans/{id}",
+        "Delete a maintenance plan",
+        Access::Admin,
+    )
+    .ok::<Removed>();
+    api.op(
+        "GET",
+        "/api/v1/maintenance/plans/{id}/preview",
+        "When a plan will next fall due",
+        Access::Staff,
+    )
+    .query::<PreviewQuery>()
+    .ok::<Preview>();
+    api.op(
+        "GET",
+        "/api/v1/maintenance/plans/{id}/assets",
+        "A plan's assets and their schedules",
+        Access::Staff,
+    )
+    .ok::<Page<db::maintenance::AssetSchedule>>();
+    api.op(
+        "POST",
+        "/api/v1/maintenance/plans/{id}/work-orders",
+        "Open a work order from a plan now",
+        Access::Staff,
+    )
+    .body::<ManualOrder>()
+    .created::<db::work_orders::WorkOrder>();
+    api.op(
+        "POST",
+        "/api/v1/maintenance/evaluate",
+        "Run the maintenance planner now",
+        Access::Admin,
+    )
+    .ok::<planner::Pass>();
+}
+
 fn bad(code: &'static str, m: impl Into<String>) -> AppError {
     AppError::bad_request(code, m)
 }
 
 /// A plan as the API takes it (creating, or patching over the current values).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlanInput {
     pub title: String,
@@ -248,7 +322,7 @@ pub fn check_plan(c: &Connection, p: &PlanInput) -> db::DbResult<Result<PlanFiel
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct ListQuery {
     #[serde(default)]
@@ -347,7 +421,7 @@ async fn update(
     Ok(Json(save_plan(&state, Some(id), input).await?))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 struct Removed {
     /// `deleted`, or `archived` when the plan has work orders (their evidence stays).
     outcome: &'static str,
@@ -386,7 +460,7 @@ async fn remove(
         .ok_or_else(|| AppError::not_found("maintenance plan"))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct PreviewQuery {
     n: Option<usize>,
@@ -395,7 +469,7 @@ struct PreviewQuery {
 }
 
 /// One previewed due date.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct PreviewItem {
     pub due_at: i64,
     /// On the preview zone's clock, e.g. "2027-03-28 03:30 CEST".
@@ -405,7 +479,7 @@ pub struct PreviewItem {
     pub dst_note: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Preview {
     pub timezone: String,
     pub items: Vec<PreviewItem>,
@@ -477,7 +551,7 @@ async fn assets(
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct ManualOrder {
     asset_id: i64,

@@ -4,6 +4,7 @@
 //! asks for, one CSV row per work order with who did it, when, and the checklist
 //! (`/api/v1/maintenance/compliance/evidence.csv`, streamed). Staff only.
 
+use super::Routes;
 use super::auth::{CurrentUser, staff_only};
 use super::exports::{abort, csv_response};
 use super::{ApiResult, AppError, AppState};
@@ -12,11 +13,11 @@ use crate::db::{
     work_orders::{Compliance, Filter, GroupBy, ON_TIME_GRACE_SECS, WorkOrder},
 };
 use crate::imports::table::write_row;
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::routing::get;
-use axum::{Json, Router};
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
@@ -27,11 +28,40 @@ const EVIDENCE_CHUNK: u32 = 2_000;
 const MAX_CALENDAR_DAYS: i64 = 92;
 const MAX_CALENDAR_ITEMS: u32 = 5_000;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/api/v1/maintenance/calendar", get(calendar))
         .route("/api/v1/maintenance/compliance", get(compliance))
         .route("/api/v1/maintenance/compliance/evidence.csv", get(evidence))
+}
+
+/// This module's routes in the OpenAPI document.
+pub(super) fn describe(api: &mut super::openapi::Api) {
+    use super::openapi::Access;
+    api.op(
+        "GET",
+        "/api/v1/maintenance/calendar",
+        "Maintenance due in a period",
+        Access::Staff,
+    )
+    .query::<PeriodQuery>()
+    .ok::<CalendarPage>();
+    api.op(
+        "GET",
+        "/api/v1/maintenance/compliance",
+        "Maintenance compliance in a period",
+        Access::Staff,
+    )
+    .query::<PeriodQuery>()
+    .ok::<ComplianceReport>();
+    api.op(
+        "GET",
+        "/api/v1/maintenance/compliance/evidence.csv",
+        "Compliance evidence as CSV",
+        Access::Staff,
+    )
+    .query::<PeriodQuery>()
+    .ok_raw("text/csv", "Evidence");
 }
 
 fn bad(code: &'static str, m: impl Into<String>) -> AppError {
@@ -83,7 +113,7 @@ pub fn period(
     Ok((start(d_from), start(d_to + chrono::Duration::days(1))))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct PeriodQuery {
     from: Option<String>,
@@ -93,7 +123,7 @@ struct PeriodQuery {
 }
 
 /// One entry of the calendar: a work order, or a schedule's next due date.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct CalendarItem {
     pub due_at: i64,
     pub plan_id: i64,
@@ -168,7 +198,7 @@ pub fn calendar_items(
     Ok(items)
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 struct CalendarPage {
     from: i64,
     to: i64,
@@ -210,7 +240,7 @@ pub fn group_by(by: Option<&str>) -> Result<GroupBy, AppError> {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 struct ComplianceReport {
     from: i64,
     to: i64,

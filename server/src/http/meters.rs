@@ -2,30 +2,51 @@
 //! hours), entered by staff; a reading that crosses a plan's threshold generates its work
 //! order. Agents report `uptime_hours` with every check-in (`crate::maintenance`).
 
+use super::Routes;
 use super::auth::{CurrentUser, staff_only};
 use super::{ApiJson, ApiResult, AppError, AppState};
 use crate::db;
 use crate::domain::maintenance::Trigger;
 use crate::maintenance::{self as planner, Ctx};
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use steward_shared::Page;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route(
+pub fn router() -> Routes {
+    Routes::new().route(
         "/api/v1/assets/{id}/meters",
         get(readings).post(add_reading),
     )
+}
+
+/// This module's routes in the OpenAPI document.
+pub(super) fn describe(api: &mut super::openapi::Api) {
+    use super::openapi::Access;
+    api.op(
+        "GET",
+        "/api/v1/assets/{id}/meters",
+        "An asset's meter readings",
+        Access::Staff,
+    )
+    .ok::<Page<db::maintenance::Reading>>();
+    api.op(
+        "POST",
+        "/api/v1/assets/{id}/meters",
+        "Record a meter reading",
+        Access::Staff,
+    )
+    .body::<NewReading>()
+    .created::<ReadingAdded>();
 }
 
 fn bad(code: &'static str, m: impl Into<String>) -> AppError {
     AppError::bad_request(code, m)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct NewReading {
     meter: String,
@@ -34,7 +55,7 @@ struct NewReading {
     read_at: Option<i64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 struct ReadingAdded {
     reading: db::maintenance::Reading,
     /// Work orders this reading made due.

@@ -22,6 +22,8 @@ pub mod locations;
 pub mod maintenance;
 pub mod maintenance_reports;
 pub mod meters;
+pub mod openapi;
+pub mod routes;
 pub mod software;
 pub mod system;
 pub mod ticket_changes;
@@ -42,6 +44,7 @@ use axum::response::Response;
 use std::sync::Arc;
 
 pub use error::{ApiJson, ApiResult, AppError};
+pub use routes::Routes;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -59,7 +62,23 @@ pub struct AppState {
 /// The whole application: API, agent endpoints and web UI.
 pub fn router(state: AppState) -> Router {
     let limit = state.config.server.max_body_bytes;
-    Router::new()
+    routes(state.config.legacy_inventory.max_body_bytes)
+        .into_router()
+        .fallback(fallback)
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn(security_headers))
+        .with_state(state)
+}
+
+/// Every route, with the largest legacy inventory body accepted.
+pub fn routes(legacy_max_body_bytes: usize) -> Routes {
+    api_routes(legacy_max_body_bytes).merge(crate::ui::router())
+}
+
+/// The routes that are not web pages: the ones the OpenAPI document describes.
+pub fn api_routes(legacy_max_body_bytes: usize) -> Routes {
+    Routes::new()
+        .merge(openapi::router())
         .merge(system::router())
         .merge(agent::router())
         .merge(alerts::router())
@@ -85,12 +104,41 @@ pub fn router(state: AppState) -> Router {
         .merge(events::router())
         .merge(webhooks::router())
         .merge(auth::router())
-        .merge(crate::ui::router())
-        .merge(legacy::router(state.config.legacy_inventory.max_body_bytes))
-        .fallback(fallback)
-        .layer(DefaultBodyLimit::max(limit))
-        .layer(middleware::from_fn(security_headers))
-        .with_state(state)
+        .merge(legacy::router(legacy_max_body_bytes))
+}
+
+/// Every module's routes in the OpenAPI document: one line per module in `api_routes`.
+fn describe_all(api: &mut openapi::Api) {
+    openapi::describe(api);
+    system::describe(api);
+    agent::describe(api);
+    alerts::describe(api);
+    assets::describe(api);
+    exports::describe(api);
+    imports::describe(api);
+    software::describe(api);
+    asset_records::describe(api);
+    locations::describe(api);
+    maintenance::describe(api);
+    maintenance_reports::describe(api);
+    meters::describe(api);
+    work_orders::describe(api);
+    checkouts::describe(api);
+    audits::describe(api);
+    users::describe(api);
+    labels::describe(api);
+    tickets::describe(api);
+    ticket_changes::describe(api);
+    ticket_comments::describe(api);
+    attachments::describe(api);
+    groups::describe(api);
+    canned::describe(api);
+    views::describe(api);
+    events::describe(api);
+    webhooks::describe(api);
+    auth::describe(api);
+    licenses::describe(api);
+    legacy::describe(api);
 }
 
 async fn fallback(req: Request) -> Response {

@@ -2,15 +2,16 @@
 //! versions, the machines that have it in a range of versions, and its installs and
 //! removals per day. Technicians and admins only. Licenses are in `licenses.rs`.
 
+use super::Routes;
 use super::auth::CurrentUser;
 use super::{ApiResult, AppError, AppState};
 use crate::db::software::{self, DAY, Holder, Title, VersionCount};
 use crate::domain::roles::Role;
 use crate::domain::versions::{self, Range};
+use axum::Json;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
-use axum::{Json, Router};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
@@ -25,13 +26,50 @@ pub const MAX_QUERY_LEN: usize = 200;
 pub const DEFAULT_DAYS: i64 = 30;
 pub const MAX_DAYS: i64 = 366;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/api/v1/software", get(list))
         .route("/api/v1/software/{name}/versions", get(versions_of))
         .route("/api/v1/software/{name}/assets", get(holders))
         .route("/api/v1/software/{name}/history", get(history))
         .merge(super::licenses::router())
+}
+
+/// This module's routes in the OpenAPI document.
+pub(super) fn describe(api: &mut super::openapi::Api) {
+    use super::openapi::Access;
+    api.op(
+        "GET",
+        "/api/v1/software",
+        "The fleet's software catalog",
+        Access::Staff,
+    )
+    .query::<ListQuery>()
+    .ok::<Page<Title>>();
+    api.op(
+        "GET",
+        "/api/v1/software/{name}/versions",
+        "Versions of a title and their counts",
+        Access::Staff,
+    )
+    .query::<PageQuery>()
+    .ok::<Page<VersionCount>>();
+    api.op(
+        "GET",
+        "/api/v1/software/{name}/assets",
+        "Machines that have a title",
+        Access::Staff,
+    )
+    .query::<HoldersQuery>()
+    .ok::<HoldersPage>();
+    api.op(
+        "GET",
+        "/api/v1/software/{name}/history",
+        "Installs and removals of a title over time",
+        Access::Staff,
+    )
+    .query::<HistoryQuery>()
+    .ok::<HistoryView>();
 }
 
 fn bad(code: &'static str, m: impl Into<String>) -> AppError {
@@ -111,7 +149,7 @@ fn no_title(name: &str) -> AppError {
     AppError::not_found(&format!("software {name:?}"))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct ListQuery {
     q: Option<String>,
@@ -140,7 +178,7 @@ async fn list(
     Ok(Json(Page { items, next_cursor }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct PageQuery {
     limit: Option<String>,
@@ -188,7 +226,7 @@ fn page<T>(mut items: Vec<T>, limit: u32, key: impl Fn(&T) -> String) -> Page<T>
     Page { items, next_cursor }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct HoldersQuery {
     below: Option<String>,
@@ -199,7 +237,7 @@ struct HoldersQuery {
 }
 
 /// A page of the machines that have a title in the asked versions.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct HoldersPage {
     pub name: String,
     /// The versions that match, newest first, with their installs.
@@ -272,14 +310,14 @@ async fn holders(
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct HistoryQuery {
     days: Option<String>,
 }
 
 /// One day of a title's history.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct DayView {
     /// `YYYY-MM-DD`, UTC.
     pub date: String,
@@ -289,7 +327,7 @@ pub struct DayView {
     pub downgraded: i64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct HistoryView {
     pub name: String,
     pub from: String,

@@ -1,17 +1,32 @@
 //! `/healthz` for load balancers and `/metrics` for Prometheus.
 
+use super::Routes;
 use super::{ApiResult, AppState};
+use axum::Json;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use axum::{Json, Router};
 use serde_json::json;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+}
+
+/// This module's routes in the OpenAPI document.
+pub(super) fn describe(api: &mut super::openapi::Api) {
+    use super::openapi::Access;
+    api.op(
+        "GET",
+        "/healthz",
+        "Liveness and database check",
+        Access::Public,
+    )
+    .ok_raw("application/json", "Healthy");
+    api.op("GET", "/metrics", "Prometheus metrics", Access::Public)
+        .ok_raw("text/plain", "Metrics");
 }
 
 async fn healthz(State(state): State<AppState>) -> ApiResult<Json<serde_json::Value>> {

@@ -1,6 +1,7 @@
 //! Changing tickets: the staff patch (status through the workflow, assignment, priority,
 //! fields, links), and bulk actions that apply it ticket by ticket.
 
+use super::Routes;
 use super::auth::CurrentUser;
 use super::tickets::{
     TicketView, actor_label, actor_of, category_id, check_assets, check_tags, check_text, level,
@@ -10,24 +11,45 @@ use super::{ApiJson, ApiResult, AppError, AppState};
 use crate::db;
 use crate::domain::roles::Role;
 use crate::domain::tickets::{Level, Status};
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{patch, post};
-use axum::{Json, Router};
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/api/v1/tickets/bulk", post(bulk))
         .route("/api/v1/tickets/{id}", patch(update))
+}
+
+/// This module's routes in the OpenAPI document.
+pub(super) fn describe(api: &mut super::openapi::Api) {
+    use super::openapi::Access;
+    api.op(
+        "POST",
+        "/api/v1/tickets/bulk",
+        "Change many tickets at once",
+        Access::Staff,
+    )
+    .body::<BulkBody>()
+    .ok::<BulkResult>();
+    api.op(
+        "PATCH",
+        "/api/v1/tickets/{id}",
+        "Change a ticket",
+        Access::User,
+    )
+    .body::<Patch>()
+    .ok::<TicketView>();
 }
 
 fn bad(code: &'static str, m: impl Into<String>) -> AppError {
     AppError::bad_request(code, m)
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Patch {
     pub status: Option<String>,
@@ -345,7 +367,7 @@ pub async fn update_ticket(
     Ok(out)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct BulkBody {
     ids: Vec<i64>,
@@ -353,7 +375,7 @@ struct BulkBody {
     assignee_id: Option<i64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 struct BulkResult {
     updated: Vec<i64>,
     /// Tickets left unchanged, with why.

@@ -1,26 +1,56 @@
 //! The conversation on a ticket, the requester confirming a resolution, and tickets filed
 //! by an agent from the machine itself.
 
+use super::Routes;
 use super::auth::{AgentAuth, CurrentUser};
 use super::tickets::{TicketView, actor_label, actor_of, check_text, view, visible};
 use super::{ApiJson, ApiResult, AppError, AppState};
 use crate::db;
 use crate::domain::tickets::{Status, transition};
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::post;
-use axum::{Json, Router};
 use rusqlite::types::Value;
 use serde::Deserialize;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/api/v1/tickets/{id}/comments", post(comment))
         .route("/api/v1/tickets/{id}/resolution", post(resolution))
         .route(steward_shared::AGENT_TICKET_PATH, post(agent_ticket))
 }
 
-#[derive(Debug, Deserialize)]
+/// This module's routes in the OpenAPI document.
+pub(super) fn describe(api: &mut super::openapi::Api) {
+    use super::openapi::Access;
+    api.op(
+        "POST",
+        "/api/v1/tickets/{id}/comments",
+        "Comment on a ticket",
+        Access::User,
+    )
+    .body::<CommentBody>()
+    .created::<TicketView>();
+    api.op(
+        "POST",
+        "/api/v1/tickets/{id}/resolution",
+        "Accept or reject a ticket's resolution",
+        Access::User,
+    )
+    .body::<ResolutionBody>()
+    .ok::<TicketView>();
+    api.op(
+        "POST",
+        steward_shared::AGENT_TICKET_PATH,
+        "File a ticket from the agent on the user's machine",
+        Access::Agent,
+    )
+    .body::<steward_shared::AgentTicketRequest>()
+    .created::<steward_shared::AgentTicketResponse>();
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CommentBody {
     pub body: String,
@@ -135,7 +165,7 @@ pub async fn add_comment(
     out.ok_or_else(|| AppError::not_found("ticket"))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResolutionBody {
     /// true: the requester confirms the fix (closes); false: it is not fixed (reopens).

@@ -1,6 +1,7 @@
 //! `/api/v1/tickets`: filing, queues, one ticket with its conversation, changes.
 //! Employees see and act on their own tickets only (others are 404); staff see all.
 
+use super::Routes;
 use super::auth::CurrentUser;
 use super::{ApiJson, ApiResult, AppError, AppState};
 use crate::db::{
@@ -11,16 +12,16 @@ use crate::db::{
 use crate::domain::roles::Role;
 use crate::domain::sla::{SlaState, at_risk};
 use crate::domain::tickets::{Actor, Level, Status, TicketType};
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::get;
-use axum::{Json, Router};
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use steward_shared::Page;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/api/v1/tickets", get(list).post(create))
         .route("/api/v1/tickets/counts", get(counts))
         .route("/api/v1/tickets/{id}", get(detail))
@@ -29,8 +30,45 @@ pub fn router() -> Router<AppState> {
         .merge(super::ticket_changes::router())
 }
 
+/// This module's routes in the OpenAPI document.
+pub(super) fn describe(api: &mut super::openapi::Api) {
+    use super::openapi::Access;
+    api.op(
+        "GET",
+        "/api/v1/tickets",
+        "List and search the tickets the caller may see",
+        Access::User,
+    )
+    .query::<ListQuery>()
+    .ok::<Page<TicketSummary>>();
+    api.op("POST", "/api/v1/tickets", "File a ticket", Access::User)
+        .body::<NewTicketBody>()
+        .created::<TicketView>();
+    api.op(
+        "GET",
+        "/api/v1/tickets/counts",
+        "Open tickets by queue",
+        Access::Staff,
+    )
+    .ok::<serde_json::Map<String, serde_json::Value>>();
+    api.op(
+        "GET",
+        "/api/v1/tickets/{id}",
+        "One ticket with its conversation",
+        Access::User,
+    )
+    .ok::<TicketView>();
+    api.op(
+        "GET",
+        "/api/v1/tickets/{id}/history",
+        "A ticket's changes",
+        Access::User,
+    )
+    .ok::<Vec<TicketChange>>();
+}
+
 /// SLA figures as the API shows them.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct SlaView {
     pub first_response_due: Option<i64>,
     pub first_response_breached: bool,
@@ -59,7 +97,7 @@ impl From<SlaState> for SlaView {
 }
 
 /// One ticket with what its viewer may see of it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct TicketView {
     #[serde(flatten)]
     pub ticket: Ticket,
@@ -158,7 +196,7 @@ pub(crate) fn check_tags(tags: &[String]) -> ApiResult<Vec<String>> {
     Ok(tags.iter().map(|t| t.trim().to_lowercase()).collect())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTicketBody {
     #[serde(rename = "type")]
@@ -339,7 +377,7 @@ pub async fn create_ticket(
     Ok(created)
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// Comma-separated statuses; default: new, open, pending.

@@ -3,28 +3,50 @@
 //! Sessions and tokens of a disabled user stop working at once (the auth checks
 //! `disabled` on every request).
 
+use super::Routes;
 use super::auth::{CurrentUser, staff_only};
 use super::{ApiJson, ApiResult, AppError, AppState};
 use crate::db::{self, users::User};
 use crate::domain::roles::Role;
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::get;
-use axum::{Json, Router};
 use serde::{Deserialize, Deserializer};
 use steward_shared::Page;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/api/v1/users", get(list).post(create))
         .route("/api/v1/users/{id}", get(one).patch(update))
+}
+
+/// This module's routes in the OpenAPI document.
+pub(super) fn describe(api: &mut super::openapi::Api) {
+    use super::openapi::Access;
+    api.op("GET", "/api/v1/users", "List users", Access::Staff)
+        .query::<ListQuery>()
+        .ok::<Page<User>>();
+    api.op("POST", "/api/v1/users", "Create a user", Access::Admin)
+        .body::<NewUser>()
+        .created::<User>();
+    api.op("GET", "/api/v1/users/{id}", "One user", Access::Staff)
+        .ok::<User>();
+    api.op(
+        "PATCH",
+        "/api/v1/users/{id}",
+        "Change a user (role, name, disabled)",
+        Access::Admin,
+    )
+    .body::<UserPatch>()
+    .ok::<User>();
 }
 
 fn bad(code: &'static str, m: impl Into<String>) -> AppError {
     AppError::bad_request(code, m)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct ListQuery {
     /// Part of an email or name.
@@ -81,7 +103,7 @@ async fn one(
     found.map(Json).ok_or_else(|| AppError::not_found("user"))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct NewUser {
     email: String,
@@ -156,7 +178,7 @@ fn double<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Err
     Option::<i64>::deserialize(d).map(Some)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct UserPatch {
     name: Option<String>,

@@ -1,14 +1,15 @@
 //! `/api/v1/views`: saved ticket queries. Each user sees and runs only their own views
 //! (others' are 404); a view runs as its owner would see the ticket list.
 
+use super::Routes;
 use super::auth::CurrentUser;
 use super::tickets::{ListQuery, page};
 use super::{ApiJson, ApiResult, AppError, AppState};
 use crate::db::{self, tickets::TicketSummary, views::SavedView};
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, Uri};
 use axum::routing::get;
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use steward_shared::Page;
@@ -18,11 +19,42 @@ pub const MAX_VIEWS: u32 = 200;
 /// Longest stored query string, in bytes.
 pub const MAX_QUERY_LEN: usize = 2000;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/api/v1/views", get(list).post(create))
         .route("/api/v1/views/{id}", get(one).delete(remove))
         .route("/api/v1/views/{id}/tickets", get(tickets))
+}
+
+/// This module's routes in the OpenAPI document.
+pub(super) fn describe(api: &mut super::openapi::Api) {
+    use super::openapi::Access;
+    api.op(
+        "GET",
+        "/api/v1/views",
+        "The caller's saved ticket views",
+        Access::User,
+    )
+    .ok::<Page<SavedView>>();
+    api.op("POST", "/api/v1/views", "Save a ticket view", Access::User)
+        .body::<NewView>()
+        .created::<SavedView>();
+    api.op("GET", "/api/v1/views/{id}", "One saved view", Access::User)
+        .ok::<SavedView>();
+    api.op(
+        "DELETE",
+        "/api/v1/views/{id}",
+        "Delete a saved view",
+        Access::User,
+    )
+    .no_content();
+    api.op(
+        "GET",
+        "/api/v1/views/{id}/tickets",
+        "The tickets a saved view shows",
+        Access::User,
+    )
+    .ok::<Page<TicketSummary>>();
 }
 
 fn bad(code: &'static str, m: impl Into<String>) -> AppError {
@@ -44,7 +76,7 @@ pub fn list_query(raw: &str) -> ApiResult<ListQuery> {
     parse_params(raw).map_err(|e| bad("invalid_view_query", e))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct NewView {
     name: String,

@@ -1,6 +1,7 @@
 //! `/api/v1/webhooks` (admins): where events are POSTed, and how each delivery went.
 //! A webhook's secret is shown once, when it is created; after that only a prefix.
 
+use super::Routes;
 use super::auth::CurrentUser;
 use super::tickets::actor_label;
 use super::{ApiJson, ApiResult, AppError, AppState};
@@ -9,22 +10,52 @@ use crate::db::{
     webhooks::{Delivery, Webhook},
 };
 use crate::domain::roles::Role;
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use steward_shared::Page;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/api/v1/webhooks", get(list).post(create))
         .route("/api/v1/webhooks/{id}", delete(remove))
         .route("/api/v1/webhooks/{id}/deliveries", get(deliveries))
 }
 
+/// This module's routes in the OpenAPI document.
+pub(super) fn describe(api: &mut super::openapi::Api) {
+    use super::openapi::Access;
+    api.op("GET", "/api/v1/webhooks", "List webhooks", Access::Admin)
+        .ok::<Page<WebhookView>>();
+    api.op(
+        "POST",
+        "/api/v1/webhooks",
+        "Create a webhook (its secret is shown once)",
+        Access::Admin,
+    )
+    .body::<NewWebhook>()
+    .created::<WebhookView>();
+    api.op(
+        "DELETE",
+        "/api/v1/webhooks/{id}",
+        "Delete a webhook",
+        Access::Admin,
+    )
+    .no_content();
+    api.op(
+        "GET",
+        "/api/v1/webhooks/{id}/deliveries",
+        "A webhook's delivery attempts",
+        Access::Admin,
+    )
+    .query::<DeliveryQuery>()
+    .ok::<Page<Delivery>>();
+}
+
 /// A webhook as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct WebhookView {
     pub id: i64,
     pub url: String,
@@ -68,14 +99,14 @@ impl From<Webhook> for WebhookView {
 }
 
 /// `kinds` as a list, or `"*"`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum KindsBody {
     List(Vec<String>),
     One(String),
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewWebhook {
     pub url: String,
@@ -179,7 +210,7 @@ async fn remove(
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeliveryQuery {
     pub limit: Option<u32>,

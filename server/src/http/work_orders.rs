@@ -2,6 +2,7 @@
 //! of type maintenance): list and read them, record the work (checklist, notes, time,
 //! parts, cost), complete or cancel them. Staff only.
 
+use super::Routes;
 use super::asset_input::Money;
 use super::auth::{CurrentUser, staff_only};
 use super::tickets::actor_label;
@@ -12,20 +13,63 @@ use crate::db::{
     work_orders::{ChecklistItem, Filter, Progress, WorkOrder},
 };
 use crate::maintenance::{self as planner, CompleteRefused, Ctx};
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use axum::{Json, Router};
 use rusqlite::Connection;
 use serde::Deserialize;
 use steward_shared::Page;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/api/v1/work-orders", get(list))
         .route("/api/v1/work-orders/{id}", get(one).patch(update))
         .route("/api/v1/work-orders/{id}/complete", post(complete))
         .route("/api/v1/work-orders/{id}/cancel", post(cancel))
+}
+
+/// This module's routes in the OpenAPI document.
+pub(super) fn describe(api: &mut super::openapi::Api) {
+    use super::openapi::Access;
+    api.op(
+        "GET",
+        "/api/v1/work-orders",
+        "List work orders",
+        Access::Staff,
+    )
+    .query::<ListQuery>()
+    .ok::<Page<WorkOrder>>();
+    api.op(
+        "GET",
+        "/api/v1/work-orders/{id}",
+        "One work order",
+        Access::Staff,
+    )
+    .ok::<WorkOrder>();
+    api.op(
+        "PATCH",
+        "/api/v1/work-orders/{id}",
+        "Record progress on a work order",
+        Access::Staff,
+    )
+    .body::<ProgressInput>()
+    .ok::<WorkOrder>();
+    api.op(
+        "POST",
+        "/api/v1/work-orders/{id}/complete",
+        "Complete a work order",
+        Access::Staff,
+    )
+    .ok::<WorkOrder>();
+    api.op(
+        "POST",
+        "/api/v1/work-orders/{id}/cancel",
+        "Cancel a work order",
+        Access::Staff,
+    )
+    .body::<CancelBody>()
+    .ok::<WorkOrder>();
 }
 
 fn bad(code: &'static str, m: impl Into<String>) -> AppError {
@@ -34,7 +78,7 @@ fn bad(code: &'static str, m: impl Into<String>) -> AppError {
 
 const STATES: &[&str] = &["open", "overdue", "done", "missed", "cancelled"];
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct ListQuery {
     state: Option<String>,
@@ -112,7 +156,7 @@ async fn one(
 }
 
 /// The work done so far, as the API takes it.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProgressInput {
     /// The work order's checklist with each item's state, items in the same order; or
@@ -124,7 +168,7 @@ pub struct ProgressInput {
     pub cost: Option<Money>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum ChecklistInput {
     Items(Vec<ChecklistItem>),
@@ -294,7 +338,7 @@ async fn complete(
     Ok(Json(complete_work_order(&state, &user, id, body).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct CancelBody {
     reason: String,

@@ -66,7 +66,7 @@ impl From<MappingError> for ImportError {
 }
 
 /// One bad row.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct RowError {
     /// The row number a spreadsheet shows (the header is row 1).
     pub row: usize,
@@ -77,7 +77,7 @@ pub struct RowError {
 }
 
 /// How a column was read.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct ColumnUse {
     pub column: String,
     /// A field name, `custom_by_label` (a custom field of the row's type with this key
@@ -86,7 +86,7 @@ pub struct ColumnUse {
 }
 
 /// What an import found and did.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Report {
     pub dry_run: bool,
     /// Data rows in the file.

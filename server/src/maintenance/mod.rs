@@ -41,7 +41,7 @@ pub const PLANNER_EMAIL: &str = "maintenance@steward.local";
 pub(crate) const ACTOR: &str = "maintenance";
 
 /// What one pass did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Pass {
     pub schedules_added: usize,
     pub schedules_removed: usize,

@@ -4,10 +4,10 @@
 use super::{Nav, UiUser, message, render};
 use crate::db::{self, groups::Group};
 use crate::domain::roles::Role;
+use crate::http::Routes;
 use crate::http::groups::{MAX_GROUPS, create_group, set_group_members, update_group};
 use crate::http::{AppError, AppState};
 use askama::Template;
-use axum::Router;
 use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -16,8 +16,8 @@ use axum::routing::{get, post};
 /// People offered as members on the page.
 const MAX_STAFF: u32 = 2000;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/admin/groups", get(groups).post(create))
         .route("/admin/groups/{id}", post(update))
 }

@@ -3,15 +3,15 @@
 use super::assets::{AlertRow, alert_row};
 use super::{Nav, UiUser, render};
 use crate::http::AppState;
+use crate::http::Routes;
 use crate::http::alerts::{AlertQuery, page};
 use askama::Template;
-use axum::Router;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/alerts", get(list))
+pub fn router() -> Routes {
+    Routes::new().route("/alerts", get(list))
 }
 
 #[derive(Template)]

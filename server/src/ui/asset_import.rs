@@ -3,10 +3,10 @@
 
 use super::{Nav, UiUser, render};
 use crate::http::AppState;
+use crate::http::Routes;
 use crate::http::imports::{MAX_IMPORT_BYTES, MAX_REPORTED_ERRORS};
 use crate::imports::{self, Options, Report};
 use askama::Template;
-use axum::Router;
 use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -15,8 +15,8 @@ use axum::routing::get;
 /// Row errors shown on the page (the API lists up to MAX_REPORTED_ERRORS).
 const SHOWN_ERRORS: usize = 200;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route(
+pub fn router() -> Routes {
+    Routes::new().route(
         "/assets/import",
         get(form)
             .post(upload)

@@ -5,10 +5,10 @@ use super::{Nav, UiUser, message, render};
 use crate::db::{self, asset_types::AssetType};
 use crate::domain::assets::FieldType;
 use crate::http::AppState;
+use crate::http::Routes;
 use crate::http::asset_input::{AssetInput, Money};
 use crate::http::asset_records::create_asset;
 use askama::Template;
-use axum::Router;
 use axum::extract::{Form, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -16,8 +16,8 @@ use axum::routing::get;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/assets/new", get(form).post(submit))
+pub fn router() -> Routes {
+    Routes::new().route("/assets/new", get(form).post(submit))
 }
 
 /// A custom field as a form control.

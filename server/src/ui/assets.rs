@@ -4,10 +4,10 @@ use super::format::{ago, datetime, duration, url_encode};
 use super::{Nav, UiUser, message, render};
 use crate::db::assets::{self, AssetDetail, HistoryEntry};
 use crate::domain::changes::human_bytes;
+use crate::http::Routes;
 use crate::http::assets::ListQuery;
 use crate::http::{AppError, AppState};
 use askama::Template;
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -15,8 +15,8 @@ use axum::routing::get;
 use serde::Deserialize;
 use steward_shared::{Health, Inventory};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/assets", get(list))
         .route("/assets/{id}", get(detail))
 }

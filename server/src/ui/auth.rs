@@ -4,9 +4,9 @@
 use super::{Nav, render};
 use crate::db;
 use crate::http::AppState;
+use crate::http::Routes;
 use crate::http::auth::{SESSION_COOKIE, cookie};
 use askama::Template;
-use axum::Router;
 use axum::extract::{Form, FromRequest, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -15,8 +15,8 @@ use serde::Deserialize;
 
 const LOGIN_CSRF_COOKIE: &str = "steward_login_csrf";
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/login", get(login_form).post(login))
         .route("/logout", post(logout))
 }

@@ -4,8 +4,8 @@
 use super::{Nav, UiUser, message, render};
 use crate::db::{self, assets::AssetFilter};
 use crate::http::AppState;
+use crate::http::Routes;
 use askama::Template;
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -14,8 +14,8 @@ use axum::routing::get;
 /// Assets listed on one place's page.
 const ON_PAGE: u32 = 500;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/locations", get(tree))
         .route("/locations/{id}", get(place))
 }

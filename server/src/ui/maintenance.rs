@@ -9,9 +9,9 @@ use super::{Nav, UiUser, message, render};
 use crate::db::{self, maintenance::Plan, work_orders::Filter};
 use crate::domain::roles::Role;
 use crate::http::AppState;
+use crate::http::Routes;
 use crate::http::maintenance::{PlanInput, check_plan, preview_of};
 use askama::Template;
-use axum::Router;
 use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -23,8 +23,8 @@ const DAY: i64 = 86_400;
 /// Rows in each list of the overview.
 const ON_PAGE: u32 = 200;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/maintenance", get(overview))
         .route("/maintenance/plans/{id}", get(plan_page))
         .route("/maintenance/plans/{id}/remove", post(remove))

@@ -8,16 +8,16 @@ use super::maintenance_form_values::{Fields, Values};
 use super::{Nav, UiUser, message, render};
 use crate::db;
 use crate::http::AppState;
+use crate::http::Routes;
 use crate::http::maintenance::save_plan;
 use askama::Template;
-use axum::Router;
 use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/maintenance/plans/new", get(new_form).post(create))
         .route("/maintenance/plans/{id}/edit", get(edit_form).post(update))
 }

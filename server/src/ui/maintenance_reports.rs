@@ -10,8 +10,8 @@ use crate::db::{
 };
 use crate::domain::maintenance::local_day;
 use crate::http::AppState;
+use crate::http::Routes;
 use askama::Template;
-use axum::Router;
 use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::routing::get;
@@ -25,8 +25,8 @@ const MONTH_ITEMS: u32 = 5_000;
 /// Items listed in one day's cell; the rest are counted.
 const PER_DAY: usize = 5;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/maintenance/calendar", get(calendar))
         .route("/maintenance/compliance", get(compliance))
 }

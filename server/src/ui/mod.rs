@@ -22,17 +22,17 @@ pub mod tickets;
 pub mod work_orders;
 
 use crate::http::AppState;
+use crate::http::Routes;
 use crate::http::auth::CurrentUser;
 use askama::Template;
-use axum::Router;
 use axum::extract::{FromRequestParts, OriginalUri};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/", get(home))
         .route("/static/style.css", get(style))
         .route("/static/app.js", get(script))

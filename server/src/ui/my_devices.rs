@@ -3,17 +3,17 @@
 
 use super::{Nav, UiUser, message, render};
 use crate::http::AppState;
+use crate::http::Routes;
 use crate::http::checkouts::answer;
 use askama::Template;
-use axum::Router;
 use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/me/devices", get(page))
         .route("/me/devices/{id}/answer", post(answer_form))
 }

@@ -7,8 +7,8 @@ use super::format::datetime;
 use super::{message, render};
 use crate::db;
 use crate::http::AppState;
+use crate::http::Routes;
 use askama::Template;
-use axum::Router;
 use axum::extract::{ConnectInfo, Form, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -23,8 +23,8 @@ pub const PER_ASSET_PER_HOUR: i64 = 20;
 /// The account QR reports are requested by.
 pub const QR_REQUESTER: &str = "qr-reports@steward.local";
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/p/{token}", get(page))
         .route("/p/{token}/report", axum::routing::post(report))
         .route("/p/{token}/t/{follow}", get(follow))

@@ -5,18 +5,18 @@ use super::format::{ago, url_encode};
 use super::tickets::{due_text, priority_name, refused};
 use super::{Nav, UiUser, render};
 use crate::db;
+use crate::http::Routes;
 use crate::http::tickets::page;
 use crate::http::views::{MAX_VIEWS, create_view, find, list_query};
 use crate::http::{AppError, AppState};
 use askama::Template;
-use axum::Router;
 use axum::extract::{Form, Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/tickets", get(list))
         .route("/tickets/views", post(save_view))
         .route("/tickets/views/{id}/delete", post(delete_view))

@@ -6,9 +6,9 @@ use super::{Nav, UiUser, message, render};
 use crate::db::{self, software::DAY};
 use crate::domain::versions::{self, Range};
 use crate::http::AppState;
+use crate::http::Routes;
 use crate::http::licenses::LicenseView;
 use askama::Template;
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -18,8 +18,8 @@ use serde::Deserialize;
 /// Rows on one page of the catalog or of a title's machines.
 const ON_PAGE: u32 = 200;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/software", get(catalog))
         .route("/software/{name}", get(title))
         .route("/licenses", get(licenses))

@@ -6,21 +6,21 @@ use super::{Nav, UiUser, message, render};
 use crate::db;
 use crate::domain::changes::human_bytes;
 use crate::domain::tickets::Priority;
+use crate::http::Routes;
 use crate::http::attachments::{UploadMeta, store_multipart};
 use crate::http::ticket_changes::{Patch, update_ticket};
 use crate::http::ticket_comments::{CommentBody, ResolutionBody, add_comment, confirm_resolution};
 use crate::http::tickets::{NewTicketBody, TicketView, create_ticket, get_ticket};
 use crate::http::{AppError, AppState};
 use askama::Template;
-use axum::Router;
 use axum::extract::{DefaultBodyLimit, Form, Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/tickets/new", get(new_form).post(new_post))
         .route("/tickets/{id}", get(detail))
         .route("/tickets/{id}/reply", post(reply))

@@ -12,17 +12,17 @@ use crate::db::{
     work_orders::{ChecklistItem, Progress, WorkOrder},
 };
 use crate::http::AppState;
+use crate::http::Routes;
 use crate::maintenance::{CompleteRefused, Ctx, complete};
 use askama::Template;
-use axum::Router;
 use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use rusqlite::Connection;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/work-orders/{id}", get(page).post(submit))
+pub fn router() -> Routes {
+    Routes::new().route("/work-orders/{id}", get(page).post(submit))
 }
 
 pub struct Check {
