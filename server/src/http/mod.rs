@@ -54,6 +54,8 @@ pub struct AppState {
     pub notify: crate::notify::Hub,
     /// Agent credentials checked recently.
     pub agents: Arc<crate::agent_cache::AgentCache>,
+    /// Failed sign-ins per client address.
+    pub sign_ins: Arc<crate::sign_in_limit::SignInLimit>,
 }
 
 /// The whole application: API, agent endpoints and web UI.
