@@ -6,6 +6,7 @@ pub mod asset_input;
 pub mod asset_records;
 pub mod assets;
 pub mod attachments;
+pub mod audit;
 pub mod audits;
 pub mod auth;
 pub mod canned;
@@ -77,6 +78,7 @@ pub fn router(state: AppState) -> Router {
         .merge(work_orders::router())
         .merge(checkouts::router())
         .merge(audits::router())
+        .merge(audit::router())
         .merge(users::router())
         .merge(labels::router())
         .merge(tickets::router())
