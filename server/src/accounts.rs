@@ -1,8 +1,24 @@
 //! Account and credential administration shared by the CLI, quickstart and tests:
-//! the first admin, users, API tokens, enrollment tokens.
+//! the first admin, users, API tokens, enrollment tokens, agent revocation. Each is
+//! audited as done by `cli` (whoever can run `steward-server` on the machine).
 
+use crate::db::audit::{Actor, Entry, action};
 use crate::db::{self, Db, DbError};
 use crate::domain::roles::Role;
+use serde_json::json;
+
+fn user_created(
+    tx: &rusqlite::Connection,
+    id: i64,
+    email: &str,
+    role: Role,
+    now: i64,
+) -> Result<i64, DbError> {
+    let e = Entry::new(now, &Actor::cli(), action::USER_CREATED)
+        .target(format!("user:{id}"))
+        .detail(json!({ "email": email, "role": role.as_str() }));
+    db::audit::record(tx, &e)
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
@@ -36,7 +52,8 @@ pub fn ensure_admin(
     db.write_blocking(move |tx| {
         // Checked again inside the transaction: two servers starting at once create one admin.
         if db::users::count(tx)? == 0 {
-            db::users::insert(tx, &email, "Administrator", Role::Admin, Some(&hash), now)?;
+            let id = db::users::insert(tx, &email, "Administrator", Role::Admin, Some(&hash), now)?;
+            user_created(tx, id, &email, Role::Admin, now)?;
         }
         Ok(())
     })?;
@@ -69,7 +86,9 @@ pub fn add_user(
         if db::users::by_email(tx, &e)?.is_some() {
             return Ok(None);
         }
-        db::users::insert(tx, &e, &n, role, Some(&hash), now).map(Some)
+        let id = db::users::insert(tx, &e, &n, role, Some(&hash), now)?;
+        user_created(tx, id, &e, role, now)?;
+        Ok(Some(id))
     })?;
     id.ok_or_else(|| AccountError::Exists(email.to_owned()))
 }
@@ -88,7 +107,12 @@ pub fn create_api_token(
         let Some(user) = db::users::by_email(tx, &e)? else {
             return Ok(false);
         };
-        db::tokens::insert(tx, user.id, &n, &t, expires_in.map(|s| now + s), now)?;
+        let expires_at = expires_in.map(|s| now + s);
+        let id = db::tokens::insert(tx, user.id, &n, &t, expires_at, now)?;
+        let e = Entry::new(now, &Actor::cli(), action::API_TOKEN_CREATED)
+            .target(format!("user:{}", user.id))
+            .detail(json!({ "token_id": id, "name": n, "expires_at": expires_at }));
+        db::audit::record(tx, &e)?;
         Ok(true)
     })?;
     if created {
@@ -111,7 +135,27 @@ pub fn create_enrollment_token(
     let now = crate::clock::now();
     let t = token.clone();
     db.write_blocking(move |tx| {
-        db::enrollment::insert(tx, &t, uses, expires_in.map(|s| now + s), None, now)
+        let expires_at = expires_in.map(|s| now + s);
+        let id = db::enrollment::insert(tx, &t, uses, expires_at, None, now)?;
+        let e = Entry::new(now, &Actor::cli(), action::ENROLLMENT_TOKEN_CREATED)
+            .target(format!("enrollment_token:{id}"))
+            .detail(json!({ "uses": uses, "expires_at": expires_at }));
+        db::audit::record(tx, &e)
     })?;
     Ok(token)
+}
+
+/// Revokes agent `id`; false when there is no active agent with that id.
+pub fn revoke_agent(db: &Db, id: &str) -> Result<bool, AccountError> {
+    let now = crate::clock::now();
+    let id = id.to_owned();
+    Ok(db.write_blocking(move |tx| {
+        let revoked = db::agents::revoke(tx, &id, now)?;
+        if revoked {
+            let e =
+                Entry::new(now, &Actor::cli(), action::AGENT_REVOKED).target(format!("agent:{id}"));
+            db::audit::record(tx, &e)?;
+        }
+        Ok(revoked)
+    })?)
 }

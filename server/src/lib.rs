@@ -21,6 +21,7 @@ pub mod notify;
 pub mod quickstart;
 pub mod retention;
 pub mod service_desk;
+pub mod sign_in_limit;
 pub mod sweeper;
 pub mod ui;
 
@@ -63,12 +64,14 @@ pub fn open(config: ServerConfig) -> Result<AppState, StartError> {
     )?;
     let desk =
         service_desk::Rules::from_config(&config.service_desk).map_err(StartError::Config)?;
+    let sign_ins = Arc::new(config.auth.ip_limit());
     Ok(AppState {
         db,
         config: Arc::new(config),
         desk: Arc::new(desk),
         notify: notify::Hub::default(),
         agents: Arc::default(),
+        sign_ins,
     })
 }
 

@@ -276,11 +276,8 @@ async fn main() -> anyhow::Result<()> {
             eprintln!("On each machine: steward-agent enroll --server URL --token {token}");
         }
         Command::Agent(AgentCommand::Revoke { id }) => {
-            let now = steward_server::clock::now();
-            let done = tokio::task::spawn_blocking(move || {
-                db.write_blocking(|tx| db::agents::revoke(tx, &id, now))
-            })
-            .await??;
+            let done =
+                tokio::task::spawn_blocking(move || accounts::revoke_agent(&db, &id)).await??;
             if !done {
                 bail!("no active agent with that id");
             }

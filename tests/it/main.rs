@@ -12,6 +12,7 @@ mod asset_records;
 mod assets;
 mod attachment_access;
 mod attachments;
+mod audit_log;
 mod backpressure;
 mod bad_input;
 mod browser;

@@ -4,9 +4,11 @@
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
+mod auth;
 mod desk;
 mod legacy;
 mod retention;
+pub use auth::AuthSection;
 pub use desk::{
     AttachmentsSection, CategorySla, PartialSlaHours, ServiceDeskSection, SlaHours, SmtpSection,
     SmtpSecurity,
@@ -146,17 +148,6 @@ pub struct DatabaseSection {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
-pub struct AuthSection {
-    /// Web sessions expire after this many hours.
-    pub session_ttl_hours: u64,
-    /// Mark cookies `Secure` (set this when users reach the server over HTTPS).
-    pub secure_cookies: bool,
-    /// Email of the admin created on an empty database.
-    pub admin_email: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
 pub struct LogSection {
     /// tracing filter, e.g. "info" or "steward_server=debug,info".
     pub level: String,
@@ -178,16 +169,6 @@ impl Default for DatabaseSection {
             busy_timeout_ms: 5000,
             max_readers: 8,
             write_queue_limit: crate::db::DEFAULT_BULK_LIMIT,
-        }
-    }
-}
-
-impl Default for AuthSection {
-    fn default() -> Self {
-        Self {
-            session_ttl_hours: 12,
-            secure_cookies: false,
-            admin_email: "admin@steward.local".into(),
         }
     }
 }
@@ -280,11 +261,7 @@ impl ServerConfig {
                 "database.write_queue_limit must be at least 1".into(),
             ));
         }
-        if self.auth.session_ttl_hours == 0 {
-            return Err(ConfigError::Invalid(
-                "auth.session_ttl_hours must be at least 1".into(),
-            ));
-        }
+        self.auth.validate()?;
         let pct_ok = |p: f64| p > 0.0 && p <= 100.0;
         if !pct_ok(self.alerts.disk_used_percent) || !pct_ok(self.alerts.memory_used_percent) {
             return Err(ConfigError::Invalid(
@@ -311,11 +288,6 @@ impl ServerConfig {
         self.smtp.validate()?;
         self.legacy_inventory.validate()?;
         self.attachments.validate()?;
-        if !self.auth.admin_email.contains('@') {
-            return Err(ConfigError::Invalid(
-                "auth.admin_email must be an email address".into(),
-            ));
-        }
         Ok(())
     }
 

@@ -37,6 +37,7 @@ pub const MIGRATIONS: &[(u32, &str)] = &[
         16,
         include_str!("../../migrations/0016_software_packages.sql"),
     ),
+    (17, include_str!("../../migrations/0017_audit_log.sql")),
 ];
 
 /// The schema version this build creates.

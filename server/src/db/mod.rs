@@ -10,6 +10,7 @@ pub mod asset_records;
 pub mod asset_types;
 pub mod assets;
 pub mod attachments;
+pub mod audit;
 pub mod audits;
 pub mod canned;
 pub mod checkin;

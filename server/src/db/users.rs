@@ -1,6 +1,7 @@
 //! Users: accounts with a role and an argon2id password hash.
 
 use super::{DbResult, optional};
+use crate::domain::lockout::Failures;
 use crate::domain::roles::Role;
 use rusqlite::{Connection, params};
 use serde::Serialize;
@@ -15,9 +16,12 @@ pub struct User {
     pub created_at: i64,
     /// Where the person is based.
     pub location_id: Option<i64>,
+    /// Sign-in is refused until then after too many failures (`domain::lockout`); an
+    /// admin can unlock earlier.
+    pub locked_until: Option<i64>,
 }
 
-const COLUMNS: &str = "id, email, name, role, disabled, created_at, location_id";
+const COLUMNS: &str = "id, email, name, role, disabled, created_at, location_id, locked_until";
 
 fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
     let role: String = r.get(3)?;
@@ -29,6 +33,7 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
         disabled: r.get(4)?,
         created_at: r.get(5)?,
         location_id: r.get(6)?,
+        locked_until: r.get(7)?,
     })
 }
 
@@ -82,7 +87,7 @@ pub fn credentials(c: &Connection, email: &str) -> DbResult<Option<(User, Option
     optional(c.query_row(
         &format!("SELECT {COLUMNS}, password_hash FROM users WHERE email = ?1"),
         [email],
-        |r| Ok((from_row(r)?, r.get(7)?)),
+        |r| Ok((from_row(r)?, r.get(8)?)),
     ))
 }
 
@@ -91,6 +96,31 @@ pub fn set_password(c: &Connection, id: i64, password_hash: &str) -> DbResult<bo
         "UPDATE users SET password_hash = ?2 WHERE id = ?1",
         params![id, password_hash],
     )? == 1)
+}
+
+/// The user's failed sign-ins as `domain::lockout` counts them.
+pub fn failures(c: &Connection, id: i64) -> DbResult<Failures> {
+    Ok(optional(c.query_row(
+        "SELECT failed_logins, failed_logins_since, locked_until FROM users WHERE id = ?1",
+        [id],
+        |r| {
+            Ok(Failures {
+                count: r.get(0)?,
+                since: r.get(1)?,
+                locked_until: r.get(2)?,
+            })
+        },
+    ))?
+    .unwrap_or_default())
+}
+
+pub fn set_failures(c: &Connection, id: i64, f: &Failures) -> DbResult<()> {
+    c.prepare_cached(
+        "UPDATE users SET failed_logins = ?2, failed_logins_since = ?3, locked_until = ?4
+         WHERE id = ?1",
+    )?
+    .execute(params![id, f.count, f.since, f.locked_until])?;
+    Ok(())
 }
 
 /// Whether an email address looks usable (one `@`, something on each side, no spaces).

@@ -10,6 +10,7 @@ pub mod calendar;
 pub mod changes;
 pub mod identity;
 pub mod labels;
+pub mod lockout;
 pub mod maintenance;
 pub mod recurrence;
 pub mod roles;

@@ -2,8 +2,9 @@
 //! creating enrollment tokens and revoking agents.
 
 use super::Routes;
-use super::auth::{AgentAuth, CurrentUser};
+use super::auth::{AgentAuth, ClientIp, CurrentUser};
 use super::{ApiJson, ApiResult, AppError, AppState};
+use crate::db::audit::{Actor, Entry, action};
 use crate::db::{self, enrollment::Refusal};
 use crate::domain::roles::Role;
 use axum::Json;
@@ -12,6 +13,7 @@ use axum::extract::{ConnectInfo, FromRequest, Path, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use std::io::Read;
 use std::net::SocketAddr;
 use steward_shared::{
@@ -83,6 +85,7 @@ pub(super) fn describe(api: &mut super::openapi::Api) {
 
 async fn enroll(
     State(state): State<AppState>,
+    ip: ClientIp,
     ApiJson(req): ApiJson<EnrollRequest>,
 ) -> ApiResult<(StatusCode, Json<EnrollResponse>)> {
     if req.token.is_empty()
@@ -99,6 +102,7 @@ async fn enroll(
     let agent_id = format!("agt_{}", crate::crypto::random_hex(12));
     let secret = crate::crypto::random_hex(32);
     let (id, sec) = (agent_id.clone(), secret.clone());
+    let actor = Actor::agent(&agent_id, ip.text());
     let verdict = state
         .db
         .write_grouped(move |tx| {
@@ -115,6 +119,10 @@ async fn enroll(
                 &req.agent_version,
                 now,
             )?;
+            let e = Entry::new(now, &actor, action::AGENT_ENROLLED)
+                .target(format!("agent:{id}"))
+                .detail(json!({ "enrollment_token_id": token_id, "hostname": req.hostname }));
+            db::audit::record(tx, &e)?;
             Ok(Ok(()))
         })
         .await?;
@@ -360,6 +368,7 @@ struct CreatedEnrollmentToken {
 async fn create_enrollment_token(
     user: CurrentUser,
     State(state): State<AppState>,
+    ip: ClientIp,
     ApiJson(req): ApiJson<NewEnrollmentToken>,
 ) -> ApiResult<(StatusCode, Json<CreatedEnrollmentToken>)> {
     user.require(Role::Admin)?;
@@ -379,9 +388,17 @@ async fn create_enrollment_token(
     };
     let token = crate::crypto::new_enrollment_token();
     let (t, uses, by) = (token.clone(), req.uses, user.user.id);
+    let actor = user.actor(&ip);
     let id = state
         .db
-        .write(move |tx| db::enrollment::insert(tx, &t, uses, expires_at, Some(by), now))
+        .write(move |tx| {
+            let id = db::enrollment::insert(tx, &t, uses, expires_at, Some(by), now)?;
+            let e = Entry::new(now, &actor, action::ENROLLMENT_TOKEN_CREATED)
+                .target(format!("enrollment_token:{id}"))
+                .detail(json!({ "uses": uses, "expires_at": expires_at }));
+            db::audit::record(tx, &e)?;
+            Ok(id)
+        })
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -397,16 +414,24 @@ async fn create_enrollment_token(
 async fn revoke_agent(
     user: CurrentUser,
     State(state): State<AppState>,
+    ip: ClientIp,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     user.require(Role::Admin)?;
     let now = crate::clock::now();
     state.agents.forget(&id);
+    let actor = user.actor(&ip);
     let (found, revoked) = state
         .db
         .write(move |tx| {
             let found = db::agents::get(tx, &id)?.is_some();
-            Ok((found, db::agents::revoke(tx, &id, now)?))
+            let revoked = db::agents::revoke(tx, &id, now)?;
+            if revoked {
+                let e =
+                    Entry::new(now, &actor, action::AGENT_REVOKED).target(format!("agent:{id}"));
+                db::audit::record(tx, &e)?;
+            }
+            Ok((found, revoked))
         })
         .await?;
     match (found, revoked) {

@@ -4,8 +4,9 @@
 
 use super::Routes;
 use super::asset_input::{AssetInput, apply, new_asset};
-use super::auth::{CurrentUser, staff_only};
+use super::auth::{ClientIp, CurrentUser, staff_only};
 use super::{ApiJson, ApiResult, AppError, AppState};
+use crate::db::audit::{Actor, Entry, action};
 use crate::db::{self, asset_types::AssetState, asset_types::AssetType};
 use crate::domain::assets::{FieldDef, StateKind, check_defs, valid_key};
 use crate::domain::roles::Role;
@@ -138,15 +139,42 @@ async fn create(
     ))
 }
 
+/// Audits `asset.archived` when the asset's state became one of kind archived (retired,
+/// disposed: the way an asset leaves service; assets are never deleted). `before` is the
+/// state kind before the change.
+pub fn audit_if_archived(
+    tx: &rusqlite::Connection,
+    actor: &Actor,
+    id: i64,
+    before: Option<&str>,
+    now: i64,
+) -> db::DbResult<()> {
+    let archived = Some(StateKind::Archived.as_str());
+    if before == archived {
+        return Ok(());
+    }
+    if let Some(r) = db::asset_records::record(tx, id)?
+        && r.state_kind.as_deref() == archived
+    {
+        let e = Entry::new(now, actor, action::ASSET_ARCHIVED)
+            .target(format!("asset:{id}"))
+            .detail(serde_json::json!({ "state": r.state, "asset_tag": r.asset_tag }));
+        db::audit::record(tx, &e)?;
+    }
+    Ok(())
+}
+
 async fn update(
     user: CurrentUser,
     State(state): State<AppState>,
+    ip: ClientIp,
     Path(id): Path<i64>,
     ApiJson(input): ApiJson<AssetInput>,
 ) -> ApiResult<Json<super::assets::FullAsset>> {
     staff_only(&user)?;
     let now = crate::clock::now();
     let who = actor(&user);
+    let auditor = user.actor(&ip);
     state
         .db
         .write(move |tx| {
@@ -154,7 +182,11 @@ async fn update(
             else {
                 return Ok(Err(AppError::not_found("asset")));
             };
-            apply(tx, id, &a.summary.kind, &r, &input, &who, now)
+            let done = apply(tx, id, &a.summary.kind, &r, &input, &who, now)?;
+            if done.is_ok() {
+                audit_if_archived(tx, &auditor, id, r.state_kind.as_deref(), now)?;
+            }
+            Ok(done)
         })
         .await??;
     Ok(Json(super::assets::full_asset(&state, id).await?))

@@ -6,10 +6,11 @@ use super::{ApiResult, AppError, AppState};
 use crate::db::{self, users::User};
 use crate::domain::roles::Role;
 use axum::Json;
-use axum::extract::{FromRequestParts, State};
+use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{Method, header};
 use axum::routing::get;
+use std::net::{IpAddr, SocketAddr};
 
 pub const SESSION_COOKIE: &str = "steward_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
@@ -44,11 +45,40 @@ impl CurrentUser {
         }
     }
 
+    /// The user as the audit log names them, calling from `ip`.
+    pub fn actor(&self, ip: &ClientIp) -> db::audit::Actor {
+        db::audit::Actor::user(self.user.id, &self.user.email, ip.text())
+    }
+
     pub fn csrf(&self) -> Option<&str> {
         match &self.via {
             AuthVia::Session { csrf } => Some(csrf),
             AuthVia::Token => None,
         }
+    }
+}
+
+/// The address the request came from (the TCP peer; a proxy in front shows as itself).
+/// `None` only when the server runs without connection info (never in `serve`).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub Option<IpAddr>);
+
+impl ClientIp {
+    pub fn text(&self) -> Option<String> {
+        self.0.map(|ip| ip.to_string())
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
     }
 }
 

@@ -4,7 +4,7 @@
 
 use super::Routes;
 use super::asset_records::actor;
-use super::auth::{CurrentUser, staff_only};
+use super::auth::{ClientIp, CurrentUser, staff_only};
 use super::{ApiJson, ApiResult, AppError, AppState};
 use crate::db::{self, checkouts::Checkout, checkouts::NewCheckout};
 use crate::domain::assets::StateKind;
@@ -223,6 +223,7 @@ struct CheckinBody {
 async fn check_in(
     user: CurrentUser,
     State(state): State<AppState>,
+    ip: ClientIp,
     Path(id): Path<i64>,
     ApiJson(b): ApiJson<CheckinBody>,
 ) -> ApiResult<Json<super::assets::FullAsset>> {
@@ -232,12 +233,13 @@ async fn check_in(
     }
     let now = crate::clock::now();
     let who = actor(&user);
+    let auditor = user.actor(&ip);
     state
         .db
         .write(move |tx| {
-            if db::asset_records::record(tx, id)?.is_none() {
+            let Some(before) = db::asset_records::record(tx, id)? else {
                 return Ok(Err(AppError::not_found("asset")));
-            }
+            };
             let back = match b.state_id {
                 Some(s) => db::asset_types::state(tx, s)?,
                 None => db::asset_types::first_state_of(tx, StateKind::Deployable)?,
@@ -251,6 +253,8 @@ async fn check_in(
                     "the asset is not checked out",
                 )));
             }
+            let kind = before.state_kind.as_deref();
+            super::asset_records::audit_if_archived(tx, &auditor, id, kind, now)?;
             Ok(Ok(()))
         })
         .await??;

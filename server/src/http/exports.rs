@@ -6,18 +6,20 @@
 //! later chunks are read, each in its own short read, so no connection is held across an
 //! await. A failure mid-stream aborts the response rather than ending it early. Cells a
 //! spreadsheet would run as formulas get a leading apostrophe; importing the assets CSV
-//! again takes it off, so it round-trips.
+//! again takes it off, so it round-trips. Every export is recorded in the audit log
+//! (`export.*`, with its query string) before the file is sent.
 
 use super::Routes;
-use super::auth::{CurrentUser, staff_only};
+use super::auth::{ClientIp, CurrentUser, staff_only};
 use super::{ApiResult, AppError, AppState};
 use crate::db::asset_export::{self, ExportRecord};
 use crate::db::assets::{AssetFilter, AssetSummary};
+use crate::db::audit::{Actor, Entry, action};
 use crate::db::{self, DbResult};
 use crate::imports::table::write_row;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::{Query, RawQuery, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -115,6 +117,21 @@ pub(crate) fn csv_response(
     )
         .into_response();
     (response, tx)
+}
+
+/// Records an export in the audit log (its own write, before the file is sent), with the
+/// query string that chose the rows. An export that cannot be recorded is refused.
+pub(crate) async fn record_export(
+    state: &AppState,
+    actor: &Actor,
+    what: &'static str,
+    query: Option<&str>,
+) -> ApiResult<()> {
+    let now = crate::clock::now();
+    let query: String = query.unwrap_or_default().chars().take(2000).collect();
+    let e = Entry::new(now, actor, what).detail(serde_json::json!({ "query": query }));
+    state.db.write(move |tx| db::audit::record(tx, &e)).await?;
+    Ok(())
 }
 
 /// Logs a failed chunk and aborts the response it belongs to.
@@ -294,6 +311,8 @@ fn asset_chunk(
 async fn assets_csv(
     user: CurrentUser,
     State(state): State<AppState>,
+    ip: ClientIp,
+    RawQuery(raw): RawQuery,
     query: Result<Query<super::assets::ListQuery>, QueryRejection>,
 ) -> ApiResult<Response> {
     staff_only(&user)?;
@@ -314,6 +333,8 @@ async fn assets_csv(
             Ok((Arc::new(filter), Arc::new(cols), out, next))
         })
         .await?;
+    let actor = user.actor(&ip);
+    record_export(&state, &actor, action::EXPORT_ASSETS_CSV, raw.as_deref()).await?;
     let (response, tx) = csv_response("assets.csv", first);
     tokio::spawn(async move {
         while let Some(after) = next {
@@ -388,11 +409,15 @@ fn ticket_rows(out: &mut Vec<u8>, items: &[db::tickets::TicketSummary]) {
 async fn tickets_csv(
     user: CurrentUser,
     State(state): State<AppState>,
+    ip: ClientIp,
+    RawQuery(raw): RawQuery,
     query: Result<Query<super::tickets::ListQuery>, QueryRejection>,
 ) -> ApiResult<Response> {
     let mut q = super::software::query(query)?;
     q.limit = Some(super::assets::MAX_LIMIT);
     let page = super::tickets::page(&state, &user, &q).await?;
+    let actor = user.actor(&ip);
+    record_export(&state, &actor, action::EXPORT_TICKETS_CSV, raw.as_deref()).await?;
     let mut first = Vec::with_capacity(1 << 16);
     write_row(&mut first, TICKET_HEADER.iter().copied());
     ticket_rows(&mut first, &page.items);

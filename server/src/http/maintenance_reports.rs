@@ -5,8 +5,8 @@
 //! (`/api/v1/maintenance/compliance/evidence.csv`, streamed). Staff only.
 
 use super::Routes;
-use super::auth::{CurrentUser, staff_only};
-use super::exports::{abort, csv_response};
+use super::auth::{ClientIp, CurrentUser, staff_only};
+use super::exports::{abort, csv_response, record_export};
 use super::{ApiResult, AppError, AppState};
 use crate::db::{
     self,
@@ -15,7 +15,7 @@ use crate::db::{
 use crate::imports::table::write_row;
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::{Query, RawQuery, State};
 use axum::response::Response;
 use axum::routing::get;
 use chrono::NaiveDate;
@@ -373,6 +373,8 @@ fn evidence_chunk(
 async fn evidence(
     user: CurrentUser,
     State(state): State<AppState>,
+    ip: ClientIp,
+    RawQuery(raw): RawQuery,
     Query(q): Query<PeriodQuery>,
 ) -> ApiResult<Response> {
     staff_only(&user)?;
@@ -401,6 +403,9 @@ async fn evidence(
             Ok((out, next))
         })
         .await?;
+    let actor = user.actor(&ip);
+    let what = crate::db::audit::action::EXPORT_COMPLIANCE_EVIDENCE;
+    record_export(&state, &actor, what, raw.as_deref()).await?;
     let (response, tx) = csv_response("maintenance-evidence.csv", first);
     tokio::spawn(async move {
         while let Some(after) = next {

@@ -6,6 +6,7 @@ pub mod asset_input;
 pub mod asset_records;
 pub mod assets;
 pub mod attachments;
+pub mod audit;
 pub mod audits;
 pub mod auth;
 pub mod canned;
@@ -57,6 +58,8 @@ pub struct AppState {
     pub notify: crate::notify::Hub,
     /// Agent credentials checked recently.
     pub agents: Arc<crate::agent_cache::AgentCache>,
+    /// Failed sign-ins per client address.
+    pub sign_ins: Arc<crate::sign_in_limit::SignInLimit>,
 }
 
 /// The whole application: API, agent endpoints and web UI.
@@ -94,6 +97,7 @@ pub fn api_routes(legacy_max_body_bytes: usize) -> Routes {
         .merge(work_orders::router())
         .merge(checkouts::router())
         .merge(audits::router())
+        .merge(audit::router())
         .merge(users::router())
         .merge(labels::router())
         .merge(tickets::router())
@@ -125,6 +129,7 @@ fn describe_all(api: &mut openapi::Api) {
     work_orders::describe(api);
     checkouts::describe(api);
     audits::describe(api);
+    audit::describe(api);
     users::describe(api);
     labels::describe(api);
     tickets::describe(api);

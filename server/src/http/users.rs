@@ -1,18 +1,25 @@
 //! `/api/v1/users`: the people. Staff list and read them (to hand out assets, staff
-//! groups); admins add them, change roles, disable them and place them in a location.
+//! groups); admins add them, change roles, disable them, lift a sign-in lockout and
+//! place them in a location. Role, disabled and unlock changes are audited.
 //! Sessions and tokens of a disabled user stop working at once (the auth checks
 //! `disabled` on every request).
 
 use super::Routes;
-use super::auth::{CurrentUser, staff_only};
+use super::auth::{ClientIp, CurrentUser, staff_only};
 use super::{ApiJson, ApiResult, AppError, AppState};
-use crate::db::{self, users::User};
+use crate::db::{
+    self,
+    audit::{Actor, Entry, action},
+    users::User,
+};
+use crate::domain::lockout::Failures;
 use crate::domain::roles::Role;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use serde::{Deserialize, Deserializer};
+use serde_json::json;
 use steward_shared::Page;
 
 pub fn router() -> Routes {
@@ -118,6 +125,7 @@ struct NewUser {
 async fn create(
     user: CurrentUser,
     State(state): State<AppState>,
+    ip: ClientIp,
     ApiJson(b): ApiJson<NewUser>,
 ) -> ApiResult<(StatusCode, Json<User>)> {
     user.require(Role::Admin)?;
@@ -146,6 +154,7 @@ async fn create(
     };
     let now = crate::clock::now();
     let location = b.location_id;
+    let actor = user.actor(&ip);
     let created = state
         .db
         .write(move |tx| {
@@ -166,6 +175,10 @@ async fn create(
             }
             let id = db::users::insert(tx, &email, &name, role, hash.as_deref(), now)?;
             db::users::update(tx, id, None, None, None, Some(location))?;
+            let e = Entry::new(now, &actor, action::USER_CREATED)
+                .target(format!("user:{id}"))
+                .detail(json!({ "email": email, "role": role.as_str() }));
+            db::audit::record(tx, &e)?;
             Ok(db::users::by_id(tx, id)?.ok_or_else(AppError::internal))
         })
         .await??;
@@ -186,11 +199,15 @@ struct UserPatch {
     disabled: Option<bool>,
     #[serde(default, deserialize_with = "double")]
     location_id: Option<Option<i64>>,
+    /// `true` lifts a sign-in lockout (and forgets the failures counted so far).
+    #[serde(default)]
+    unlock: bool,
 }
 
 async fn update(
     user: CurrentUser,
     State(state): State<AppState>,
+    ip: ClientIp,
     Path(id): Path<i64>,
     ApiJson(b): ApiJson<UserPatch>,
 ) -> ApiResult<Json<User>> {
@@ -207,6 +224,8 @@ async fn update(
         .map(|r| r.parse::<Role>())
         .transpose()
         .map_err(|e: String| bad("invalid_role", e))?;
+    let now = crate::clock::now();
+    let actor = user.actor(&ip);
     let updated = state
         .db
         .write(move |tx| {
@@ -231,8 +250,50 @@ async fn update(
                 )));
             }
             db::users::update(tx, id, name.as_deref(), role, b.disabled, b.location_id)?;
+            let unlocked = b.unlock && db::users::failures(tx, id)? != Failures::cleared();
+            if unlocked {
+                db::users::set_failures(tx, id, &Failures::cleared())?;
+            }
+            record_changes(tx, &actor, &cur, role, b.disabled, unlocked, now)?;
             Ok(db::users::by_id(tx, id)?.ok_or_else(AppError::internal))
         })
         .await??;
     Ok(Json(updated))
+}
+
+/// Audits what an update changed that matters for security: role, disabled, lockout.
+fn record_changes(
+    tx: &rusqlite::Connection,
+    actor: &Actor,
+    before: &User,
+    role: Option<Role>,
+    disabled: Option<bool>,
+    unlocked: bool,
+    now: i64,
+) -> db::DbResult<()> {
+    let target = format!("user:{}", before.id);
+    if let Some(r) = role.filter(|r| *r != before.role) {
+        let e = Entry::new(now, actor, action::USER_ROLE_CHANGED)
+            .target(&target)
+            .detail(json!({ "old": before.role.as_str(), "new": r.as_str() }));
+        db::audit::record(tx, &e)?;
+    }
+    match disabled {
+        Some(true) if !before.disabled => {
+            let e = Entry::new(now, actor, action::USER_DISABLED).target(&target);
+            db::audit::record(tx, &e)?;
+        }
+        Some(false) if before.disabled => {
+            let e = Entry::new(now, actor, action::USER_ENABLED).target(&target);
+            db::audit::record(tx, &e)?;
+        }
+        _ => {}
+    }
+    if unlocked {
+        let e = Entry::new(now, actor, action::USER_UNLOCKED)
+            .target(&target)
+            .detail(json!({ "locked_until": before.locked_until }));
+        db::audit::record(tx, &e)?;
+    }
+    Ok(())
 }

@@ -2,9 +2,10 @@
 //! A webhook's secret is shown once, when it is created; after that only a prefix.
 
 use super::Routes;
-use super::auth::CurrentUser;
+use super::auth::{ClientIp, CurrentUser};
 use super::tickets::actor_label;
 use super::{ApiJson, ApiResult, AppError, AppState};
+use crate::db::audit::{Entry, action};
 use crate::db::{
     self,
     webhooks::{Delivery, Webhook},
@@ -15,6 +16,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use steward_shared::Page;
 
 pub fn router() -> Routes {
@@ -140,6 +142,7 @@ pub fn check_url(raw: &str) -> ApiResult<String> {
 async fn create(
     user: CurrentUser,
     State(state): State<AppState>,
+    ip: ClientIp,
     ApiJson(b): ApiJson<NewWebhook>,
 ) -> ApiResult<(StatusCode, Json<WebhookView>)> {
     user.require(Role::Admin)?;
@@ -166,10 +169,15 @@ async fn create(
     let now = crate::clock::now();
     let actor = actor_label(&user);
     let shown = secret.clone();
+    let who = user.actor(&ip);
     let created = state
         .db
         .write(move |c| {
             let id = db::webhooks::insert(c, &url, &secret, kinds.as_deref(), &actor, now)?;
+            let e = Entry::new(now, &who, action::WEBHOOK_CREATED)
+                .target(format!("webhook:{id}"))
+                .detail(json!({ "url": url, "kinds": kinds }));
+            db::audit::record(c, &e)?;
             db::webhooks::get(c, id)
         })
         .await?
@@ -199,10 +207,26 @@ async fn list(
 async fn remove(
     user: CurrentUser,
     State(state): State<AppState>,
+    ip: ClientIp,
     Path(id): Path<i64>,
 ) -> ApiResult<StatusCode> {
     user.require(Role::Admin)?;
-    if state.db.write(move |c| db::webhooks::delete(c, id)).await? {
+    let (now, who) = (crate::clock::now(), user.actor(&ip));
+    let removed = state
+        .db
+        .write(move |c| {
+            let url = db::webhooks::get(c, id)?.map(|w| w.url);
+            let removed = db::webhooks::delete(c, id)?;
+            if removed {
+                let e = Entry::new(now, &who, action::WEBHOOK_DELETED)
+                    .target(format!("webhook:{id}"))
+                    .detail(json!({ "url": url }));
+                db::audit::record(c, &e)?;
+            }
+            Ok(removed)
+        })
+        .await?;
+    if removed {
         tracing::info!(webhook_id = id, user_id = user.user.id, "webhook removed");
         Ok(StatusCode::NO_CONTENT)
     } else {

@@ -6,6 +6,7 @@ pub mod asset_import;
 pub mod asset_new;
 pub mod asset_record;
 pub mod assets;
+pub mod audit;
 pub mod auth;
 pub mod format;
 pub mod locations;
@@ -42,6 +43,7 @@ pub fn router() -> Routes {
         .merge(tickets::router())
         .merge(queues::router())
         .merge(admin::router())
+        .merge(audit::router())
         .merge(public::router())
         .merge(locations::router())
         .merge(my_devices::router())
