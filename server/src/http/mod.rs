@@ -54,6 +54,9 @@ pub struct AppState {
     pub notify: crate::notify::Hub,
     /// Agent credentials checked recently.
     pub agents: Arc<crate::agent_cache::AgentCache>,
+    /// Held (shared) while any clone lives, so that a restore cannot replace the data
+    /// directory under a running server.
+    pub data_dir_lock: Arc<crate::datadir::DirLock>,
 }
 
 /// The whole application: API, agent endpoints and web UI.
