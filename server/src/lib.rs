@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod agent_cache;
+pub mod backup;
 pub mod blobs;
 pub mod clock;
 pub mod config;

@@ -13,6 +13,7 @@ mod assets;
 mod attachment_access;
 mod attachments;
 mod backpressure;
+mod backup;
 mod bad_input;
 mod browser;
 mod canned;
