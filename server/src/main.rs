@@ -356,35 +356,59 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Prints progress on stderr at most four times a second, and at the end.
-fn progress_printer(verb: &'static str) -> impl FnMut(&backup::Progress) {
-    let started = Instant::now();
-    let mut shown: Option<Instant> = None;
-    move |p: &backup::Progress| {
+/// A progress line on stderr, redrawn at most four times a second and at the end.
+struct ProgressLine {
+    verb: &'static str,
+    started: Instant,
+    shown: Option<Instant>,
+}
+
+impl ProgressLine {
+    fn new(verb: &'static str) -> ProgressLine {
+        ProgressLine {
+            verb,
+            started: Instant::now(),
+            shown: None,
+        }
+    }
+
+    fn update(&mut self, p: &backup::Progress) {
         let done = p.files_total > 0 && p.files_done == p.files_total;
-        if !done && shown.is_some_and(|s| s.elapsed() < Duration::from_millis(250)) {
+        if !done
+            && self
+                .shown
+                .is_some_and(|s| s.elapsed() < Duration::from_millis(250))
+        {
             return;
         }
-        shown = Some(Instant::now());
+        self.shown = Some(Instant::now());
         let files = match p.files_total {
             0 => format!("{} files", p.files_done),
             n => format!("{} / {n} files", p.files_done),
         };
         eprint!(
-            "\r{verb} {files}, {:.1} / {:.1} MB, {:.1} s   ",
+            "\r{} {files}, {:.1} / {:.1} MB, {:.1} s   ",
+            self.verb,
             p.bytes_done as f64 / 1e6,
             p.bytes_total as f64 / 1e6,
-            started.elapsed().as_secs_f64()
+            self.started.elapsed().as_secs_f64()
         );
+    }
+
+    /// Ends the line, if one was drawn.
+    fn finish(&self) {
+        if self.shown.is_some() {
+            eprintln!();
+        }
     }
 }
 
 async fn backup(data_dir: PathBuf, to: PathBuf) -> anyhow::Result<()> {
     let now = steward_server::clock::now();
     let summary = tokio::task::spawn_blocking(move || {
-        let mut progress = progress_printer("backed up");
-        let r = backup::create(&data_dir, &to, now, &mut progress);
-        eprintln!();
+        let mut line = ProgressLine::new("backed up");
+        let r = backup::create(&data_dir, &to, now, &mut |p| line.update(p));
+        line.finish();
         r
     })
     .await??;
@@ -407,15 +431,15 @@ async fn restore(data_dir: PathBuf, from: PathBuf, force: bool) -> anyhow::Resul
     let now = steward_server::clock::now();
     let dir = data_dir.clone();
     let done = tokio::task::spawn_blocking(move || {
-        let mut progress = progress_printer("restored");
+        let mut line = ProgressLine::new("restored");
         let r = backup::restore(
             &from,
             &dir,
             backup::RestoreOptions { force },
             now,
-            &mut progress,
+            &mut |p| line.update(p),
         );
-        eprintln!();
+        line.finish();
         r
     })
     .await??;

@@ -29,6 +29,9 @@ pub struct Restored {
     pub moved_aside: Option<PathBuf>,
 }
 
+/// Names of staging directories inside the data directory.
+const STAGING_PREFIX: &str = ".restore-";
+
 /// Files of the data directory that a restore replaces (besides `attachments/`).
 const DB_FILES: [&str; 3] = ["steward.db", "steward.db-wal", "steward.db-shm"];
 
@@ -57,7 +60,8 @@ pub fn restore(
         return Err(BackupError::NotEmpty(data_dir.to_owned()));
     }
 
-    let staging = data_dir.join(format!(".restore-{}", crate::crypto::random_hex(6)));
+    remove_stale_staging(data_dir);
+    let staging = data_dir.join(format!("{STAGING_PREFIX}{}", crate::crypto::random_hex(6)));
     let _cleanup = Cleanup(vec![staging.clone()]);
     std::fs::create_dir(&staging)
         .map_err(io_err(format_args!("cannot create {}", staging.display())))?;
@@ -95,6 +99,10 @@ pub fn restore(
         });
     }
     check_members(&manifest, &staged).map_err(damaged)?;
+    // Unpacked: now the totals are known.
+    meter.progress.files_total = meter.progress.files_done;
+    meter.progress.bytes_total = meter.progress.bytes_done;
+    (meter.report)(&meter.progress);
     let staged_db = staging.join(crate::DB_FILE);
     let attachments = check_database(&staged_db, &staged).map_err(|e| match e {
         Check::Damaged(reason) => damaged(reason),
@@ -294,6 +302,20 @@ fn check_database(db: &Path, staged: &BTreeMap<String, Member>) -> Result<usize,
     Ok(files)
 }
 
+/// Removes what a restore that was stopped half way (killed, power lost) left behind;
+/// only called with the exclusive lock, so no other restore is running.
+fn remove_stale_staging(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        if e.file_name().to_string_lossy().starts_with(STAGING_PREFIX) {
+            tracing::info!(path = %e.path().display(), "removing an unfinished restore");
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
 /// True when the directory has a database or stored attachment files (unfinished uploads
 /// in `attachments/tmp/` do not count: they are garbage once the server is stopped).
 fn has_data(dir: &Path) -> bool {
@@ -336,4 +358,83 @@ fn rename(from: &Path, to: &Path) -> BackupResult<()> {
         from.display(),
         to.display()
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{FORMAT, FORMAT_VERSION, MANIFEST, Manifest, Member};
+    use super::*;
+    use sha2::{Digest, Sha256};
+
+    /// An archive of `db` with a manifest that matches it, whatever it holds.
+    fn archive_of(db: &[u8], to: &Path) {
+        let manifest = Manifest {
+            format: FORMAT.into(),
+            format_version: FORMAT_VERSION,
+            server_version: "test".into(),
+            schema_version: 1,
+            created_at: "2027-01-01T00:00:00Z".into(),
+            files: vec![Member {
+                path: crate::DB_FILE.into(),
+                size: db.len() as u64,
+                sha256: hex::encode(Sha256::digest(db)),
+            }],
+        };
+        let json = serde_json::to_vec(&manifest).expect("json");
+        let mut tar = tar::Builder::new(File::create(to).expect("create"));
+        for (path, bytes) in [(crate::DB_FILE, db), (MANIFEST, json.as_slice())] {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(bytes.len() as u64);
+            h.set_mode(0o600);
+            tar.append_data(&mut h, path, bytes).expect("append");
+        }
+        tar.finish().expect("finish");
+    }
+
+    #[test]
+    fn a_database_that_fails_its_integrity_check_is_refused_even_with_matching_checksums() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("made.db");
+        let c = Connection::open(&db).expect("open");
+        c.execute_batch(
+            "PRAGMA page_size = 1024;
+             CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);
+             CREATE INDEX t_v ON t(v);
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)
+             INSERT INTO t (v) SELECT printf('value %05d', i) FROM n;",
+        )
+        .expect("fill");
+        drop(c);
+        let mut bytes = std::fs::read(&db).expect("read");
+        // Scramble a page in the middle (a b-tree page of the table or its index).
+        let page = bytes.len() / 1024 / 2;
+        for b in &mut bytes[page * 1024 + 8..page * 1024 + 200] {
+            *b ^= 0x5a;
+        }
+        let archive = dir.path().join("bad.tar");
+        archive_of(&bytes, &archive);
+        let data = dir.path().join("data");
+        let e = restore(&archive, &data, RestoreOptions::default(), 0, &mut |_| {})
+            .expect_err("corrupt database");
+        assert!(matches!(e, BackupError::Damaged { .. }), "{e}");
+        assert!(e.to_string().contains("integrity_check"), "{e}");
+        assert!(!data.join(crate::DB_FILE).exists());
+
+        // The same database intact restores.
+        let good = std::fs::read(&db).expect("read");
+        archive_of(&good, &archive.with_extension("good"));
+        let done = restore(
+            &archive.with_extension("good"),
+            &data,
+            RestoreOptions::default(),
+            0,
+            &mut |_| {},
+        )
+        .expect("restore");
+        assert_eq!(done.attachments, 0);
+        assert_eq!(
+            std::fs::read(data.join(crate::DB_FILE)).expect("read"),
+            good
+        );
+    }
 }
