@@ -6,10 +6,12 @@
 
 pub mod accounts;
 pub mod agent_cache;
+pub mod backup;
 pub mod blobs;
 pub mod clock;
 pub mod config;
 pub mod crypto;
+pub mod datadir;
 pub mod db;
 pub mod domain;
 pub mod events;
@@ -44,18 +46,22 @@ pub enum StartError {
         source: std::io::Error,
     },
     #[error(transparent)]
+    Lock(#[from] datadir::LockError),
+    #[error(transparent)]
     Db(#[from] db::DbError),
     #[error("invalid [service_desk] configuration: {0}")]
     Config(String),
 }
 
-/// Creates the data directory, opens and migrates the database.
+/// Creates the data directory, takes its lock (shared: see [`datadir`]), opens and
+/// migrates the database.
 pub fn open(config: ServerConfig) -> Result<AppState, StartError> {
     let dir = &config.server.data_dir;
     std::fs::create_dir_all(dir).map_err(|source| StartError::DataDir {
         path: dir.clone(),
         source,
     })?;
+    let lock = datadir::DirLock::shared(dir)?;
     let db = db::Db::open_with_limit(
         &dir.join(DB_FILE),
         Duration::from_millis(config.database.busy_timeout_ms),
@@ -72,6 +78,7 @@ pub fn open(config: ServerConfig) -> Result<AppState, StartError> {
         notify: notify::Hub::default(),
         agents: Arc::default(),
         sign_ins,
+        data_dir_lock: Arc::new(lock),
     })
 }
 

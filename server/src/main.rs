@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use steward_server::config::{Overrides, ServerConfig};
 use steward_server::domain::roles::Role;
-use steward_server::{accounts, db, imports};
+use steward_server::{accounts, backup, db, imports};
 use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
@@ -57,10 +57,24 @@ enum Command {
     Maintenance(MaintenanceCommand),
     /// Apply database migrations and exit.
     Migrate,
-    /// Write a consistent copy of the database to a file.
+    /// Write a backup to a new file: a consistent snapshot of the database (safe while the
+    /// server runs) and the attachment files it refers to, as a tar archive with a manifest
+    /// of checksums. Progress goes to stderr.
     Backup {
+        /// The archive to write; it must not exist yet.
         #[arg(long)]
         to: PathBuf,
+    },
+    /// Restore a backup into the data directory. Checks the whole archive first; refused
+    /// while a server uses the data directory, and if it already has data unless --force.
+    Restore {
+        /// The archive written by `steward-server backup`.
+        #[arg(long)]
+        from: PathBuf,
+        /// Move the current database and attachments aside (to <data dir>/replaced-<time>/)
+        /// instead of refusing.
+        #[arg(long)]
+        force: bool,
     },
     /// Import assets from a CSV file: our own export, Snipe-IT's asset export as it is, or
     /// any CSV with a mapping. Progress goes to stderr, the bad rows to stdout at the end.
@@ -236,6 +250,12 @@ async fn main() -> anyhow::Result<()> {
     };
     let config = load_config(&cli, listen)?;
     init_logging(&config);
+    let data_dir = config.server.data_dir.clone();
+    match &cli.command {
+        Command::Backup { to } => return backup(data_dir, to.clone()).await,
+        Command::Restore { from, force } => return restore(data_dir, from.clone(), *force).await,
+        _ => {}
+    }
     let state = tokio::task::spawn_blocking(move || steward_server::open(config)).await??;
     let db = state.db.clone();
     match cli.command {
@@ -302,14 +322,6 @@ async fn main() -> anyhow::Result<()> {
             );
         }
         Command::Migrate => println!("database is at schema version {}", db::migrations::latest()),
-        Command::Backup { to } => {
-            if to.exists() {
-                bail!("{} already exists; choose a new file name", to.display());
-            }
-            let target = to.clone();
-            tokio::task::spawn_blocking(move || db.backup_to(&target)).await??;
-            println!("backup written to {}", to.display());
-        }
         Command::ImportAssets {
             file,
             dry_run,
@@ -333,8 +345,119 @@ async fn main() -> anyhow::Result<()> {
                 std::process::exit(2);
             }
         }
-        Command::ValidateConfig | Command::PrintDefaultConfig => {}
+        Command::ValidateConfig
+        | Command::PrintDefaultConfig
+        | Command::Backup { .. }
+        | Command::Restore { .. } => {}
     }
+    Ok(())
+}
+
+/// A progress line on stderr, redrawn at most four times a second and at the end.
+struct ProgressLine {
+    verb: &'static str,
+    started: Instant,
+    shown: Option<Instant>,
+}
+
+impl ProgressLine {
+    fn new(verb: &'static str) -> ProgressLine {
+        ProgressLine {
+            verb,
+            started: Instant::now(),
+            shown: None,
+        }
+    }
+
+    fn update(&mut self, p: &backup::Progress) {
+        let done = p.files_total > 0 && p.files_done == p.files_total;
+        if !done
+            && self
+                .shown
+                .is_some_and(|s| s.elapsed() < Duration::from_millis(250))
+        {
+            return;
+        }
+        self.shown = Some(Instant::now());
+        let files = match p.files_total {
+            0 => format!("{} files", p.files_done),
+            n => format!("{} / {n} files", p.files_done),
+        };
+        eprint!(
+            "\r{} {files}, {:.1} / {:.1} MB, {:.1} s   ",
+            self.verb,
+            p.bytes_done as f64 / 1e6,
+            p.bytes_total as f64 / 1e6,
+            self.started.elapsed().as_secs_f64()
+        );
+    }
+
+    /// Ends the line, if one was drawn.
+    fn finish(&self) {
+        if self.shown.is_some() {
+            eprintln!();
+        }
+    }
+}
+
+async fn backup(data_dir: PathBuf, to: PathBuf) -> anyhow::Result<()> {
+    let now = steward_server::clock::now();
+    let summary = tokio::task::spawn_blocking(move || {
+        let mut line = ProgressLine::new("backed up");
+        let r = backup::create(&data_dir, &to, now, &mut |p| line.update(p));
+        line.finish();
+        r
+    })
+    .await??;
+    println!(
+        "backup written to {}: the database (schema {}) and {} attachment files, {:.1} MB, as of {}",
+        summary.path.display(),
+        summary.manifest.schema_version,
+        summary.attachments,
+        summary.bytes as f64 / 1e6,
+        summary.manifest.created_at
+    );
+    println!(
+        "Restore it with: steward-server restore --from {} --data-dir DIR",
+        summary.path.display()
+    );
+    Ok(())
+}
+
+async fn restore(data_dir: PathBuf, from: PathBuf, force: bool) -> anyhow::Result<()> {
+    let now = steward_server::clock::now();
+    let dir = data_dir.clone();
+    let done = tokio::task::spawn_blocking(move || {
+        let mut line = ProgressLine::new("restored");
+        let r = backup::restore(
+            &from,
+            &dir,
+            backup::RestoreOptions { force },
+            now,
+            &mut |p| line.update(p),
+        );
+        line.finish();
+        r
+    })
+    .await??;
+    println!(
+        "restored the backup of {} (steward-server {}, schema {}) into {}: the database and {} attachment files",
+        done.manifest.created_at,
+        done.manifest.server_version,
+        done.manifest.schema_version,
+        data_dir.display(),
+        done.attachments
+    );
+    if let Some(aside) = &done.moved_aside {
+        println!(
+            "The data that was there before is in {}; delete it once you are sure.",
+            aside.display()
+        );
+    }
+    println!(
+        "Start the server on it: steward-server serve --data-dir {}",
+        data_dir.display()
+    );
     Ok(())
 }
 

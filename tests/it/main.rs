@@ -14,6 +14,7 @@ mod attachment_access;
 mod attachments;
 mod audit_log;
 mod backpressure;
+mod backup;
 mod bad_input;
 mod browser;
 mod canned;

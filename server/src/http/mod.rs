@@ -60,6 +60,9 @@ pub struct AppState {
     pub agents: Arc<crate::agent_cache::AgentCache>,
     /// Failed sign-ins per client address.
     pub sign_ins: Arc<crate::sign_in_limit::SignInLimit>,
+    /// Held (shared) while any clone lives, so that a restore cannot replace the data
+    /// directory under a running server.
+    pub data_dir_lock: Arc<crate::datadir::DirLock>,
 }
 
 /// The whole application: API, agent endpoints and web UI.
