@@ -27,3 +27,20 @@ elif grep -q '^local=' /etc/ocsinventory/ocsinventory-agent.cfg 2>/dev/null; the
   DEBIAN_FRONTEND=noninteractive $sudo dpkg-reconfigure -f noninteractive ocsinventory-agent >/dev/null
 fi
 
+
+# The API fuzz test (tests/it/openapi.rs) runs schemathesis against the server's own
+# OpenAPI document, and openapi-spec-validator checks the document: both from PyPI, in
+# a virtualenv of their own (tests/.venv), pinned so that runs are repeatable.
+venv=tests/.venv
+want="schemathesis==4.32.5 openapi-spec-validator==0.9.0"
+if ! "$venv/bin/python" -c 'import schemathesis, openapi_spec_validator' 2>/dev/null; then
+  if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' 2>/dev/null; then
+    echo "== installing python3-venv"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends python3 python3-venv >/dev/null
+  fi
+  echo "== installing $want into $venv (API fuzzing)"
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check $want
+fi

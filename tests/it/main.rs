@@ -31,6 +31,7 @@ mod maintenance;
 mod maintenance_downtime;
 mod maintenance_targets;
 mod offline;
+mod openapi;
 mod protocol;
 mod retention;
 mod search;

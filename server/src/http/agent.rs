@@ -4,12 +4,13 @@
 use super::Routes;
 use super::auth::{AgentAuth, ClientIp, CurrentUser};
 use super::{ApiJson, ApiResult, AppError, AppState};
+use super::{ApiPath, ApiQuery};
 use crate::db::audit::{Actor, Entry, action};
 use crate::db::{self, enrollment::Refusal};
 use crate::domain::roles::Role;
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, FromRequest, Path, Query, Request, State};
+use axum::extract::{ConnectInfo, FromRequest, Request, State};
 use axum::http::{StatusCode, header};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
@@ -415,7 +416,7 @@ async fn revoke_agent(
     user: CurrentUser,
     State(state): State<AppState>,
     ip: ClientIp,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     user.require(Role::Admin)?;
     let now = crate::clock::now();
@@ -450,7 +451,7 @@ struct AgentListQuery {
 async fn list_agents(
     user: CurrentUser,
     State(state): State<AppState>,
-    Query(q): Query<AgentListQuery>,
+    ApiQuery(q): ApiQuery<AgentListQuery>,
 ) -> ApiResult<Json<Page<db::agents::Agent>>> {
     user.require(Role::Technician)?;
     let limit = super::assets::limit(q.limit)?;
@@ -474,7 +475,7 @@ async fn list_agents(
 async fn queue_command(
     user: CurrentUser,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(command): ApiJson<AgentCommand>,
 ) -> ApiResult<StatusCode> {
     user.require(Role::Technician)?;

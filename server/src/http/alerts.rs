@@ -1,11 +1,12 @@
 //! `/api/v1/alerts`: what needs attention across the fleet.
 
+use super::ApiQuery;
 use super::Routes;
 use super::auth::{CurrentUser, staff_only};
 use super::{ApiResult, AppError, AppState};
 use crate::db::alerts::{self, Alert};
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::routing::get;
 use serde::Deserialize;
 use steward_shared::Page;
@@ -68,7 +69,7 @@ pub async fn page(state: &AppState, q: &AlertQuery) -> ApiResult<Page<Alert>> {
 async fn list(
     user: CurrentUser,
     State(state): State<AppState>,
-    Query(q): Query<AlertQuery>,
+    ApiQuery(q): ApiQuery<AlertQuery>,
 ) -> ApiResult<Json<Page<Alert>>> {
     staff_only(&user)?;
     Ok(Json(page(&state, &q).await?))

@@ -2,6 +2,7 @@
 //! `PATCH /api/v1/assets/{id}`, and the asset types and lifecycle states behind them.
 //! Technicians create and edit assets; admins define types and states.
 
+use super::ApiPath;
 use super::Routes;
 use super::asset_input::{AssetInput, apply, new_asset};
 use super::auth::{ClientIp, CurrentUser, staff_only};
@@ -11,7 +12,7 @@ use crate::db::{self, asset_types::AssetState, asset_types::AssetType};
 use crate::domain::assets::{FieldDef, StateKind, check_defs, valid_key};
 use crate::domain::roles::Role;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, patch, post};
 use serde::Deserialize;
@@ -168,7 +169,7 @@ async fn update(
     user: CurrentUser,
     State(state): State<AppState>,
     ip: ClientIp,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<AssetInput>,
 ) -> ApiResult<Json<super::assets::FullAsset>> {
     staff_only(&user)?;
@@ -288,7 +289,7 @@ async fn create_type(
 async fn update_type(
     user: CurrentUser,
     State(state): State<AppState>,
-    Path(key): Path<String>,
+    ApiPath(key): ApiPath<String>,
     ApiJson(b): ApiJson<TypeBody>,
 ) -> ApiResult<Json<AssetType>> {
     user.require(Role::Admin)?;
@@ -410,7 +411,7 @@ fn keeps_needed_kinds(
 async fn update_state(
     user: CurrentUser,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(b): ApiJson<StatePatch>,
 ) -> ApiResult<Json<AssetState>> {
     user.require(Role::Admin)?;
@@ -455,7 +456,7 @@ async fn update_state(
 async fn delete_state(
     user: CurrentUser,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<StatusCode> {
     user.require(Role::Admin)?;
     state

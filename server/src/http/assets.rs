@@ -2,12 +2,13 @@
 
 use super::Routes;
 use super::auth::{CurrentUser, staff_only};
+use super::{ApiPath, ApiQuery};
 use super::{ApiResult, AppError, AppState};
 use crate::db::assets::{
     self, AssetDetail, AssetFilter, AssetSummary, HistoryEntry, InstalledSoftware,
 };
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::routing::get;
 use serde::Deserialize;
 use steward_shared::Page;
@@ -178,7 +179,7 @@ pub async fn list_page(state: &AppState, q: &ListQuery) -> ApiResult<Page<AssetS
 async fn list(
     user: CurrentUser,
     State(state): State<AppState>,
-    Query(q): Query<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Page<AssetSummary>>> {
     staff_only(&user)?;
     Ok(Json(list_page(&state, &q).await?))
@@ -249,7 +250,7 @@ pub async fn full_asset(state: &AppState, id: i64) -> ApiResult<FullAsset> {
 async fn detail(
     user: CurrentUser,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<FullAsset>> {
     staff_only(&user)?;
     Ok(Json(full_asset(&state, id).await?))
@@ -279,8 +280,8 @@ fn parse_software_cursor(c: &str) -> ApiResult<[String; 4]> {
 async fn software(
     user: CurrentUser,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
-    Query(q): Query<SoftwareQuery>,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<SoftwareQuery>,
 ) -> ApiResult<Json<Page<InstalledSoftware>>> {
     staff_only(&user)?;
     let limit = limit(q.limit)?;
@@ -317,8 +318,8 @@ struct HistoryQuery {
 async fn history(
     user: CurrentUser,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
-    Query(q): Query<HistoryQuery>,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<HistoryQuery>,
 ) -> ApiResult<Json<Page<HistoryEntry>>> {
     staff_only(&user)?;
     let limit = limit(q.limit)?;

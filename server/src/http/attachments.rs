@@ -4,6 +4,7 @@
 //! see the ticket sees its public files, only staff see internal ones, everyone else gets
 //! 404. Bytes go to disk (`crate::blobs`) before the row is committed.
 
+use super::ApiPath;
 use super::Routes;
 use super::auth::CurrentUser;
 use super::tickets::{actor_label, visible};
@@ -17,7 +18,7 @@ use axum::Json;
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::multipart::{Field, Multipart, MultipartError};
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -426,7 +427,7 @@ fn is_multipart(headers: &HeaderMap) -> bool {
 async fn upload(
     user: CurrentUser,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     query: Result<Query<UploadQuery>, QueryRejection>,
     req: Request,
 ) -> ApiResult<Response> {
@@ -481,7 +482,7 @@ async fn upload(
 async fn list(
     user: CurrentUser,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<Page<Attachment>>> {
     let staff = user.user.role.is_staff();
     let found = state
@@ -501,7 +502,7 @@ async fn list(
 async fn download(
     user: CurrentUser,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Response> {
     let found = state
         .db

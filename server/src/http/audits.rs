@@ -3,13 +3,14 @@
 //! / missing / misplaced, `/finish` stamps the audit dates (and may move misplaced assets
 //! here).
 
+use super::ApiPath;
 use super::Routes;
 use super::asset_records::actor;
 use super::auth::{CurrentUser, staff_only};
 use super::{ApiJson, ApiResult, AppError, AppState};
 use crate::db::{self, audits::Audit, audits::AuditReport};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use rusqlite::Connection;
@@ -137,7 +138,7 @@ async fn start(
 async fn one(
     user: CurrentUser,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<AuditView>> {
     staff_only(&user)?;
     let found = state.db.read(move |c| view(c, id)).await?;
@@ -163,7 +164,7 @@ pub struct ScanResult {
 async fn scan(
     user: CurrentUser,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(b): ApiJson<ScanBody>,
 ) -> ApiResult<Json<ScanResult>> {
     staff_only(&user)?;
@@ -226,7 +227,7 @@ struct FinishBody {
 async fn finish(
     user: CurrentUser,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(b): ApiJson<FinishBody>,
 ) -> ApiResult<Json<AuditView>> {
     staff_only(&user)?;

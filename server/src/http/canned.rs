@@ -1,13 +1,14 @@
 //! `/api/v1/canned-responses`: reply texts staff share. Technicians list and add them;
 //! the author or an admin deletes one.
 
+use super::ApiPath;
 use super::Routes;
 use super::auth::CurrentUser;
 use super::{ApiJson, ApiResult, AppError, AppState};
 use crate::db::{self, canned::CannedResponse};
 use crate::domain::roles::Role;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use serde::Deserialize;
@@ -103,7 +104,7 @@ async fn create(
 async fn remove(
     user: CurrentUser,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<StatusCode> {
     user.require(Role::Technician)?;
     let me = user.clone();

@@ -2,6 +2,7 @@
 //! or another asset; `/checkin`; the person answers with `/accept` or `/decline`; they
 //! see what waits for them at `GET /api/v1/me/checkouts`.
 
+use super::ApiPath;
 use super::Routes;
 use super::asset_records::actor;
 use super::auth::{ClientIp, CurrentUser, staff_only};
@@ -9,7 +10,7 @@ use super::{ApiJson, ApiResult, AppError, AppState};
 use crate::db::{self, checkouts::Checkout, checkouts::NewCheckout};
 use crate::domain::assets::StateKind;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -98,7 +99,7 @@ struct CheckoutBody {
 async fn check_out(
     user: CurrentUser,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(b): ApiJson<CheckoutBody>,
 ) -> ApiResult<Json<super::assets::FullAsset>> {
     staff_only(&user)?;
@@ -224,7 +225,7 @@ async fn check_in(
     user: CurrentUser,
     State(state): State<AppState>,
     ip: ClientIp,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(b): ApiJson<CheckinBody>,
 ) -> ApiResult<Json<super::assets::FullAsset>> {
     staff_only(&user)?;
@@ -289,7 +290,7 @@ pub async fn answer(
 async fn accept(
     user: CurrentUser,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<Checkout>> {
     Ok(Json(answer(&state, &user, id, true).await?))
 }
@@ -297,7 +298,7 @@ async fn accept(
 async fn decline(
     user: CurrentUser,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<Checkout>> {
     Ok(Json(answer(&state, &user, id, false).await?))
 }
@@ -305,7 +306,7 @@ async fn decline(
 async fn history(
     user: CurrentUser,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<Page<Checkout>>> {
     staff_only(&user)?;
     let items = state

@@ -2,12 +2,13 @@
 //! the cursor; `next_cursor` is always set (the last event read, or the cursor given when
 //! there was nothing new), so a consumer can keep polling with it.
 
+use super::ApiQuery;
 use super::Routes;
 use super::auth::{CurrentUser, staff_only};
 use super::{ApiResult, AppError, AppState};
 use crate::db::{self, events::Event};
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::routing::get;
 use serde::Deserialize;
 use steward_shared::Page;
@@ -42,7 +43,7 @@ pub struct EventQuery {
 async fn list(
     user: CurrentUser,
     State(state): State<AppState>,
-    Query(q): Query<EventQuery>,
+    ApiQuery(q): ApiQuery<EventQuery>,
 ) -> ApiResult<Json<Page<Event>>> {
     staff_only(&user)?;
     let limit = super::assets::limit(q.limit)?;

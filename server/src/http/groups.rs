@@ -1,6 +1,7 @@
 //! `/api/v1/groups`: technician groups, their members and how they assign new tickets.
 //! Staff read them; admins create, rename and staff them.
 
+use super::ApiPath;
 use super::Routes;
 use super::auth::CurrentUser;
 use super::{ApiJson, ApiResult, AppError, AppState};
@@ -8,7 +9,7 @@ use crate::db::{self, groups::Group};
 use crate::domain::assignment::Strategy;
 use crate::domain::roles::Role;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, put};
 use serde::Deserialize;
@@ -123,7 +124,7 @@ async fn list(user: CurrentUser, State(state): State<AppState>) -> ApiResult<Jso
 async fn one(
     user: CurrentUser,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<Group>> {
     user.require(Role::Technician)?;
     let found = state.db.read(move |c| db::groups::get(c, id)).await?;
@@ -181,7 +182,7 @@ pub async fn create_group(
 async fn update(
     user: CurrentUser,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(b): ApiJson<GroupPatch>,
 ) -> ApiResult<Json<Group>> {
     user.require(Role::Admin)?;
@@ -220,7 +221,7 @@ pub async fn update_group(
 async fn set_members(
     user: CurrentUser,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(b): ApiJson<Members>,
 ) -> ApiResult<Json<Group>> {
     user.require(Role::Admin)?;

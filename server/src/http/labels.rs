@@ -1,12 +1,13 @@
 //! `GET /api/v1/assets/labels.svg?ids=1,2,3`: a printable A4 sheet of QR labels, each
 //! opening the asset's public page (`/p/<token>`) where anyone can report a problem.
 
+use super::ApiQuery;
 use super::Routes;
 use super::auth::{CurrentUser, staff_only};
 use super::{ApiResult, AppError, AppState};
 use crate::db;
 use crate::domain::labels::{Label, sheet};
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -66,7 +67,7 @@ async fn labels(
     user: CurrentUser,
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(q): Query<LabelsQuery>,
+    ApiQuery(q): ApiQuery<LabelsQuery>,
 ) -> ApiResult<Response> {
     staff_only(&user)?;
     let ids = q

@@ -4,10 +4,11 @@
 use super::Routes;
 use super::auth::{CurrentUser, staff_only};
 use super::{ApiJson, ApiResult, AppError, AppState};
+use super::{ApiPath, ApiQuery};
 use crate::db::{self, assets::AssetSummary, locations::Location};
 use crate::domain::roles::Role;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
@@ -87,7 +88,7 @@ async fn list(user: CurrentUser, State(state): State<AppState>) -> ApiResult<Jso
 async fn one(
     user: CurrentUser,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<Location>> {
     staff_only(&user)?;
     let found = state.db.read(move |c| db::locations::get(c, id)).await?;
@@ -205,7 +206,7 @@ struct LocationPatch {
 async fn update(
     user: CurrentUser,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(b): ApiJson<LocationPatch>,
 ) -> ApiResult<Json<Location>> {
     user.require(Role::Admin)?;
@@ -253,7 +254,7 @@ async fn update(
 async fn remove(
     user: CurrentUser,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<StatusCode> {
     user.require(Role::Admin)?;
     state
@@ -298,8 +299,8 @@ pub struct Contents {
 async fn contents(
     user: CurrentUser,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
-    Query(q): Query<ContentsQuery>,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<ContentsQuery>,
 ) -> ApiResult<Json<Contents>> {
     staff_only(&user)?;
     let limit = super::assets::limit(q.limit)?;

@@ -6,6 +6,7 @@
 use super::Routes;
 use super::auth::{CurrentUser, staff_only};
 use super::{ApiJson, ApiResult, AppError, AppState};
+use super::{ApiPath, ApiQuery};
 use crate::db::{
     self,
     maintenance::{Part, Plan, PlanFields, Target},
@@ -14,7 +15,7 @@ use crate::domain::maintenance::{Cause, Due, Trigger, dst_note};
 use crate::domain::roles::Role;
 use crate::maintenance::{self as planner, Ctx};
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use rusqlite::Connection;
@@ -332,7 +333,7 @@ struct ListQuery {
 async fn list(
     user: CurrentUser,
     State(state): State<AppState>,
-    Query(q): Query<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Page<Plan>>> {
     staff_only(&user)?;
     let items = state
@@ -356,7 +357,7 @@ async fn load(state: &AppState, id: i64) -> ApiResult<Plan> {
 async fn one(
     user: CurrentUser,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<Plan>> {
     staff_only(&user)?;
     Ok(Json(load(&state, id).await?))
@@ -406,7 +407,7 @@ async fn create(
 async fn update(
     user: CurrentUser,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(patch): ApiJson<serde_json::Map<String, serde_json::Value>>,
 ) -> ApiResult<Json<Plan>> {
     staff_only(&user)?;
@@ -430,7 +431,7 @@ struct Removed {
 async fn remove(
     user: CurrentUser,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<Removed>> {
     user.require(Role::Admin)?;
     let now = crate::clock::now();
@@ -509,8 +510,8 @@ pub fn preview_of(plan: &Plan, tz: chrono_tz::Tz, now: i64, n: usize) -> Result<
 async fn preview(
     user: CurrentUser,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
-    Query(q): Query<PreviewQuery>,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<PreviewQuery>,
 ) -> ApiResult<Json<Preview>> {
     staff_only(&user)?;
     let n = q.n.unwrap_or(10);
@@ -536,7 +537,7 @@ async fn preview(
 async fn assets(
     user: CurrentUser,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<Page<db::maintenance::AssetSchedule>>> {
     staff_only(&user)?;
     load(&state, id).await?;
@@ -560,7 +561,7 @@ struct ManualOrder {
 async fn manual_work_order(
     user: CurrentUser,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<ManualOrder>,
 ) -> ApiResult<(StatusCode, Json<db::work_orders::WorkOrder>)> {
     staff_only(&user)?;

@@ -4,6 +4,7 @@
 //! asks for, one CSV row per work order with who did it, when, and the checklist
 //! (`/api/v1/maintenance/compliance/evidence.csv`, streamed). Staff only.
 
+use super::ApiQuery;
 use super::Routes;
 use super::auth::{ClientIp, CurrentUser, staff_only};
 use super::exports::{abort, csv_response, record_export};
@@ -15,7 +16,7 @@ use crate::db::{
 use crate::imports::table::write_row;
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Query, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use axum::routing::get;
 use chrono::NaiveDate;
@@ -208,7 +209,7 @@ struct CalendarPage {
 async fn calendar(
     user: CurrentUser,
     State(state): State<AppState>,
-    Query(q): Query<PeriodQuery>,
+    ApiQuery(q): ApiQuery<PeriodQuery>,
 ) -> ApiResult<Json<CalendarPage>> {
     staff_only(&user)?;
     let now = crate::clock::now();
@@ -253,7 +254,7 @@ struct ComplianceReport {
 async fn compliance(
     user: CurrentUser,
     State(state): State<AppState>,
-    Query(q): Query<PeriodQuery>,
+    ApiQuery(q): ApiQuery<PeriodQuery>,
 ) -> ApiResult<Json<ComplianceReport>> {
     staff_only(&user)?;
     let now = crate::clock::now();
@@ -375,7 +376,7 @@ async fn evidence(
     State(state): State<AppState>,
     ip: ClientIp,
     RawQuery(raw): RawQuery,
-    Query(q): Query<PeriodQuery>,
+    ApiQuery(q): ApiQuery<PeriodQuery>,
 ) -> ApiResult<Response> {
     staff_only(&user)?;
     let now = crate::clock::now();

@@ -2,6 +2,7 @@
 //! hours), entered by staff; a reading that crosses a plan's threshold generates its work
 //! order. Agents report `uptime_hours` with every check-in (`crate::maintenance`).
 
+use super::ApiPath;
 use super::Routes;
 use super::auth::{CurrentUser, staff_only};
 use super::{ApiJson, ApiResult, AppError, AppState};
@@ -9,7 +10,7 @@ use crate::db;
 use crate::domain::maintenance::Trigger;
 use crate::maintenance::{self as planner, Ctx};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
@@ -65,7 +66,7 @@ struct ReadingAdded {
 async fn add_reading(
     user: CurrentUser,
     State(state): State<AppState>,
-    Path(asset_id): Path<i64>,
+    ApiPath(asset_id): ApiPath<i64>,
     ApiJson(body): ApiJson<NewReading>,
 ) -> ApiResult<(StatusCode, Json<ReadingAdded>)> {
     staff_only(&user)?;
@@ -126,7 +127,7 @@ async fn add_reading(
 async fn readings(
     user: CurrentUser,
     State(state): State<AppState>,
-    Path(asset_id): Path<i64>,
+    ApiPath(asset_id): ApiPath<i64>,
 ) -> ApiResult<Json<Page<db::maintenance::Reading>>> {
     staff_only(&user)?;
     let items = state

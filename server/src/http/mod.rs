@@ -44,7 +44,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use std::sync::Arc;
 
-pub use error::{ApiJson, ApiResult, AppError};
+pub use error::{ApiJson, ApiPath, ApiQuery, ApiResult, AppError};
 pub use routes::Routes;
 
 /// What every handler can reach.

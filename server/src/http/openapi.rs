@@ -116,8 +116,9 @@ impl Api {
         op.insert("security".into(), access.security());
         let params: Vec<Value> = path_params(path)
             .map(|(name, integer)| {
+                // The first of each kind: what a fuzzer should try besides random ids.
                 json!({"name": name, "in": "path", "required": true,
-                       "schema": if integer { json!({"type": "integer", "format": "int64"}) }
+                       "schema": if integer { json!({"type": "integer", "format": "int64", "example": 1}) }
                                  else { json!({"type": "string"}) }})
             })
             .collect();
@@ -280,18 +281,18 @@ pub struct Op<'a> {
 impl Op<'_> {
     /// Query parameters: the fields of `T` (a flat struct read with `Query<T>`).
     pub fn query<T: JsonSchema>(mut self) -> Self {
-        let mut schema = self.api.input.subschema_for::<T>().to_value();
+        let generator = &mut self.api.input;
+        let mut schema = generator.subschema_for::<T>().to_value();
         if let Some(name) = schema["$ref"]
             .as_str()
             .and_then(|r| r.strip_prefix("#/components/schemas/"))
         {
-            schema = self
-                .api
-                .input
+            let def = generator
                 .definitions()
                 .get(name)
                 .cloned()
                 .unwrap_or_default();
+            schema = Schema::try_from(def).map_or(Value::Null, |s| transformed(generator, s));
         }
         let required: Vec<&str> = schema["required"]
             .as_array()
@@ -325,10 +326,11 @@ impl Op<'_> {
     /// A JSON request body read as `T`.
     pub fn body<T: JsonSchema>(mut self) -> Self {
         let schema = self.api.input.subschema_for::<T>();
+        let schema = transformed(&mut self.api.input, schema);
         self.op.insert(
             "requestBody".into(),
             json!({"required": true, "content": {"application/json": {
-                "schema": schema_value(schema)}}, "x-input": true}),
+                "schema": schema}}, "x-input": true}),
         );
         self
     }
@@ -370,7 +372,8 @@ impl Op<'_> {
     }
 
     fn json_response<T: JsonSchema>(self, status: &str, description: &str) -> Self {
-        let schema = schema_value(self.api.out.subschema_for::<T>());
+        let schema = self.api.out.subschema_for::<T>();
+        let schema = transformed(&mut self.api.out, schema);
         self.response(
             status,
             description,
@@ -419,7 +422,12 @@ impl Drop for Op<'_> {
     }
 }
 
-fn schema_value(schema: Schema) -> Value {
+/// `schema` with the generator's OpenAPI 3.0 transforms applied (`nullable` for
+/// `Option`s, ...): only definitions get them on their own.
+fn transformed(generator: &mut SchemaGenerator, mut schema: Schema) -> Value {
+    for t in generator.transforms_mut() {
+        t.transform(&mut schema);
+    }
     schema.to_value()
 }
 

@@ -1,6 +1,7 @@
 //! Changing tickets: the staff patch (status through the workflow, assignment, priority,
 //! fields, links), and bulk actions that apply it ticket by ticket.
 
+use super::ApiPath;
 use super::Routes;
 use super::auth::CurrentUser;
 use super::tickets::{
@@ -12,7 +13,7 @@ use crate::db;
 use crate::domain::roles::Role;
 use crate::domain::tickets::{Level, Status};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{patch, post};
 use rusqlite::Connection;
@@ -332,7 +333,7 @@ pub fn apply_patch(
 async fn update(
     user: CurrentUser,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(p): ApiJson<Patch>,
 ) -> ApiResult<Json<TicketView>> {
     Ok(Json(update_ticket(&state, &user, id, p).await?))

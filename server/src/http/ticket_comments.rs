@@ -1,6 +1,7 @@
 //! The conversation on a ticket, the requester confirming a resolution, and tickets filed
 //! by an agent from the machine itself.
 
+use super::ApiPath;
 use super::Routes;
 use super::auth::{AgentAuth, CurrentUser};
 use super::tickets::{TicketView, actor_label, actor_of, check_text, view, visible};
@@ -8,7 +9,7 @@ use super::{ApiJson, ApiResult, AppError, AppState};
 use crate::db;
 use crate::domain::tickets::{Status, transition};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use rusqlite::types::Value;
@@ -101,7 +102,7 @@ fn maybe_move(
 async fn comment(
     user: CurrentUser,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(b): ApiJson<CommentBody>,
 ) -> ApiResult<(StatusCode, Json<TicketView>)> {
     let v = add_comment(&state, &user, id, b).await?;
@@ -178,7 +179,7 @@ pub struct ResolutionBody {
 async fn resolution(
     user: CurrentUser,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(b): ApiJson<ResolutionBody>,
 ) -> ApiResult<Json<TicketView>> {
     Ok(Json(confirm_resolution(&state, &user, id, b).await?))

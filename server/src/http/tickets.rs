@@ -4,6 +4,7 @@
 use super::Routes;
 use super::auth::CurrentUser;
 use super::{ApiJson, ApiResult, AppError, AppState};
+use super::{ApiPath, ApiQuery};
 use crate::db::{
     self,
     comments::Comment,
@@ -13,7 +14,7 @@ use crate::domain::roles::Role;
 use crate::domain::sla::{SlaState, at_risk};
 use crate::domain::tickets::{Actor, Level, Status, TicketType};
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use rusqlite::Connection;
@@ -481,7 +482,7 @@ pub async fn page(
 async fn list(
     user: CurrentUser,
     State(state): State<AppState>,
-    Query(q): Query<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Page<TicketSummary>>> {
     Ok(Json(page(&state, &user, &q).await?))
 }
@@ -502,7 +503,7 @@ async fn counts(
 async fn detail(
     user: CurrentUser,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<TicketView>> {
     Ok(Json(get_ticket(&state, &user, id).await?))
 }
@@ -524,7 +525,7 @@ pub async fn get_ticket(state: &AppState, user: &CurrentUser, id: i64) -> ApiRes
 async fn history(
     user: CurrentUser,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<Vec<TicketChange>>> {
     let found = state
         .db

@@ -7,6 +7,7 @@
 use super::Routes;
 use super::auth::{ClientIp, CurrentUser, staff_only};
 use super::{ApiJson, ApiResult, AppError, AppState};
+use super::{ApiPath, ApiQuery};
 use crate::db::{
     self,
     audit::{Actor, Entry, action},
@@ -15,7 +16,7 @@ use crate::db::{
 use crate::domain::lockout::Failures;
 use crate::domain::roles::Role;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use serde::{Deserialize, Deserializer};
@@ -68,7 +69,7 @@ struct ListQuery {
 async fn list(
     user: CurrentUser,
     State(state): State<AppState>,
-    Query(q): Query<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Page<User>>> {
     staff_only(&user)?;
     let limit = super::assets::limit(q.limit)?;
@@ -103,7 +104,7 @@ async fn list(
 async fn one(
     user: CurrentUser,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<User>> {
     staff_only(&user)?;
     let found = state.db.read(move |c| db::users::by_id(c, id)).await?;
@@ -208,7 +209,7 @@ async fn update(
     user: CurrentUser,
     State(state): State<AppState>,
     ip: ClientIp,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(b): ApiJson<UserPatch>,
 ) -> ApiResult<Json<User>> {
     user.require(Role::Admin)?;

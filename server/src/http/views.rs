@@ -1,13 +1,14 @@
 //! `/api/v1/views`: saved ticket queries. Each user sees and runs only their own views
 //! (others' are 404); a view runs as its owner would see the ticket list.
 
+use super::ApiPath;
 use super::Routes;
 use super::auth::CurrentUser;
 use super::tickets::{ListQuery, page};
 use super::{ApiJson, ApiResult, AppError, AppState};
 use crate::db::{self, tickets::TicketSummary, views::SavedView};
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{StatusCode, Uri};
 use axum::routing::get;
 use serde::Deserialize;
@@ -117,7 +118,7 @@ pub async fn find(state: &AppState, user: &CurrentUser, id: i64) -> ApiResult<Sa
 async fn one(
     user: CurrentUser,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<SavedView>> {
     Ok(Json(find(&state, &user, id).await?))
 }
@@ -192,7 +193,7 @@ pub async fn create_view(
 async fn remove(
     user: CurrentUser,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<StatusCode> {
     let uid = user.user.id;
     let deleted = state
@@ -209,7 +210,7 @@ async fn remove(
 async fn tickets(
     user: CurrentUser,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     uri: Uri,
 ) -> ApiResult<Json<Page<TicketSummary>>> {
     let paging: ViewPage =

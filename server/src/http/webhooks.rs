@@ -5,6 +5,7 @@ use super::Routes;
 use super::auth::{ClientIp, CurrentUser};
 use super::tickets::actor_label;
 use super::{ApiJson, ApiResult, AppError, AppState};
+use super::{ApiPath, ApiQuery};
 use crate::db::audit::{Entry, action};
 use crate::db::{
     self,
@@ -12,7 +13,7 @@ use crate::db::{
 };
 use crate::domain::roles::Role;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use serde::{Deserialize, Serialize};
@@ -208,7 +209,7 @@ async fn remove(
     user: CurrentUser,
     State(state): State<AppState>,
     ip: ClientIp,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<StatusCode> {
     user.require(Role::Admin)?;
     let (now, who) = (crate::clock::now(), user.actor(&ip));
@@ -245,8 +246,8 @@ pub struct DeliveryQuery {
 async fn deliveries(
     user: CurrentUser,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
-    Query(q): Query<DeliveryQuery>,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<DeliveryQuery>,
 ) -> ApiResult<Json<Page<Delivery>>> {
     user.require(Role::Admin)?;
     let limit = super::assets::limit(q.limit)?;

@@ -7,6 +7,7 @@ use super::asset_input::Money;
 use super::auth::{CurrentUser, staff_only};
 use super::tickets::actor_label;
 use super::{ApiJson, ApiResult, AppError, AppState};
+use super::{ApiPath, ApiQuery};
 use crate::db::{
     self,
     maintenance::Part,
@@ -14,7 +15,7 @@ use crate::db::{
 };
 use crate::maintenance::{self as planner, CompleteRefused, Ctx};
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use rusqlite::Connection;
@@ -99,7 +100,7 @@ fn parse_cursor(s: &str) -> Option<(i64, i64)> {
 async fn list(
     user: CurrentUser,
     State(state): State<AppState>,
-    Query(q): Query<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Page<WorkOrder>>> {
     staff_only(&user)?;
     if let Some(s) = &q.state
@@ -143,7 +144,7 @@ async fn list(
 async fn one(
     user: CurrentUser,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<WorkOrder>> {
     staff_only(&user)?;
     let now = crate::clock::now();
@@ -279,7 +280,7 @@ fn not_open(state: &str) -> AppError {
 async fn update(
     user: CurrentUser,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<ProgressInput>,
 ) -> ApiResult<Json<WorkOrder>> {
     staff_only(&user)?;
@@ -324,7 +325,7 @@ pub async fn complete_work_order(
 async fn complete(
     user: CurrentUser,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     body: axum::body::Bytes,
 ) -> ApiResult<Json<WorkOrder>> {
     staff_only(&user)?;
@@ -347,7 +348,7 @@ struct CancelBody {
 async fn cancel(
     user: CurrentUser,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<CancelBody>,
 ) -> ApiResult<Json<WorkOrder>> {
     staff_only(&user)?;
