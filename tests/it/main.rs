@@ -13,6 +13,7 @@ mod assets;
 mod attachment_access;
 mod attachments;
 mod audit_log;
+mod authz_matrix;
 mod backpressure;
 mod backup;
 mod bad_input;

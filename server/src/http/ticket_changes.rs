@@ -40,7 +40,7 @@ pub(super) fn describe(api: &mut super::openapi::Api) {
         "PATCH",
         "/api/v1/tickets/{id}",
         "Change a ticket",
-        Access::User,
+        Access::Staff,
     )
     .body::<Patch>()
     .ok::<TicketView>();
