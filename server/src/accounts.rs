@@ -93,12 +93,23 @@ pub fn add_user(
     id.ok_or_else(|| AccountError::Exists(email.to_owned()))
 }
 
-/// Creates an API token for the user with `email`; returns the token (shown once).
+/// Creates a read-write API token for the user with `email`; returns the token (shown once).
 pub fn create_api_token(
     db: &Db,
     email: &str,
     name: &str,
     expires_in: Option<i64>,
+) -> Result<String, AccountError> {
+    create_scoped_api_token(db, email, name, expires_in, db::tokens::Scope::Write)
+}
+
+/// Creates an API token with `scope` for the user with `email`; returns it (shown once).
+pub fn create_scoped_api_token(
+    db: &Db,
+    email: &str,
+    name: &str,
+    expires_in: Option<i64>,
+    scope: db::tokens::Scope,
 ) -> Result<String, AccountError> {
     let token = crate::crypto::new_api_token();
     let now = crate::clock::now();
@@ -108,10 +119,11 @@ pub fn create_api_token(
             return Ok(false);
         };
         let expires_at = expires_in.map(|s| now + s);
-        let id = db::tokens::insert(tx, user.id, &n, &t, expires_at, now)?;
+        let id = db::tokens::insert(tx, user.id, &n, &t, expires_at, scope, now)?;
         let e = Entry::new(now, &Actor::cli(), action::API_TOKEN_CREATED)
             .target(format!("user:{}", user.id))
-            .detail(json!({ "token_id": id, "name": n, "expires_at": expires_at }));
+            .detail(json!({ "token_id": id, "name": n, "expires_at": expires_at,
+                            "scope": scope.as_str() }));
         db::audit::record(tx, &e)?;
         Ok(true)
     })?;

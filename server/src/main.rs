@@ -125,6 +125,9 @@ enum TokenCommand {
         /// Expiry such as 30d; none by default.
         #[arg(long)]
         expires: Option<String>,
+        /// `read` (GET only, for reports and dashboards) or `write`.
+        #[arg(long, default_value = "write")]
+        scope: db::tokens::Scope,
     },
 }
 
@@ -275,10 +278,11 @@ async fn main() -> anyhow::Result<()> {
             email,
             name,
             expires,
+            scope,
         }) => {
             let exp = parse_expiry(expires.as_deref())?;
             let token = tokio::task::spawn_blocking(move || {
-                accounts::create_api_token(&db, &email, &name, exp)
+                accounts::create_scoped_api_token(&db, &email, &name, exp, scope)
             })
             .await??;
             println!("{token}");

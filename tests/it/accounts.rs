@@ -74,3 +74,67 @@ async fn me_reports_the_caller() {
     assert_eq!(body["role"], "admin");
     s.stop().await;
 }
+
+/// A read-scoped token reads but changes nothing (API and web forms alike); an expired
+/// token is refused outright; the scope is in the audit log.
+#[tokio::test]
+async fn read_tokens_only_read_and_expired_tokens_are_refused() {
+    use steward_server::accounts::create_scoped_api_token;
+    use steward_server::db::tokens::Scope;
+    let s = TestServer::spawn().await;
+    let reader = s
+        .with_db(|db| create_scoped_api_token(db, ADMIN_EMAIL, "dashboards", None, Scope::Read))
+        .await
+        .unwrap();
+    let (status, body) = s.get_json("/api/v1/assets", &reader).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = post(
+        &s,
+        "/api/v1/locations",
+        &reader,
+        serde_json::json!({"name": "HQ"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["error"]["code"], "insufficient_scope");
+    let status = delete(&s, "/api/v1/views/1", &reader).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = s.get_json("/api/v1/locations", &reader).await;
+    assert_eq!(
+        body["items"].as_array().map(Vec::len),
+        Some(0),
+        "{status} {body}"
+    );
+
+    let writer = s.admin_token().await;
+    let (status, body) = post(
+        &s,
+        "/api/v1/locations",
+        &writer,
+        serde_json::json!({"name": "HQ"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    let expired = s
+        .with_db(|db| create_scoped_api_token(db, ADMIN_EMAIL, "old", Some(-1), Scope::Write))
+        .await
+        .unwrap();
+    let (status, body) = s.get_json("/api/v1/assets", &expired).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["error"]["code"], "invalid_token");
+
+    let (_, log) = s
+        .get_json("/api/v1/audit-log?action=api_token.created", &writer)
+        .await;
+    let scopes: Vec<&str> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["detail"]["scope"].as_str())
+        .collect();
+    assert!(
+        scopes.contains(&"read") && scopes.contains(&"write"),
+        "{log}"
+    );
+}

@@ -38,6 +38,7 @@ pub const MIGRATIONS: &[(u32, &str)] = &[
         include_str!("../../migrations/0016_software_packages.sql"),
     ),
     (17, include_str!("../../migrations/0017_audit_log.sql")),
+    (18, include_str!("../../migrations/0018_token_scopes.sql")),
 ];
 
 /// The schema version this build creates.

@@ -18,11 +18,10 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 /// How the user proved who they are.
 #[derive(Debug, Clone)]
 pub enum AuthVia {
-    Token,
+    /// An API token with its scope.
+    Token(db::tokens::Scope),
     /// A web session; the CSRF token that state-changing requests must carry.
-    Session {
-        csrf: String,
-    },
+    Session { csrf: String },
 }
 
 /// An authenticated user.
@@ -53,7 +52,7 @@ impl CurrentUser {
     pub fn csrf(&self) -> Option<&str> {
         match &self.via {
             AuthVia::Session { csrf } => Some(csrf),
-            AuthVia::Token => None,
+            AuthVia::Token(_) => None,
         }
     }
 }
@@ -114,10 +113,15 @@ pub async fn identify(parts: &Parts, state: &AppState) -> ApiResult<Option<Curre
             .db
             .read(move |c| db::tokens::authenticate(c, &token, now))
             .await?;
+        let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
         return match user {
-            Some(user) => Ok(Some(CurrentUser {
+            Some((_, db::tokens::Scope::Read)) if !safe => Err(AppError::forbidden_code(
+                "insufficient_scope",
+                "this API token may only read; create one with `steward-server token create --scope write`",
+            )),
+            Some((user, scope)) => Ok(Some(CurrentUser {
                 user,
-                via: AuthVia::Token,
+                via: AuthVia::Token(scope),
             })),
             None => Err(AppError::unauthorized(
                 "invalid_token",

@@ -185,7 +185,8 @@ impl Api {
                 "schemas": components,
                 "securitySchemes": {
                     "bearerToken": {"type": "http", "scheme": "bearer",
-                        "description": "An API token (steward-server token create)"},
+                        "description": "An API token (steward-server token create); a read-scoped one \
+                            may only GET (403 insufficient_scope otherwise)"},
                     "sessionCookie": {"type": "apiKey", "in": "cookie", "name": "steward_session",
                         "description": "The web session; state changes also need the X-CSRF-Token header"},
                     "agentCredential": {"type": "http", "scheme": "bearer",
