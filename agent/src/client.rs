@@ -175,6 +175,81 @@ impl Client {
             .await
     }
 
+    /// Download `path` (an agent route) into the file `dest`, at most `max_bytes`, within
+    /// `timeout` in all; returns the SHA-256 and size of what was written (fsynced).
+    pub async fn download(
+        &self,
+        creds: &Credentials,
+        path: &str,
+        dest: &Path,
+        max_bytes: u64,
+        timeout: Duration,
+    ) -> Result<([u8; 32], u64), ClientError> {
+        match tokio::time::timeout(timeout, self.download_inner(creds, path, dest, max_bytes))
+            .await
+        {
+            Ok(result) => result,
+            Err(_) => Err(ClientError::Transport(format!(
+                "the download of {path} took longer than {} s",
+                timeout.as_secs()
+            ))),
+        }
+    }
+
+    async fn download_inner(
+        &self,
+        creds: &Credentials,
+        path: &str,
+        dest: &Path,
+        max_bytes: u64,
+    ) -> Result<([u8; 32], u64), ClientError> {
+        use sha2::Digest;
+        use tokio::io::AsyncWriteExt;
+        let url = format!("{}{}", self.base, path);
+        let mut auth = HeaderValue::from_str(&format!(
+            "Bearer {}.{}",
+            creds.agent_id, creds.secret
+        ))
+        .map_err(|_| ClientError::Config("the stored credentials are not valid".into()))?;
+        auth.set_sensitive(true);
+        // The client's own timeout is for small requests; this one is bounded by `download`.
+        let mut response = self
+            .http
+            .get(&url)
+            .header(AUTHORIZATION, auth)
+            .timeout(Duration::from_secs(24 * 3600))
+            .send()
+            .await
+            .map_err(|e| ClientError::Transport(chain(&e)))?;
+        let status = response.status();
+        if !status.is_success() {
+            let bytes = response.bytes().await.unwrap_or_default();
+            return Err(error_from_body(status.as_u16(), status.canonical_reason(), &bytes));
+        }
+        let io = |e: std::io::Error| ClientError::Config(format!("{}: {e}", dest.display()));
+        let mut file = tokio::fs::File::create(dest).await.map_err(io)?;
+        let mut hasher = sha2::Sha256::new();
+        let mut size = 0u64;
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| ClientError::Transport(chain(&e)))?
+        {
+            size += chunk.len() as u64;
+            if size > max_bytes {
+                return Err(ClientError::Http {
+                    status: status.as_u16(),
+                    code: "too_large".into(),
+                    message: format!("the download is larger than {max_bytes} bytes"),
+                });
+            }
+            hasher.update(&chunk);
+            file.write_all(&chunk).await.map_err(io)?;
+        }
+        file.sync_all().await.map_err(io)?;
+        Ok((hasher.finalize().into(), size))
+    }
+
     /// Send an already encoded report (JSON, gzip-compressed when `gzip`).
     pub async fn checkin_body(
         &self,

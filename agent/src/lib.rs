@@ -13,6 +13,7 @@ pub mod report;
 pub mod run;
 pub mod schedule;
 pub mod state;
+pub mod update;
 
 /// Version of this agent, reported to the server.
 pub const AGENT_VERSION: &str = env!("CARGO_PKG_VERSION");

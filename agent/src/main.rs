@@ -136,11 +136,19 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             println!("Checked in: asset {}.", reply.asset_id);
         }
         Command::Run { once: false } => {
-            runtime()?.block_on(async {
+            let result = runtime()?.block_on(async {
                 let shutdown = CancellationToken::new();
                 tokio::spawn(cancel_on_signal(shutdown.clone()));
                 run::run_with_reload(cli.config, config, state_dir, shutdown).await
-            })?;
+            });
+            match result {
+                // A new (or restored) binary is in place: the service manager starts it.
+                Err(run::RunError::Restart) => {
+                    let code = steward_agent::update::RESTART_EXIT_CODE;
+                    return Ok(ExitCode::from(code as u8));
+                }
+                other => other?,
+            }
         }
         Command::Collect {
             wire_size: true, ..

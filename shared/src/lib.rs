@@ -5,9 +5,11 @@
 #![forbid(unsafe_code)]
 
 pub mod inventory;
+pub mod release;
 pub mod schedule;
 
 pub use inventory::*;
+pub use release::{UpdateOffer, UpdateStatus};
 
 use serde::{Deserialize, Serialize};
 
@@ -95,6 +97,9 @@ pub struct CheckinRequest {
     /// What changed since `base_digest` (`Delta` only).
     pub delta: Option<InventoryDelta>,
     pub health: Health,
+    /// The running version and the last self-update's outcome (agents that self-update).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update: Option<UpdateStatus>,
 }
 
 /// The kind of a check-in.
@@ -210,6 +215,10 @@ pub struct CheckinResponse {
     /// Things the server asks the agent to do.
     #[serde(default)]
     pub commands: Vec<AgentCommand>,
+    /// A newer signed release of the agent for this agent's platform, when the rollout
+    /// includes it. Older agents ignore it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update: Option<UpdateOffer>,
 }
 
 /// A command for the agent, carried in the check-in reply.

@@ -11,7 +11,7 @@ use crate::run::RunError;
 use crate::state::{Credentials, StateError};
 use std::path::{Path, PathBuf};
 use steward_shared::{
-    AgentCommand, CheckinRequest, CheckinResponse, Health, Inventory, ReportKind,
+    AgentCommand, CheckinRequest, CheckinResponse, Health, Inventory, ReportKind, UpdateStatus,
 };
 
 /// What one [`ReportQueue::deliver`] did.
@@ -42,6 +42,9 @@ pub struct ReportQueue {
     spool: Spool,
     /// What a delivery that then failed had already done, handed out by the next one.
     carried: Delivery,
+    /// The agent's version and last update outcome, added to each report as it is sent
+    /// (not spooled: a report sent later says what is true then).
+    update: Option<UpdateStatus>,
 }
 
 /// What to do about a refused report.
@@ -102,6 +105,7 @@ impl ReportQueue {
             reseed,
             spool,
             carried: Delivery::default(),
+            update: None,
         })
     }
 
@@ -183,6 +187,7 @@ impl ReportQueue {
                 inventory,
                 delta: None,
                 health,
+                update: None,
             };
             (request, None)
         };
@@ -231,6 +236,11 @@ impl ReportQueue {
     /// refuses as invalid is dropped and the next one sent. On anything worth retrying
     /// (network, 5xx, 429) it stops with that error and the rest stays spooled; a
     /// refused credential is [`RunError::Revoked`].
+    /// What each report sent from now on says about the agent's version and updates.
+    pub fn set_update_status(&mut self, status: Option<UpdateStatus>) {
+        self.update = status;
+    }
+
     pub async fn deliver(
         &mut self,
         client: &Client,
@@ -239,7 +249,7 @@ impl ReportQueue {
         let mut out = std::mem::take(&mut self.carried);
         for seq in self.spool.seqs() {
             let path = self.spool.path(seq);
-            let body = match read_spooled(path.clone(), wire::encode).await {
+            let body = match read_spooled(path.clone(), self.update.clone(), wire::encode).await {
                 Ok(body) => body,
                 Err(e) => {
                     tracing::warn!(seq, error = %e, "dropping a spooled report that cannot be read");
@@ -248,7 +258,7 @@ impl ReportQueue {
                     continue;
                 }
             };
-            let response = match send(client, creds, path, body).await {
+            let response = match send(client, creds, path, self.update.clone(), body).await {
                 Ok(response) => response,
                 Err(e) => match verdict(&e) {
                     Verdict::Revoked => {
@@ -294,13 +304,14 @@ async fn send(
     client: &Client,
     creds: &Credentials,
     path: PathBuf,
+    update: Option<UpdateStatus>,
     (body, gzip): (Vec<u8>, bool),
 ) -> Result<CheckinResponse, ClientError> {
     let result = client.checkin_body(creds, body, gzip).await;
     match result {
         Err(e) if gzip && matches!(e.status(), Some(400 | 415)) => {
             tracing::debug!(error = %e, "compressed report refused; sending it uncompressed");
-            match read_spooled(path, wire::to_json).await {
+            match read_spooled(path, update, wire::to_json).await {
                 Ok(json) => client.checkin_body(creds, json, false).await,
                 // Gone from the spool meanwhile: the refusal stands.
                 Err(_) => Err(e),
@@ -314,9 +325,17 @@ async fn send(
 /// a full report is several hundred KB as structs, kept off the runtime's thread.
 async fn read_spooled<T: Send + 'static>(
     path: PathBuf,
+    update: Option<UpdateStatus>,
     encode: fn(&CheckinRequest) -> T,
 ) -> Result<T, String> {
-    tokio::task::spawn_blocking(move || spool::read_entry(path).map(|e| encode(&e.request)))
+    tokio::task::spawn_blocking(move || {
+        spool::read_entry(path).map(|mut e| {
+            if update.is_some() {
+                e.request.update = update;
+            }
+            encode(&e.request)
+        })
+    })
         .await
         .map_err(|e| e.to_string())?
         .map_err(|e| e.to_string())

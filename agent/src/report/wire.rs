@@ -9,7 +9,9 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 use serde::Serialize;
 use std::io::Write;
-use steward_shared::{CheckinRequest, Health, Inventory, InventoryDelta, ReportKind};
+use steward_shared::{
+    CheckinRequest, Health, Inventory, InventoryDelta, ReportKind, UpdateStatus,
+};
 
 /// Bodies larger than this many bytes are sent gzip-compressed.
 pub const GZIP_THRESHOLD: usize = 2048;
@@ -59,6 +61,8 @@ pub(crate) struct WireForm<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     delta: Option<&'a InventoryDelta>,
     health: &'a Health,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    update: Option<&'a UpdateStatus>,
 }
 
 impl<'a> WireForm<'a> {
@@ -73,6 +77,7 @@ impl<'a> WireForm<'a> {
             inventory,
             delta,
             health,
+            update,
         } = req;
         let empty_inventory = *kind != ReportKind::Full && *inventory == Inventory::default();
         WireForm {
@@ -83,6 +88,7 @@ impl<'a> WireForm<'a> {
             inventory: (!empty_inventory).then_some(inventory),
             delta: delta.as_ref(),
             health,
+            update: update.as_ref(),
         }
     }
 }

@@ -19,6 +19,7 @@ use crate::clock::SystemClock;
 use crate::config::{AgentConfig, ConfigError, check_server_url};
 use crate::schedule::{Schedule, ScheduleError};
 use crate::state::{self, Credentials, StateError};
+use crate::update::{Installation, Updater, Verdict};
 use reporter::{HttpReporter, Reporter};
 use scheduler::Scheduler;
 use std::path::{Path, PathBuf};
@@ -70,6 +71,10 @@ pub enum RunError {
     NotDelivered { dropped: usize },
     #[error("cannot watch config file {}: {message}", path.display())]
     Watch { path: PathBuf, message: String },
+    /// The binary was replaced by an update (or an unconfirmed update rolled back): the
+    /// process should exit with [`crate::update::RESTART_EXIT_CODE`] to be started again.
+    #[error("the agent's binary changed; restarting")]
+    Restart,
 }
 
 impl RunError {
@@ -116,7 +121,16 @@ async fn run_tasks(
 ) -> Result<(), RunError> {
     config.validate()?;
     let schedule = Schedule::parse(&config.schedule)?;
-    let reporter = HttpReporter::new(&config, state_dir)?;
+    let mut reporter = HttpReporter::new(&config, state_dir)?;
+    match Installation::current() {
+        Ok(install) => {
+            reporter = reporter.with_updater(&config, install);
+            if reporter.updater().map(Updater::on_start) == Some(Verdict::Restart) {
+                return Err(RunError::Restart);
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "self-update is off: cannot find this binary"),
+    }
     tracing::info!(
         agent_id = reporter.agent_id(),
         server = reporter.server_url(),
@@ -175,6 +189,54 @@ pub async fn file_ticket(
 pub async fn run_once(config: &AgentConfig, state_dir: &Path) -> Result<CheckinResponse, RunError> {
     config.validate()?;
     let mut reporter = HttpReporter::new(config, state_dir)?;
+    once(&mut reporter).await
+}
+
+/// What [`run_once_updating`] did.
+#[derive(Debug)]
+pub struct OnceOutcome {
+    pub response: CheckinResponse,
+    /// The version installed from the server's offer (the agent must restart).
+    pub installed: Option<String>,
+}
+
+/// One start of the agent at `install` (a real or a test installation): count an
+/// unconfirmed update's attempt (rolling it back past the limit: [`RunError::Restart`]),
+/// check in reporting the installation's version (which confirms a pending update), and
+/// act on the server's update offer.
+pub async fn run_once_updating(
+    config: &AgentConfig,
+    state_dir: &Path,
+    install: Installation,
+) -> Result<OnceOutcome, RunError> {
+    config.validate()?;
+    let mut reporter = HttpReporter::new(config, state_dir)?.with_updater(config, install);
+    if reporter.updater().map(Updater::on_start) == Some(Verdict::Restart) {
+        return Err(RunError::Restart);
+    }
+    let response = match once(&mut reporter).await {
+        Ok(r) => r,
+        Err(e) => {
+            if reporter.update_failed_round() {
+                return Err(RunError::Restart);
+            }
+            return Err(e);
+        }
+    };
+    reporter.update_confirmed();
+    let mut installed = None;
+    if let Some(offer) = &response.update
+        && reporter.update(offer).await
+    {
+        installed = Some(offer.version.clone());
+    }
+    Ok(OnceOutcome {
+        response,
+        installed,
+    })
+}
+
+async fn once(reporter: &mut HttpReporter) -> Result<CheckinResponse, RunError> {
     reporter.produce().await?;
     let mut delivery = reporter.deliver().await?;
     if delivery.full_requested {

@@ -8,6 +8,8 @@ use crate::collect::{CollectOptions, Collector};
 use crate::config::{AgentConfig, ConfigError, check_server_url};
 use crate::report::{Delivery, ReportQueue, SpoolLimits};
 use crate::state::{self, Credentials};
+use crate::update::{Installation, Updater, Verdict};
+use steward_shared::UpdateOffer;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -20,6 +22,16 @@ pub(crate) trait Reporter: Send {
     fn deliver(&mut self) -> impl Future<Output = Result<Delivery, RunError>> + Send;
     /// Apply a new configuration (server, TLS, timeout, what to collect, spool limits).
     fn reconfigure(&mut self, config: &AgentConfig) -> Result<(), RunError>;
+    /// The server offered a release: true when it was installed (restart now).
+    fn update(&mut self, _offer: &UpdateOffer) -> impl Future<Output = bool> + Send {
+        async { false }
+    }
+    /// A check-in completed (confirms a pending update).
+    fn update_confirmed(&mut self) {}
+    /// A round could not check in: true when an unconfirmed update was rolled back.
+    fn update_failed_round(&mut self) -> bool {
+        false
+    }
 }
 
 /// The real reporter, over HTTP.
@@ -34,6 +46,8 @@ pub(crate) struct HttpReporter {
     queue: Option<ReportQueue>,
     limits: SpoolLimits,
     state_dir: PathBuf,
+    /// Self-update, when the running installation is known.
+    updater: Option<Updater>,
 }
 
 impl HttpReporter {
@@ -53,7 +67,30 @@ impl HttpReporter {
             queue: Some(queue),
             limits,
             state_dir: state_dir.to_path_buf(),
+            updater: None,
         })
+    }
+
+    /// Self-update `install` (this process's binary, or a test's) with `config.update`.
+    /// Every report sent from now on carries the installation's version and update status.
+    pub(crate) fn with_updater(mut self, config: &AgentConfig, install: Installation) -> Self {
+        let updater = Updater::new(&config.update, install, &self.state_dir);
+        if let Some(queue) = &mut self.queue {
+            queue.set_update_status(Some(updater.status()));
+        }
+        self.updater = Some(updater);
+        self
+    }
+
+    pub(crate) fn updater(&self) -> Option<&Updater> {
+        self.updater.as_ref()
+    }
+
+    fn refresh_update_status(&mut self) {
+        let status = self.updater.as_ref().map(Updater::status);
+        if let Some(queue) = &mut self.queue {
+            queue.set_update_status(status);
+        }
     }
 
     /// The queue, opened again from the state directory if a produce that had it was
@@ -148,6 +185,7 @@ impl Reporter for HttpReporter {
         let queue = self.take_queue();
         async move {
             let queue = self.queue.insert(queue?);
+            queue.set_update_status(self.updater.as_ref().map(Updater::status));
             queue.deliver(&self.client, &self.creds).await
         }
     }
@@ -159,6 +197,40 @@ impl Reporter for HttpReporter {
         if let Some(queue) = &mut self.queue {
             queue.set_limits(self.limits);
         }
+        if let Some(updater) = self.updater.take() {
+            let install = updater.installation().clone();
+            self.updater = Some(Updater::new(&config.update, install, &self.state_dir));
+        }
         Ok(())
+    }
+
+    fn update(&mut self, offer: &UpdateOffer) -> impl Future<Output = bool> + Send {
+        async move {
+            let Some(updater) = &self.updater else {
+                return false;
+            };
+            let installed = matches!(
+                updater.offer(&self.client, &self.creds, offer).await,
+                Ok(Some(_))
+            );
+            self.refresh_update_status();
+            installed
+        }
+    }
+
+    fn update_confirmed(&mut self) {
+        if let Some(updater) = &self.updater {
+            updater.confirm();
+        }
+        self.refresh_update_status();
+    }
+
+    fn update_failed_round(&mut self) -> bool {
+        let restart = self
+            .updater
+            .as_ref()
+            .is_some_and(|u| u.failed_round() == Verdict::Restart);
+        self.refresh_update_status();
+        restart
     }
 }

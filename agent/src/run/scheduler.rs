@@ -24,6 +24,8 @@ const MAX_NAP: Duration = Duration::from_secs(300);
 enum Round {
     Done,
     Shutdown,
+    /// A new binary was installed, or an unconfirmed one rolled back.
+    Restart,
 }
 
 /// How one delivery (with its retries) ended.
@@ -48,8 +50,10 @@ impl<R: Reporter, C: Clock> Scheduler<R, C> {
     pub(crate) async fn run(mut self) -> Result<(), RunError> {
         let mut last_due = self.clock.now();
         loop {
-            if let Round::Shutdown = self.round().await? {
-                return Ok(());
+            match self.round().await? {
+                Round::Shutdown => return Ok(()),
+                Round::Restart => return Err(RunError::Restart),
+                Round::Done => {}
             }
             loop {
                 let due = self.next_due(last_due);
@@ -90,9 +94,25 @@ impl<R: Reporter, C: Clock> Scheduler<R, C> {
             }
             let delivery = match self.deliver_with_retry().await? {
                 Attempt::Delivered(d) => d,
+                Attempt::GaveUp if self.reporter.update_failed_round() => {
+                    return Ok(Round::Restart);
+                }
                 Attempt::GaveUp => return Ok(Round::Done),
                 Attempt::Shutdown => return Ok(Round::Shutdown),
             };
+            if delivery.last_response.is_some() {
+                self.reporter.update_confirmed();
+            }
+            let offer = delivery.last_response.as_ref().and_then(|r| r.update.clone());
+            if let Some(offer) = offer {
+                let installed = tokio::select! {
+                    () = self.shutdown.cancelled() => return Ok(Round::Shutdown),
+                    installed = self.reporter.update(&offer) => installed,
+                };
+                if installed {
+                    return Ok(Round::Restart);
+                }
+            }
             if let Some(response) = &delivery.last_response {
                 tracing::info!(
                     asset_id = response.asset_id,

@@ -79,6 +79,7 @@ fn reply(commands: Vec<AgentCommand>) -> Result<Delivery, RunError> {
         last_response: Some(CheckinResponse {
             asset_id: 1,
             commands: commands.clone(),
+            update: None,
         }),
         commands,
         ..Delivery::default()
