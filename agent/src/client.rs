@@ -185,8 +185,7 @@ impl Client {
         max_bytes: u64,
         timeout: Duration,
     ) -> Result<([u8; 32], u64), ClientError> {
-        match tokio::time::timeout(timeout, self.download_inner(creds, path, dest, max_bytes))
-            .await
+        match tokio::time::timeout(timeout, self.download_inner(creds, path, dest, max_bytes)).await
         {
             Ok(result) => result,
             Err(_) => Err(ClientError::Transport(format!(
@@ -206,11 +205,9 @@ impl Client {
         use sha2::Digest;
         use tokio::io::AsyncWriteExt;
         let url = format!("{}{}", self.base, path);
-        let mut auth = HeaderValue::from_str(&format!(
-            "Bearer {}.{}",
-            creds.agent_id, creds.secret
-        ))
-        .map_err(|_| ClientError::Config("the stored credentials are not valid".into()))?;
+        let mut auth =
+            HeaderValue::from_str(&format!("Bearer {}.{}", creds.agent_id, creds.secret))
+                .map_err(|_| ClientError::Config("the stored credentials are not valid".into()))?;
         auth.set_sensitive(true);
         // The client's own timeout is for small requests; this one is bounded by `download`.
         let mut response = self
@@ -224,7 +221,11 @@ impl Client {
         let status = response.status();
         if !status.is_success() {
             let bytes = response.bytes().await.unwrap_or_default();
-            return Err(error_from_body(status.as_u16(), status.canonical_reason(), &bytes));
+            return Err(error_from_body(
+                status.as_u16(),
+                status.canonical_reason(),
+                &bytes,
+            ));
         }
         let io = |e: std::io::Error| ClientError::Config(format!("{}: {e}", dest.display()));
         let mut file = tokio::fs::File::create(dest).await.map_err(io)?;

@@ -302,7 +302,10 @@ mod tests {
             ..AgentConfig::default()
         };
         let keys = toml::to_string(&all).expect("serializes");
-        for line in keys.lines().filter(|l| !l.starts_with('[') && !l.is_empty()) {
+        for line in keys
+            .lines()
+            .filter(|l| !l.starts_with('[') && !l.is_empty())
+        {
             let key = line.split(" =").next().unwrap_or_default();
             assert!(
                 DEFAULT_TOML.contains(&format!("{key} =")),

@@ -10,6 +10,9 @@ use steward_server::domain::roles::Role;
 use steward_server::{accounts, backup, db, imports};
 use tokio_util::sync::CancellationToken;
 
+mod release_cli;
+use release_cli::ReleaseCommand;
+
 #[derive(Parser)]
 #[command(
     name = "steward-server",
@@ -55,6 +58,9 @@ enum Command {
     /// Preventive maintenance.
     #[command(subcommand)]
     Maintenance(MaintenanceCommand),
+    /// Signed agent releases: keygen, sign, add.
+    #[command(subcommand)]
+    Release(ReleaseCommand),
     /// Apply database migrations and exit.
     Migrate,
     /// Write a backup to a new file: a consistent snapshot of the database (safe while the
@@ -236,6 +242,11 @@ async fn main() -> anyhow::Result<()> {
             print!("{}", ServerConfig::default_toml());
             return Ok(());
         }
+        Command::Release(cmd) => {
+            if let Some(done) = release_cli::offline(cmd) {
+                return done;
+            }
+        }
         Command::ValidateConfig => {
             let config = load_config(&cli, None)?;
             println!(
@@ -324,6 +335,10 @@ async fn main() -> anyhow::Result<()> {
                 pass.schedules_removed,
                 pass.computed
             );
+        }
+        Command::Release(cmd) => {
+            let dir = data_dir.clone();
+            tokio::task::spawn_blocking(move || release_cli::add(&db, &dir, cmd)).await??;
         }
         Command::Migrate => println!("database is at schema version {}", db::migrations::latest()),
         Command::ImportAssets {

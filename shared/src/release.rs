@@ -64,10 +64,12 @@ pub fn release_message(
     check_release_field("os", os)?;
     check_release_field("arch", arch)?;
     let hex: String = sha256.iter().map(|b| format!("{b:02x}")).collect();
-    Ok(format!(
-        "{RELEASE_MESSAGE_PREFIX}\nsha256:{hex}\nversion:{version}\nos:{os}\narch:{arch}\n"
+    Ok(
+        format!(
+            "{RELEASE_MESSAGE_PREFIX}\nsha256:{hex}\nversion:{version}\nos:{os}\narch:{arch}\n"
+        )
+        .into_bytes(),
     )
-    .into_bytes())
 }
 
 /// Whether version `candidate` is newer than `current` (semantic-version order: dotted
@@ -179,7 +181,10 @@ mod tests {
             ("1.0", "linux:x", "x86_64"),
             ("1.0", "linux", "x86 64"),
         ] {
-            assert!(release_message(&sha, v, os, arch).is_err(), "{v:?} {os:?} {arch:?}");
+            assert!(
+                release_message(&sha, v, os, arch).is_err(),
+                "{v:?} {os:?} {arch:?}"
+            );
         }
         assert!(release_message(&sha, "1.0.0-rc.1+build_2", "windows", "aarch64").is_ok());
         assert!(check_release_field("version", &"1".repeat(65)).is_err());

@@ -36,6 +36,7 @@ mod openapi;
 mod protocol;
 mod retention;
 mod search;
+mod self_update;
 mod software;
 mod tickets;
 mod tls;

@@ -336,9 +336,9 @@ async fn read_spooled<T: Send + 'static>(
             encode(&e.request)
         })
     })
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())
+    .await
+    .map_err(|e| e.to_string())?
+    .map_err(|e| e.to_string())
 }
 
 fn verdict(e: &ClientError) -> Verdict {

@@ -9,9 +9,7 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 use serde::Serialize;
 use std::io::Write;
-use steward_shared::{
-    CheckinRequest, Health, Inventory, InventoryDelta, ReportKind, UpdateStatus,
-};
+use steward_shared::{CheckinRequest, Health, Inventory, InventoryDelta, ReportKind, UpdateStatus};
 
 /// Bodies larger than this many bytes are sent gzip-compressed.
 pub const GZIP_THRESHOLD: usize = 2048;

@@ -9,10 +9,10 @@ use crate::config::{AgentConfig, ConfigError, check_server_url};
 use crate::report::{Delivery, ReportQueue, SpoolLimits};
 use crate::state::{self, Credentials};
 use crate::update::{Installation, Updater, Verdict};
-use steward_shared::UpdateOffer;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use steward_shared::UpdateOffer;
 
 /// Producing and delivering reports, as the run loop sees it.
 pub(crate) trait Reporter: Send {
@@ -204,18 +204,16 @@ impl Reporter for HttpReporter {
         Ok(())
     }
 
-    fn update(&mut self, offer: &UpdateOffer) -> impl Future<Output = bool> + Send {
-        async move {
-            let Some(updater) = &self.updater else {
-                return false;
-            };
-            let installed = matches!(
-                updater.offer(&self.client, &self.creds, offer).await,
-                Ok(Some(_))
-            );
-            self.refresh_update_status();
-            installed
-        }
+    async fn update(&mut self, offer: &UpdateOffer) -> bool {
+        let Some(updater) = &self.updater else {
+            return false;
+        };
+        let installed = matches!(
+            updater.offer(&self.client, &self.creds, offer).await,
+            Ok(Some(_))
+        );
+        self.refresh_update_status();
+        installed
     }
 
     fn update_confirmed(&mut self) {

@@ -30,7 +30,7 @@ enum Round {
 
 /// How one delivery (with its retries) ended.
 enum Attempt {
-    Delivered(Delivery),
+    Delivered(Box<Delivery>),
     /// Not delivered before the next scheduled time, or refused for good.
     GaveUp,
     Shutdown,
@@ -103,7 +103,10 @@ impl<R: Reporter, C: Clock> Scheduler<R, C> {
             if delivery.last_response.is_some() {
                 self.reporter.update_confirmed();
             }
-            let offer = delivery.last_response.as_ref().and_then(|r| r.update.clone());
+            let offer = delivery
+                .last_response
+                .as_ref()
+                .and_then(|r| r.update.clone());
             if let Some(offer) = offer {
                 let installed = tokio::select! {
                     () = self.shutdown.cancelled() => return Ok(Round::Shutdown),
@@ -147,7 +150,7 @@ impl<R: Reporter, C: Clock> Scheduler<R, C> {
                 r = self.reporter.deliver() => r,
             };
             let error = match result {
-                Ok(delivery) => return Ok(Attempt::Delivered(delivery)),
+                Ok(delivery) => return Ok(Attempt::Delivered(Box::new(delivery))),
                 Err(RunError::Revoked) => {
                     tracing::error!(
                         "the server refused this agent's credentials: it was revoked or \

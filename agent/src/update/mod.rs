@@ -63,7 +63,10 @@ impl UpdateConfig {
             ));
         }
         if self.confirm_attempts == 0 {
-            return Err(invalid("update.confirm_attempts", "must be at least 1".into()));
+            return Err(invalid(
+                "update.confirm_attempts",
+                "must be at least 1".into(),
+            ));
         }
         Ok(())
     }
@@ -303,9 +306,8 @@ impl Updater {
                 &offer.arch,
                 &offer.signature,
             )?;
-            swap::install(&download, &me.exe, &sha).map_err(|e| {
-                UpdateError::Install(format!("{}: {e}", me.exe.display()))
-            })
+            swap::install(&download, &me.exe, &sha)
+                .map_err(|e| UpdateError::Install(format!("{}: {e}", me.exe.display())))
         }
         .await;
         let _ = std::fs::remove_file(&download);

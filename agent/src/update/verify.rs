@@ -36,9 +36,11 @@ pub fn verify_release(
     let signature = STANDARD
         .decode(signature_b64.trim())
         .map_err(|_| UpdateError::Refused("the signature is not base64".into()))?;
-    let good = keys
-        .iter()
-        .any(|k| UnparsedPublicKey::new(&ED25519, k).verify(&message, &signature).is_ok());
+    let good = keys.iter().any(|k| {
+        UnparsedPublicKey::new(&ED25519, k)
+            .verify(&message, &signature)
+            .is_ok()
+    });
     if good {
         Ok(())
     } else {
@@ -78,7 +80,14 @@ mod tests {
     fn good_key_verifies_and_other_keys_do_not() {
         let (good, other) = (key(1), key(2));
         let sig = sign(&good, b"binary", "2.0.0", "linux", "x86_64");
-        assert!(check(&[public(&good)], b"binary", "2.0.0", "linux", "x86_64", &sig));
+        assert!(check(
+            &[public(&good)],
+            b"binary",
+            "2.0.0",
+            "linux",
+            "x86_64",
+            &sig
+        ));
         assert!(check(
             &[public(&other), public(&good)],
             b"binary",
@@ -87,7 +96,14 @@ mod tests {
             "x86_64",
             &sig
         ));
-        assert!(!check(&[public(&other)], b"binary", "2.0.0", "linux", "x86_64", &sig));
+        assert!(!check(
+            &[public(&other)],
+            b"binary",
+            "2.0.0",
+            "linux",
+            "x86_64",
+            &sig
+        ));
         assert!(!check(&[], b"binary", "2.0.0", "linux", "x86_64", &sig));
     }
 
@@ -100,17 +116,34 @@ mod tests {
         assert!(!check(&keys, b"binary", "2.0.1", "linux", "x86_64", &sig));
         assert!(!check(&keys, b"binary", "2.0.0", "windows", "x86_64", &sig));
         assert!(!check(&keys, b"binary", "2.0.0", "linux", "aarch64", &sig));
-        assert!(!check(&keys, b"binary", "2.0.0", "linux", "x86_64", "not base64!"));
+        assert!(!check(
+            &keys,
+            b"binary",
+            "2.0.0",
+            "linux",
+            "x86_64",
+            "not base64!"
+        ));
         let mut bad = STANDARD.decode(&sig).unwrap();
         bad[0] ^= 1;
-        assert!(!check(&keys, b"binary", "2.0.0", "linux", "x86_64", &STANDARD.encode(bad)));
+        assert!(!check(
+            &keys,
+            b"binary",
+            "2.0.0",
+            "linux",
+            "x86_64",
+            &STANDARD.encode(bad)
+        ));
     }
 
     #[test]
     fn keys_must_be_32_bytes_of_base64() {
         let k = key(3);
         let text = STANDARD.encode(public(&k));
-        assert_eq!(parse_keys(std::slice::from_ref(&text)).unwrap(), [public(&k)]);
+        assert_eq!(
+            parse_keys(std::slice::from_ref(&text)).unwrap(),
+            [public(&k)]
+        );
         assert!(parse_keys(&["abc".into()]).is_err());
         assert!(parse_keys(&[STANDARD.encode([0u8; 31])]).is_err());
     }

@@ -15,6 +15,10 @@ pub struct Agent {
     pub revoked_at: Option<i64>,
     /// The last report applied (0 before delta reporting).
     pub last_seq: i64,
+    /// `os/arch` as the agent reports it (agents that self-update).
+    pub platform: String,
+    /// Why the agent's last self-update failed or was rolled back.
+    pub update_error: Option<String>,
 }
 
 /// Why an agent credential was refused.
@@ -34,6 +38,8 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Agent> {
         last_seen_at: r.get(5)?,
         revoked_at: r.get(6)?,
         last_seq: r.get(7)?,
+        platform: r.get(8)?,
+        update_error: r.get(9)?,
     })
 }
 
@@ -82,7 +88,7 @@ pub fn revoke(c: &Connection, id: &str, now: i64) -> DbResult<bool> {
 
 pub fn by_asset(c: &Connection, asset_id: i64) -> DbResult<Vec<Agent>> {
     let mut stmt = c.prepare_cached(
-        "SELECT id, asset_id, hostname, agent_version, enrolled_at, last_seen_at, revoked_at, last_seq
+        "SELECT id, asset_id, hostname, agent_version, enrolled_at, last_seen_at, revoked_at, last_seq, platform, update_error
          FROM agents WHERE asset_id = ?1 ORDER BY enrolled_at",
     )?;
     let rows = stmt.query_map([asset_id], from_row)?;
@@ -91,7 +97,7 @@ pub fn by_asset(c: &Connection, asset_id: i64) -> DbResult<Vec<Agent>> {
 
 pub fn get(c: &Connection, id: &str) -> DbResult<Option<Agent>> {
     optional(c.query_row(
-        "SELECT id, asset_id, hostname, agent_version, enrolled_at, last_seen_at, revoked_at, last_seq FROM agents WHERE id = ?1",
+        "SELECT id, asset_id, hostname, agent_version, enrolled_at, last_seen_at, revoked_at, last_seq, platform, update_error FROM agents WHERE id = ?1",
         [id],
         from_row,
     ))
@@ -116,7 +122,7 @@ pub fn mark_seen(
 /// Agents ordered by id, after `after`.
 pub fn list(c: &Connection, after: Option<&str>, limit: u32) -> DbResult<Vec<Agent>> {
     let mut stmt = c.prepare_cached(
-        "SELECT id, asset_id, hostname, agent_version, enrolled_at, last_seen_at, revoked_at, last_seq
+        "SELECT id, asset_id, hostname, agent_version, enrolled_at, last_seen_at, revoked_at, last_seq, platform, update_error
          FROM agents WHERE id > ?1 ORDER BY id LIMIT ?2",
     )?;
     let rows = stmt.query_map(params![after.unwrap_or(""), limit], from_row)?;

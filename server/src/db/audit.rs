@@ -29,6 +29,8 @@ pub mod action {
     pub const EXPORT_AUDIT_LOG: &str = "export.audit_log";
     pub const WEBHOOK_CREATED: &str = "webhook.created";
     pub const WEBHOOK_DELETED: &str = "webhook.deleted";
+    pub const AGENT_RELEASE_PUBLISHED: &str = "agent_release.published";
+    pub const AGENT_RELEASE_CHANGED: &str = "agent_release.changed";
 
     /// Every code, for the page's filter.
     pub const ALL: &[&str] = &[
@@ -52,6 +54,8 @@ pub mod action {
         EXPORT_AUDIT_LOG,
         WEBHOOK_CREATED,
         WEBHOOK_DELETED,
+        AGENT_RELEASE_PUBLISHED,
+        AGENT_RELEASE_CHANGED,
     ];
 }
 

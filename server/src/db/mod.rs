@@ -3,6 +3,7 @@
 //!
 //! SQL lives in plain sync functions over `&Connection`, one module per resource.
 
+pub mod agent_releases;
 pub mod agents;
 pub mod alerts;
 pub mod asset_export;

@@ -14,6 +14,7 @@ pub mod lockout;
 pub mod maintenance;
 pub mod recurrence;
 pub mod roles;
+pub mod rollout;
 pub mod sla;
 pub mod tickets;
 pub mod versions;

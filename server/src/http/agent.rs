@@ -205,6 +205,11 @@ pub fn validate_request(req: &CheckinRequest) -> Result<(), String> {
     if req.digest.len() > 128 || req.base_digest.len() > 128 {
         return Err("digests are at most 128 characters".into());
     }
+    if let Some(u) = &req.update
+        && [&u.version, &u.os, &u.arch].iter().any(|f| f.len() > 64)
+    {
+        return Err("update: version, os and arch are at most 64 characters".into());
+    }
     if req.seq > i64::MAX as u64 {
         return Err("seq is out of range".into());
     }
@@ -316,7 +321,14 @@ async fn checkin(
     // inventories. Heartbeats and deltas are small and share commits in savepoints.
     let full = req.kind == ReportKind::Full;
     let work = move |tx: &rusqlite::Transaction<'_>| {
+        let status = req.update.clone();
         let reply = db::checkin::handle(tx, &agent_id, req, &ip, now, &thresholds)?;
+        let offer = match &status {
+            Some(s) if reply.outcome != db::checkin::Outcome::Revoked => {
+                super::agent_releases::offer_for(tx, &agent_id, s)?
+            }
+            _ => None,
+        };
         if open_tickets && reply.asset_id > 0 {
             crate::service_desk::tickets_for_alerts(tx, &desk, Some(reply.asset_id), now)?;
         }
@@ -324,9 +336,9 @@ async fn checkin(
             let ctx = crate::maintenance::Ctx::new(&desk, &config);
             crate::maintenance::record_agent_meters(tx, &ctx, reply.asset_id, uptime, now)?;
         }
-        Ok(reply)
+        Ok((reply, offer))
     };
-    let reply = if full {
+    let (reply, offer) = if full {
         state.db.write_shared(work).await?
     } else {
         state.db.write_grouped(work).await?
@@ -342,6 +354,7 @@ async fn checkin(
     Ok(Json(CheckinResponse {
         asset_id: reply.asset_id,
         commands: reply.commands,
+        update: offer,
     }))
 }
 

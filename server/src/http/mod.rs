@@ -1,6 +1,7 @@
 //! The HTTP surface: the router, shared state, security headers, and one module per resource.
 
 pub mod agent;
+pub mod agent_releases;
 pub mod alerts;
 pub mod asset_input;
 pub mod asset_records;
@@ -87,6 +88,7 @@ pub fn api_routes(legacy_max_body_bytes: usize) -> Routes {
         .merge(openapi::router())
         .merge(system::router())
         .merge(agent::router())
+        .merge(agent_releases::router())
         .merge(alerts::router())
         .merge(assets::router())
         .merge(exports::router())
@@ -119,6 +121,7 @@ fn describe_all(api: &mut openapi::Api) {
     openapi::describe(api);
     system::describe(api);
     agent::describe(api);
+    agent_releases::describe(api);
     alerts::describe(api);
     assets::describe(api);
     exports::describe(api);

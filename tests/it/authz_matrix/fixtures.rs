@@ -58,6 +58,9 @@ pub enum Fx {
     AgentId,
     FreshAgent,
     EnrollmentToken,
+    /// A signed agent release, and the digest of its stored binary.
+    AgentRelease,
+    ReleaseSha,
     /// An asset's QR label token and a problem report's follow token.
     PublicToken,
     FollowToken,
@@ -102,6 +105,27 @@ fn id(v: &Value) -> String {
 }
 
 /// A name no other cell uses.
+/// A release stored as `steward-server release add` would (the signature's shape is all
+/// the server checks; agents check what it signs).
+async fn agent_release(s: &TestServer) -> (String, String) {
+    let data_dir = s.state.config.server.data_dir.clone();
+    let file = s.dir.path().join("authz-agent-build");
+    std::fs::write(&file, b"#!/bin/sh\nexit 0\n").unwrap();
+    s.with_db(move |db| {
+        use base64::Engine;
+        let sig = base64::engine::general_purpose::STANDARD.encode([7u8; 64]);
+        let meta = steward_server::releases::ReleaseMeta {
+            version: "99.0.0".into(),
+            os: "linux".into(),
+            arch: "x86_64".into(),
+        };
+        let id = steward_server::releases::add(db, &data_dir, &file, &sig, &meta, 0).unwrap();
+        let (sha, _) = steward_server::releases::digest_file(&file).unwrap();
+        (id.to_string(), hex::encode(sha))
+    })
+    .await
+}
+
 pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", steward_server::crypto::random_hex(4))
 }
@@ -172,6 +196,9 @@ impl Fixtures {
         ids.insert(Fx::AssetType, "monitor".into());
         ids.insert(Fx::Rest, "inventory".into());
         ids.insert(Fx::EnrollmentToken, s.enrollment_token(100).await);
+        let (release, sha) = agent_release(s).await;
+        ids.insert(Fx::AgentRelease, release);
+        ids.insert(Fx::ReleaseSha, sha);
 
         let ticket = file_ticket(s, &ann, &format!("Printer jams {MARKER}")).await;
         ids.insert(Fx::Ticket, ticket.to_string());

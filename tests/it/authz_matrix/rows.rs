@@ -74,6 +74,18 @@ fn api_rows() -> Vec<Row> {
             .json(|_, _| json!({"title": "Disk almost full", "body": "92% used"})),
         api("POST", "/api/v1/enrollment-tokens", ADMIN).json(|_, _| json!({"uses": 1})),
         api("GET", "/api/v1/agents", STAFF),
+        api("GET", "/api/v1/agent-releases", ADMIN),
+        api("POST", "/api/v1/agent-releases", ADMIN).json(|fx, _| {
+            json!({
+                "version": unique("98.0.0"), "os": "linux", "arch": "x86_64",
+                "sha256": fx.id(ReleaseSha),
+                "signature": "A".repeat(86) + "==",
+            })
+        }),
+        api("PATCH", "/api/v1/agent-releases/{id}", ADMIN)
+            .ids(&[AgentRelease])
+            .json(|_, _| json!({"percentage": 0})),
+        api("GET", "/api/v1/agent/releases/{id}/binary", AGENT).ids(&[AgentRelease]),
         api("POST", "/api/v1/agents/{id}/revoke", ADMIN).ids(&[FreshAgent]),
         api("POST", "/api/v1/agents/{id}/commands", STAFF)
             .ids(&[AgentId])
