@@ -288,6 +288,7 @@ pub fn report(fleet: &mut Fleet, agent: &Agent, kind: Kind, now: i64) -> Checkin
             inventory: inventory(&fleet.machine(agent.index), agent.index, version, now),
             delta: None,
             health,
+            update: None,
         },
         Kind::Delta => {
             agent.version.store(version + 1, Ordering::Release);
@@ -305,6 +306,7 @@ pub fn report(fleet: &mut Fleet, agent: &Agent, kind: Kind, now: i64) -> Checkin
                     ..InventoryDelta::default()
                 }),
                 health,
+                update: None,
             }
         }
         Kind::Heartbeat => CheckinRequest {
@@ -315,6 +317,7 @@ pub fn report(fleet: &mut Fleet, agent: &Agent, kind: Kind, now: i64) -> Checkin
             inventory: Inventory::default(),
             delta: None,
             health,
+            update: None,
         },
     }
 }
