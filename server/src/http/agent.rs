@@ -253,13 +253,6 @@ impl FromRequest<AppState> for CheckinBody {
             .and_then(|v| v.to_str().ok())
             .map(str::to_ascii_lowercase);
         let limit = state.config.server.max_body_bytes;
-        let too_large = || {
-            AppError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                "the request body is larger than the server accepts (server.max_body_bytes)",
-            )
-        };
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 too_large()
@@ -267,34 +260,54 @@ impl FromRequest<AppState> for CheckinBody {
                 AppError::bad_request("invalid_body", e.body_text())
             }
         })?;
-        let body: Vec<u8> = match encoding.as_deref() {
-            None | Some("identity") => bytes.to_vec(),
-            Some("gzip") => {
-                let mut out = Vec::new();
-                let mut reader = flate2::read::GzDecoder::new(&bytes[..]).take(limit as u64 + 1);
-                reader.read_to_end(&mut out).map_err(|e| {
-                    AppError::bad_request("invalid_body", format!("the gzip body is corrupt: {e}"))
-                })?;
-                if out.len() > limit {
-                    return Err(too_large());
-                }
-                out
-            }
-            Some(other) => {
-                return Err(AppError::new(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported_encoding",
-                    format!("Content-Encoding {other:?} is not supported; use gzip or none"),
-                ));
-            }
-        };
-        serde_json::from_slice(&body).map(CheckinBody).map_err(|e| {
-            AppError::bad_request(
-                "invalid_body",
-                format!("the report is not valid JSON for a check-in: {e}"),
-            )
-        })
+        decode_checkin(encoding.as_deref(), &bytes, limit).map(CheckinBody)
     }
+}
+
+/// A check-in body as received (`encoding`: the lower-cased `Content-Encoding`, if any) to
+/// the report: gzip inflated up to `limit` bytes, then JSON. Refused with a 4xx error.
+pub fn decode_checkin(
+    encoding: Option<&str>,
+    bytes: &[u8],
+    limit: usize,
+) -> Result<CheckinRequest, AppError> {
+    let inflated;
+    let body: &[u8] = match encoding {
+        None | Some("identity") => bytes,
+        Some("gzip") => {
+            let mut out = Vec::new();
+            let mut reader = flate2::read::GzDecoder::new(bytes).take(limit as u64 + 1);
+            reader.read_to_end(&mut out).map_err(|e| {
+                AppError::bad_request("invalid_body", format!("the gzip body is corrupt: {e}"))
+            })?;
+            if out.len() > limit {
+                return Err(too_large());
+            }
+            inflated = out;
+            &inflated
+        }
+        Some(other) => {
+            return Err(AppError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_encoding",
+                format!("Content-Encoding {other:?} is not supported; use gzip or none"),
+            ));
+        }
+    };
+    serde_json::from_slice(body).map_err(|e| {
+        AppError::bad_request(
+            "invalid_body",
+            format!("the report is not valid JSON for a check-in: {e}"),
+        )
+    })
+}
+
+fn too_large() -> AppError {
+    AppError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        "the request body is larger than the server accepts (server.max_body_bytes)",
+    )
 }
 
 async fn checkin(
@@ -509,3 +522,7 @@ async fn queue_command(
         Err(AppError::not_found("active agent"))
     }
 }
+
+#[cfg(test)]
+#[path = "agent_tests.rs"]
+mod tests;
