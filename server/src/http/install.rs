@@ -38,7 +38,7 @@ pub(super) fn describe(api: &mut super::openapi::Api) {
     api.op(
         "GET",
         "/install/agent.ps1",
-        "Windows install script for one enrollment token (iwr -useb URL | iex)",
+        "Windows install script for one enrollment token (irm URL | iex)",
         Access::Public,
     )
     .query::<InstallQuery>()

@@ -69,7 +69,7 @@ struct NewToken {
 pub fn one_liners(base: &str, token: &str) -> (String, String, String) {
     (
         format!("curl -fsSL '{base}/install/agent.sh?token={token}' | sudo sh"),
-        format!("iwr -useb '{base}/install/agent.ps1?token={token}' | iex"),
+        format!("irm '{base}/install/agent.ps1?token={token}' | iex"),
         format!("steward-agent enroll --server {base} --token {token}"),
     )
 }
