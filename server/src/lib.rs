@@ -21,6 +21,7 @@ pub mod legacy;
 pub mod maintenance;
 pub mod notify;
 pub mod quickstart;
+pub mod releases;
 pub mod retention;
 pub mod service_desk;
 pub mod sign_in_limit;

@@ -20,6 +20,16 @@ pub const ENROLL_PATH: &str = "/api/v1/agent/enroll";
 pub const CHECKIN_PATH: &str = "/api/v1/agent/checkin";
 /// Path where an agent files a ticket for its own machine.
 pub const AGENT_TICKET_PATH: &str = "/api/v1/agent/tickets";
+/// Path where an agent revokes its own credential (the machine is leaving the fleet).
+pub const DEREGISTER_PATH: &str = "/api/v1/agent/deregister";
+
+/// Reply to `POST /api/v1/agent/deregister`: the agent that is now revoked.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(default)]
+pub struct DeregisterResponse {
+    pub agent_id: String,
+}
 
 /// Body of `POST /api/v1/agent/tickets`: a ticket filed from the machine itself.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]

@@ -16,6 +16,7 @@ pub mod events;
 pub mod exports;
 pub mod groups;
 pub mod imports;
+pub mod install;
 pub mod labels;
 pub mod legacy;
 pub mod licenses;
@@ -87,6 +88,7 @@ pub fn api_routes(legacy_max_body_bytes: usize) -> Routes {
         .merge(openapi::router())
         .merge(system::router())
         .merge(agent::router())
+        .merge(install::router())
         .merge(alerts::router())
         .merge(assets::router())
         .merge(exports::router())
@@ -119,6 +121,7 @@ fn describe_all(api: &mut openapi::Api) {
     openapi::describe(api);
     system::describe(api);
     agent::describe(api);
+    install::describe(api);
     alerts::describe(api);
     assets::describe(api);
     exports::describe(api);

@@ -58,6 +58,9 @@ pub enum Fx {
     AgentId,
     FreshAgent,
     EnrollmentToken,
+    /// An agent build the install one-liner serves: `linux-x86_64`, `steward-agent`.
+    ReleasePlatform,
+    ReleaseFile,
     /// An asset's QR label token and a problem report's follow token.
     PublicToken,
     FollowToken,
@@ -172,6 +175,23 @@ impl Fixtures {
         ids.insert(Fx::AssetType, "monitor".into());
         ids.insert(Fx::Rest, "inventory".into());
         ids.insert(Fx::EnrollmentToken, s.enrollment_token(100).await);
+        // Agent builds for the install scripts to offer (their bytes do not matter here).
+        for (platform, file) in [
+            ("linux-x86_64", "steward-agent"),
+            ("windows-x86_64", "steward-agent.exe"),
+        ] {
+            let dir = s
+                .state
+                .config
+                .server
+                .data_dir
+                .join("releases")
+                .join(platform);
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join(file), b"not really an agent").unwrap();
+        }
+        ids.insert(Fx::ReleasePlatform, "linux-x86_64".into());
+        ids.insert(Fx::ReleaseFile, "steward-agent".into());
 
         let ticket = file_ticket(s, &ann, &format!("Printer jams {MARKER}")).await;
         ids.insert(Fx::Ticket, ticket.to_string());
