@@ -11,6 +11,10 @@ sudo=""
 need=()
 command -v fusioninventory-agent >/dev/null || need+=(fusioninventory-agent)
 command -v ocsinventory-agent >/dev/null || need+=(ocsinventory-agent)
+# The package tests (tests/it/packages.rs) read the .deb with dpkg-deb and the .rpm with
+# rpm; cargo-deb's `depends = "$auto"` needs dpkg-shlibdeps (dpkg-dev).
+command -v rpm >/dev/null || need+=(rpm)
+command -v dpkg-shlibdeps >/dev/null || need+=(dpkg-dev)
 # The OCS agent reads /etc/ocsinventory/ocsinventory-agent.cfg before its flags; Debian's
 # default there (local=...) makes it write files instead of sending, which --server cannot
 # override. Configure the package for HTTP (the tests pass their own --server).
@@ -43,4 +47,13 @@ if ! "$venv/bin/python" -c 'import schemathesis, openapi_spec_validator' 2>/dev/
   rm -rf "$venv"
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q --disable-pip-version-check $want
+fi
+
+# The package and install-script tests use the real packages from packaging/build.sh
+# (release binaries: about 11 minutes on 2 busy cores). Build them when they are missing
+# or older than the sources they come from.
+deb=$(ls target/packages/steward-agent_*.deb 2>/dev/null | head -n 1 || true)
+if [ -z "$deb" ] || [ -n "$(find shared agent server config packaging Cargo.toml Cargo.lock -newer "$deb" -type f -print -quit)" ]; then
+  echo "== building the Linux packages (packaging/build.sh) for the package tests"
+  bash packaging/build.sh
 fi

@@ -251,6 +251,29 @@ impl Client {
         Ok((hasher.finalize().into(), size))
     }
 
+    /// Revoke this agent's own credential on the server (the machine leaves the fleet).
+    pub async fn deregister(
+        &self,
+        creds: &Credentials,
+    ) -> Result<steward_shared::DeregisterResponse, ClientError> {
+        let mut auth = HeaderValue::from_str(&format!(
+            "Bearer {}.{}",
+            creds.agent_id, creds.secret
+        ))
+        .map_err(|_| {
+            ClientError::Config(
+                "the stored credentials contain invalid characters; enroll again".to_string(),
+            )
+        })?;
+        auth.set_sensitive(true);
+        self.post(
+            steward_shared::DEREGISTER_PATH,
+            &serde_json::json!({}),
+            Some(auth),
+        )
+        .await
+    }
+
     /// Send an already encoded report (JSON, gzip-compressed when `gzip`).
     pub async fn checkin_body(
         &self,

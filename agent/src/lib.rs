@@ -9,6 +9,7 @@ pub mod client;
 pub(crate) mod clock;
 pub mod collect;
 pub mod config;
+pub mod enrollment;
 pub mod report;
 pub mod run;
 pub mod schedule;

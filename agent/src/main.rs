@@ -54,6 +54,16 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         ca_cert: Option<PathBuf>,
     },
+    /// Enroll with the server and token written in FILE (`STEWARD_SERVER=`,
+    /// `STEWARD_ENROLL_TOKEN=`, optional `STEWARD_CA_CERT=`), then delete FILE. Does
+    /// nothing when FILE does not exist. Packages and the service use it.
+    EnrollPending {
+        #[arg(value_name = "FILE", default_value = "/etc/steward-agent/enroll.env")]
+        file: PathBuf,
+    },
+    /// Ask the server to revoke this agent (the machine leaves the fleet) and forget the
+    /// credentials.
+    Deregister,
     /// Check in now and then on the schedule, until stopped.
     Run {
         /// Check in once and exit.
@@ -130,6 +140,25 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                  (or the steward-agent service).",
                 creds.agent_id, creds.server_url
             );
+        }
+        Command::EnrollPending { file } => {
+            let done = runtime()?.block_on(steward_agent::enrollment::enroll_pending(
+                &config, &file, &state_dir,
+            ))?;
+            match done {
+                steward_agent::enrollment::PendingOutcome::NoFile => {
+                    println!("{}: no pending enrollment.", file.display());
+                }
+                steward_agent::enrollment::PendingOutcome::Enrolled(id) => {
+                    println!("Enrolled as agent {id}; deleted {}.", file.display());
+                }
+            }
+        }
+        Command::Deregister => {
+            match runtime()?.block_on(steward_agent::enrollment::deregister(&config, &state_dir))? {
+                Some(id) => println!("Agent {id} is revoked on the server; credentials deleted."),
+                None => println!("This machine is not enrolled; nothing to revoke."),
+            }
         }
         Command::Run { once: true } => {
             let reply = runtime()?.block_on(run::run_once(&config, &state_dir))?;

@@ -25,6 +25,7 @@ pub mod releases;
 pub mod retention;
 pub mod service_desk;
 pub mod sign_in_limit;
+pub mod signed_releases;
 pub mod sweeper;
 pub mod ui;
 

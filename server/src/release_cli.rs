@@ -1,5 +1,5 @@
 //! `steward-server release ...`: the release key, signing a build, storing a signed
-//! build. Included by `main.rs`; the work is in `steward_server::releases`.
+//! build. Included by `main.rs`; the work is in `steward_server::signed_releases`.
 
 use clap::Subcommand;
 use std::path::PathBuf;
@@ -47,14 +47,14 @@ pub enum ReleaseCommand {
 
 /// Keygen and sign need no data directory; `None` when `cmd` needs one.
 pub fn offline(cmd: &ReleaseCommand) -> Option<anyhow::Result<()>> {
-    use steward_server::releases;
+    use steward_server::signed_releases;
     match cmd {
         ReleaseCommand::Keygen { out } => Some((|| {
-            let public = releases::keygen(out)?;
+            let public = signed_releases::keygen(out)?;
             eprintln!(
                 "Wrote {} (keep it secret, off the server) and {}.",
-                out.join(releases::PRIVATE_KEY_FILE).display(),
-                out.join(releases::PUBLIC_KEY_FILE).display()
+                out.join(signed_releases::PRIVATE_KEY_FILE).display(),
+                out.join(signed_releases::PUBLIC_KEY_FILE).display()
             );
             eprintln!("Agents trust it with: [update] public_keys = [\"{public}\"]");
             println!("{public}");
@@ -68,7 +68,7 @@ pub fn offline(cmd: &ReleaseCommand) -> Option<anyhow::Result<()>> {
             arch,
             out,
         } => Some((|| {
-            let sig = releases::sign(key, file, version, os, arch)?;
+            let sig = signed_releases::sign(key, file, version, os, arch)?;
             let out = out.clone().unwrap_or_else(|| {
                 let mut p = file.clone().into_os_string();
                 p.push(".sig");
@@ -98,12 +98,14 @@ pub fn add(
     } = cmd
     {
         let signature = std::fs::read_to_string(&sig)?;
-        let meta = steward_server::releases::ReleaseMeta {
+        let meta = steward_server::signed_releases::ReleaseMeta {
             version: version.clone(),
             os: os.clone(),
             arch: arch.clone(),
         };
-        let id = steward_server::releases::add(db, data_dir, &file, &signature, &meta, percentage)?;
+        let id = steward_server::signed_releases::add(
+            db, data_dir, &file, &signature, &meta, percentage,
+        )?;
         println!("{id}");
         eprintln!(
             "Release {id} ({version}, {os}/{arch}) stored, offered to {percentage}% of agents; \

@@ -1,261 +1,130 @@
-//! Signed agent releases on the server side: the release key (`steward-server release
-//! keygen`), signing a build (`release sign`), and storing a signed build under the data
-//! directory (`release add`): `<data_dir>/agent-releases/<sha256>`, written to a
-//! temporary file, fsynced and renamed before its row is recorded.
-//!
-//! The server never needs the private key: signing is meant to happen on a build
-//! machine, and agents check signatures against the public keys in their own config.
-//! The signed message is [`steward_shared::release::release_message`].
+//! Agent binaries that the server hands out to the install one-liner:
+//! `<data_dir>/releases/<os>-<arch>/steward-agent` (`steward-agent.exe` on Windows), put
+//! there by an admin or by `packaging/build.sh --releases DIR`. Their SHA-256 is computed
+//! each time a script is generated (a few milliseconds for a 5 MB agent), so a binary
+//! replaced in place is never offered with a stale checksum.
 
-use crate::db::audit::{Actor, Entry, action};
-use crate::db::{self, Db, agent_releases::NewRelease};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use ring::rand::SystemRandom;
-use ring::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
-use serde_json::json;
+use crate::domain::install_scripts::{Checksum, Shell, valid_platform_part};
 use sha2::{Digest, Sha256};
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use steward_shared::release::release_message;
 
-/// File names `keygen` writes.
-pub const PRIVATE_KEY_FILE: &str = "release-key.pk8";
-pub const PUBLIC_KEY_FILE: &str = "release-key.pub";
-
-#[derive(Debug, thiserror::Error)]
-pub enum ReleaseError {
-    #[error("{0}")]
-    Invalid(String),
-    #[error("{}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error(transparent)]
-    Db(#[from] db::DbError),
+/// The releases directory inside the data directory.
+pub fn dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("releases")
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ReleaseError + '_ {
-    move |source| ReleaseError::Io {
-        path: path.to_path_buf(),
-        source,
+/// The file for `platform` (`linux-x86_64`) and `file`, if both are names we hand out
+/// (the file itself may not exist).
+pub fn binary_path(data_dir: &Path, platform: &str, file: &str) -> Option<PathBuf> {
+    let (os, arch) = platform.split_once('-')?;
+    let ok = valid_platform_part(os)
+        && valid_platform_part(arch)
+        && (file == Shell::Sh.binary() || file == Shell::PowerShell.binary());
+    ok.then(|| dir(data_dir).join(platform).join(file))
+}
+
+/// The binaries offered for `shell`'s OS, by architecture, sorted, with their SHA-256.
+/// Blocking: call it off the async threads.
+pub fn checksums(data_dir: &Path, shell: Shell) -> std::io::Result<Vec<Checksum>> {
+    let prefix = format!("{}-", shell.os());
+    let entries = match std::fs::read_dir(dir(data_dir)) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        let name = entry?.file_name();
+        let Some(arch) = name.to_str().and_then(|n| n.strip_prefix(&prefix)) else {
+            continue;
+        };
+        if !valid_platform_part(arch) {
+            continue;
+        }
+        let path = dir(data_dir).join(name.clone()).join(shell.binary());
+        match sha256_file(&path) {
+            Ok(sha256) => out.push(Checksum {
+                arch: arch.to_owned(),
+                sha256,
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
     }
+    out.sort_by(|a, b| a.arch.cmp(&b.arch));
+    Ok(out)
 }
 
-/// Where the binary with this digest is stored; `None` unless it is 64 lowercase hex.
-pub fn binary_path(data_dir: &Path, sha256: &str) -> Option<PathBuf> {
-    let valid = sha256.len() == 64
-        && sha256
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    valid.then(|| data_dir.join("agent-releases").join(sha256))
-}
-
-/// A new key pair in `out`: the private key (PKCS#8, mode 0600, never overwritten) and
-/// the public key; returns the public key as agents configure it (base64).
-pub fn keygen(out: &Path) -> Result<String, ReleaseError> {
-    std::fs::create_dir_all(out).map_err(io(out))?;
-    let rng = SystemRandom::new();
-    let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng)
-        .map_err(|_| ReleaseError::Invalid("cannot generate a key".into()))?;
-    let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref())
-        .map_err(|_| ReleaseError::Invalid("generated key is unreadable".into()))?;
-    let private = out.join(PRIVATE_KEY_FILE);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(&private).map_err(io(&private))?;
-    file.write_all(pkcs8.as_ref()).map_err(io(&private))?;
-    file.sync_all().map_err(io(&private))?;
-    let public = STANDARD.encode(pair.public_key().as_ref());
-    let pub_path = out.join(PUBLIC_KEY_FILE);
-    std::fs::write(&pub_path, format!("{public}\n")).map_err(io(&pub_path))?;
-    Ok(public)
-}
-
-/// SHA-256 and size of a file, read in chunks.
-pub fn digest_file(path: &Path) -> Result<([u8; 32], u64), ReleaseError> {
-    let mut file = std::fs::File::open(path).map_err(io(path))?;
+fn sha256_file(path: &Path) -> std::io::Result<String> {
+    let mut file = std::fs::File::open(path)?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 64 * 1024];
-    let mut size = 0u64;
     loop {
-        let n = file.read(&mut buf).map_err(io(path))?;
+        let n = file.read(&mut buf)?;
         if n == 0 {
-            return Ok((hasher.finalize().into(), size));
+            break;
         }
-        size += n as u64;
         hasher.update(&buf[..n]);
     }
-}
-
-/// The signature (base64) of the release message for `binary`.
-pub fn sign(
-    key: &Path,
-    binary: &Path,
-    version: &str,
-    os: &str,
-    arch: &str,
-) -> Result<String, ReleaseError> {
-    let pkcs8 = std::fs::read(key).map_err(io(key))?;
-    let pair = Ed25519KeyPair::from_pkcs8(&pkcs8).map_err(|_| {
-        ReleaseError::Invalid(format!("{} is not an ed25519 PKCS#8 key", key.display()))
-    })?;
-    let (sha, _) = digest_file(binary)?;
-    let message = release_message(&sha, version, os, arch)
-        .map_err(|e| ReleaseError::Invalid(e.to_string()))?;
-    Ok(STANDARD.encode(pair.sign(&message).as_ref()))
-}
-
-/// Whether `signature` (base64) by `public_key` (base64) covers this release.
-pub fn verify(
-    public_key: &str,
-    sha256: &[u8; 32],
-    version: &str,
-    os: &str,
-    arch: &str,
-    signature: &str,
-) -> bool {
-    let (Ok(key), Ok(sig)) = (
-        STANDARD.decode(public_key.trim()),
-        STANDARD.decode(signature.trim()),
-    ) else {
-        return false;
-    };
-    release_message(sha256, version, os, arch).is_ok_and(|m| {
-        UnparsedPublicKey::new(&ED25519, key)
-            .verify(&m, &sig)
-            .is_ok()
-    })
-}
-
-/// Checks that `signature` is 64 bytes of base64 (agents check what it signs).
-pub fn check_signature_shape(signature: &str) -> Result<(), ReleaseError> {
-    match STANDARD.decode(signature.trim()) {
-        Ok(b) if b.len() == 64 => Ok(()),
-        _ => Err(ReleaseError::Invalid(
-            "the signature must be 64 bytes of base64 (from `steward-server release sign`)".into(),
-        )),
-    }
-}
-
-/// Stores `binary` under the data directory (once per content); its digest and size.
-pub fn store_binary(data_dir: &Path, binary: &Path) -> Result<(String, u64), ReleaseError> {
-    let (sha, size) = digest_file(binary)?;
-    let sha = hex::encode(sha);
-    let Some(dest) = binary_path(data_dir, &sha) else {
-        return Err(ReleaseError::Invalid("bad digest".into()));
-    };
-    if dest.is_file() {
-        return Ok((sha, size));
-    }
-    let dir = data_dir.join("agent-releases");
-    std::fs::create_dir_all(&dir).map_err(io(&dir))?;
-    let tmp = dir.join(format!(".{}.part", crate::crypto::random_hex(8)));
-    std::fs::copy(binary, &tmp).map_err(io(&tmp))?;
-    std::fs::File::open(&tmp)
-        .and_then(|f| f.sync_all())
-        .map_err(io(&tmp))?;
-    if digest_file(&tmp)?.0 != *hex::decode(&sha).unwrap_or_default() {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(ReleaseError::Invalid(
-            "the file changed while it was copied".into(),
-        ));
-    }
-    std::fs::rename(&tmp, &dest).map_err(io(&dest))?;
-    if let Ok(d) = std::fs::File::open(&dir) {
-        let _ = d.sync_all();
-    }
-    Ok((sha, size))
-}
-
-/// `steward-server release add`: stores the binary and records the release, offered to
-/// nobody until its rollout is set (`PATCH /api/v1/agent-releases/{id}`) unless
-/// `percentage` says otherwise. Returns the release id.
-/// What a release is: the signed version and platform.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReleaseMeta {
-    pub version: String,
-    pub os: String,
-    pub arch: String,
-}
-
-pub fn add(
-    db: &Db,
-    data_dir: &Path,
-    binary: &Path,
-    signature: &str,
-    meta: &ReleaseMeta,
-    percentage: u8,
-) -> Result<i64, ReleaseError> {
-    let (version, os, arch) = (&meta.version, &meta.os, &meta.arch);
-    check_signature_shape(signature)?;
-    release_message(&[0; 32], version, os, arch)
-        .map_err(|e| ReleaseError::Invalid(e.to_string()))?;
-    if percentage > 100 {
-        return Err(ReleaseError::Invalid("--percentage is 0 to 100".into()));
-    }
-    let (sha256, size) = store_binary(data_dir, binary)?;
-    let release = NewRelease {
-        version: version.clone(),
-        os: os.clone(),
-        arch: arch.clone(),
-        sha256,
-        size: size as i64,
-        signature: signature.trim().into(),
-        percentage,
-        ..NewRelease::default()
-    };
-    let now = crate::clock::now();
-    let id = db.write_blocking(move |tx| {
-        let Some(id) = db::agent_releases::insert(tx, &release, now)? else {
-            return Ok(None);
-        };
-        let e = Entry::new(now, &Actor::cli(), action::AGENT_RELEASE_PUBLISHED)
-            .target(format!("agent_release:{id}"))
-            .detail(json!({
-                "version": release.version, "os": release.os, "arch": release.arch,
-                "sha256": release.sha256, "percentage": release.percentage,
-            }));
-        db::audit::record(tx, &e)?;
-        Ok(Some(id))
-    })?;
-    id.ok_or_else(|| {
-        ReleaseError::Invalid(format!(
-            "a release {version} for {os}/{arch} exists already"
-        ))
-    })
+    Ok(hex::encode(hasher.finalize()))
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
-    fn keygen_sign_verify_round_trip() {
-        let dir = tempfile::tempdir().unwrap();
-        let public = keygen(dir.path()).unwrap();
-        let key = dir.path().join(PRIVATE_KEY_FILE);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&key).unwrap().permissions().mode();
-            assert_eq!(mode & 0o777, 0o600);
+    fn lists_each_architecture_with_its_checksum() {
+        let data = tempfile::tempdir().unwrap();
+        let put = |platform: &str, file: &str, bytes: &[u8]| {
+            let d = dir(data.path()).join(platform);
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(d.join(file), bytes).unwrap();
+        };
+        assert!(checksums(data.path(), Shell::Sh).unwrap().is_empty());
+        put("linux-x86_64", "steward-agent", b"abc");
+        put("linux-aarch64", "steward-agent", b"");
+        put("windows-x86_64", "steward-agent.exe", b"abc");
+        put("linux-BAD", "steward-agent", b"abc");
+        std::fs::create_dir_all(dir(data.path()).join("linux-riscv64")).unwrap();
+        let sums = checksums(data.path(), Shell::Sh).unwrap();
+        let abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+        let empty = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+        assert_eq!(
+            sums,
+            vec![
+                Checksum {
+                    arch: "aarch64".into(),
+                    sha256: empty.into()
+                },
+                Checksum {
+                    arch: "x86_64".into(),
+                    sha256: abc.into()
+                },
+            ]
+        );
+        assert_eq!(checksums(data.path(), Shell::PowerShell).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn only_our_names_are_served() {
+        let d = Path::new("/data");
+        assert_eq!(
+            binary_path(d, "linux-x86_64", "steward-agent"),
+            Some(PathBuf::from("/data/releases/linux-x86_64/steward-agent"))
+        );
+        assert!(binary_path(d, "windows-x86_64", "steward-agent.exe").is_some());
+        for (p, f) in [
+            ("..", "steward-agent"),
+            ("linux-..", "steward-agent"),
+            ("linux", "steward-agent"),
+            ("linux-x86_64", "../../steward.db"),
+            ("linux-x86_64", "steward.db"),
+            ("linux-x86/64", "steward-agent"),
+        ] {
+            assert_eq!(binary_path(d, p, f), None, "{p} {f}");
         }
-        assert!(keygen(dir.path()).is_err(), "never overwrites a key");
-        let binary = dir.path().join("agent");
-        std::fs::write(&binary, b"build").unwrap();
-        let sig = sign(&key, &binary, "2.0.0", "linux", "x86_64").unwrap();
-        let sha: [u8; 32] = Sha256::digest(b"build").into();
-        assert!(verify(&public, &sha, "2.0.0", "linux", "x86_64", &sig));
-        assert!(!verify(&public, &sha, "2.0.1", "linux", "x86_64", &sig));
-        let other = keygen(&dir.path().join("other")).unwrap();
-        assert!(!verify(&other, &sha, "2.0.0", "linux", "x86_64", &sig));
     }
 }

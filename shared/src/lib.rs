@@ -22,6 +22,16 @@ pub const ENROLL_PATH: &str = "/api/v1/agent/enroll";
 pub const CHECKIN_PATH: &str = "/api/v1/agent/checkin";
 /// Path where an agent files a ticket for its own machine.
 pub const AGENT_TICKET_PATH: &str = "/api/v1/agent/tickets";
+/// Path where an agent revokes its own credential (the machine is leaving the fleet).
+pub const DEREGISTER_PATH: &str = "/api/v1/agent/deregister";
+
+/// Reply to `POST /api/v1/agent/deregister`: the agent that is now revoked.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(default)]
+pub struct DeregisterResponse {
+    pub agent_id: String,
+}
 
 /// Body of `POST /api/v1/agent/tickets`: a ticket filed from the machine itself.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -191,8 +201,12 @@ impl InventoryDelta {
             inv.software.retain(|s| !gone.contains(&s.key()));
         }
         inv.software.extend(self.software_added);
-        inv.software.sort();
+        // One item per identity: group each identity together first (dedup only removes
+        // neighbours, and items of one identity need not be neighbours in full order).
+        inv.software
+            .sort_unstable_by(|a, b| a.key().cmp(&b.key()).then_with(|| a.cmp(b)));
         inv.software.dedup_by(|a, b| a.key() == b.key());
+        inv.software.sort_unstable();
     }
 
     /// Whether nothing changed.
@@ -302,6 +316,27 @@ mod tests {
         assert!(InventoryDelta::default().is_empty());
     }
 
+    /// Found by `applying_any_delta_keeps_software_sorted_and_unique`: two items of one
+    /// identity with a third between them in full order both survived.
+    #[test]
+    fn a_delta_never_leaves_two_items_of_one_identity() {
+        let item = |publisher: &str, source: &str| Software {
+            publisher: publisher.into(),
+            source: source.into(),
+            ..sw("vim", "2")
+        };
+        let mut inv = Inventory {
+            software: vec![item("\u{1F600}", "rpm")],
+            ..Default::default()
+        };
+        InventoryDelta {
+            software_added: vec![item("A", "rpm"), item("\u{7f}", "dpkg")],
+            ..Default::default()
+        }
+        .apply_to(&mut inv);
+        assert_eq!(inv.software, [item("A", "rpm"), item("\u{7f}", "dpkg")]);
+    }
+
     #[test]
     fn old_checkins_are_full_reports() {
         let req: CheckinRequest =
@@ -312,3 +347,7 @@ mod tests {
         assert_eq!(cmd, AgentCommand::Unknown);
     }
 }
+
+#[cfg(test)]
+#[path = "wire_tests.rs"]
+mod wire_tests;

@@ -74,9 +74,11 @@ impl Schedule {
             }
         }
         // fields: sec min hour dom month dow [year]
-        fields[5] = translate_day_of_week(&fields[5]).map_err(err)?;
         let restricted = |f: &str| !(f.starts_with('*') || f.starts_with('?'));
-        let variants = if restricted(&fields[3]) && restricted(&fields[5]) {
+        // As written: "*/2" starts with `*` though its translation does not.
+        let both_restricted = restricted(&fields[3]) && restricted(&fields[5]);
+        fields[5] = translate_day_of_week(&fields[5]).map_err(err)?;
+        let variants = if both_restricted {
             let mut by_dom = fields.clone();
             by_dom[5] = "*".to_string();
             let mut by_dow = fields;
@@ -289,6 +291,18 @@ mod tests {
         assert_eq!(s.next_after(n), Some(at(2025, 4, 1, 0, 0)));
     }
 
+    /// Found by `next_runs_match_a_calendar_scan`: a stepped day-of-week starts with `*`,
+    /// so it narrows the day of the month (AND) rather than adding days to it (OR).
+    #[test]
+    fn a_starred_step_in_day_of_week_combines_with_and() {
+        // The 3rd of a month that is a Sunday, Tuesday, Thursday or Saturday: 3 Feb 1990
+        // (a Saturday), not Tuesday 2 January.
+        assert_eq!(
+            next("* * 3 * */2", at(1990, 1, 1, 0, 0)),
+            at(1990, 2, 3, 0, 0)
+        );
+    }
+
     #[test]
     fn six_fields_and_shorthands() {
         let n = next("30 */5 * * * *", at(2025, 1, 1, 0, 0));
@@ -317,3 +331,7 @@ mod tests {
         assert!(e.message.contains("never fires"), "{e}");
     }
 }
+
+#[cfg(test)]
+#[path = "schedule_tests.rs"]
+mod props;

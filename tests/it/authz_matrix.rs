@@ -92,6 +92,8 @@ pub struct Row {
     pub body: Body,
     /// Sign in again for this row's cells (sign-out ends the session).
     pub fresh_session: bool,
+    /// The live agent caller is a newly enrolled one (for requests that revoke it).
+    pub fresh_agent: bool,
     /// The employee's reply shows their own things (so that nobody else's showing
     /// none of them means something).
     pub shows_own: bool,
@@ -108,6 +110,7 @@ impl Row {
             query: "",
             body: Body::None,
             fresh_session: false,
+            fresh_agent: false,
             shows_own: false,
             expect,
         }
@@ -146,6 +149,10 @@ impl Row {
     }
     pub fn fresh_session(mut self) -> Row {
         self.fresh_session = true;
+        self
+    }
+    pub fn fresh_agent(mut self) -> Row {
+        self.fresh_agent = true;
         self
     }
     /// Whether people call it signed in, and only they (so a cookie needs its CSRF token).

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use steward_agent::config::AgentConfig;
 use steward_agent::run::{RunError, run_once_updating};
 use steward_agent::update::{Installation, UpdateState, swap};
-use steward_server::releases::{self, ReleaseMeta};
+use steward_server::signed_releases::{self as releases, ReleaseMeta};
 
 const NEW: &str = "99.1.0";
 const OS: &str = std::env::consts::OS;

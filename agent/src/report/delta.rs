@@ -293,3 +293,7 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "delta_props.rs"]
+mod props;

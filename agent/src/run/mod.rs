@@ -8,6 +8,7 @@ mod backoff;
 pub(crate) mod http_tests;
 mod reload;
 mod reporter;
+pub(crate) use reporter::client_for;
 mod scheduler;
 #[cfg(test)]
 mod tests;

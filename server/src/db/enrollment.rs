@@ -35,9 +35,8 @@ pub fn insert(
     Ok(c.last_insert_rowid())
 }
 
-/// Uses one of the token's uses, returning its id, or says why it cannot be used.
-/// Must run inside the write transaction that also creates the agent.
-pub fn consume(c: &Connection, token: &str, now: i64) -> DbResult<Result<i64, Refusal>> {
+/// The token's id if it could enroll an agent now, or why not. Uses nothing.
+pub fn check(c: &Connection, token: &str, now: i64) -> DbResult<Result<i64, Refusal>> {
     type Row = (i64, i64, i64, Option<i64>, Option<i64>);
     let row: Option<Row> = optional(c.query_row(
         "SELECT id, max_uses, uses, expires_at, revoked_at FROM enrollment_tokens WHERE token_hash = ?1",
@@ -56,6 +55,16 @@ pub fn consume(c: &Connection, token: &str, now: i64) -> DbResult<Result<i64, Re
     if uses >= max_uses {
         return Ok(Err(Refusal::UsedUp));
     }
+    Ok(Ok(id))
+}
+
+/// Uses one of the token's uses, returning its id, or says why it cannot be used.
+/// Must run inside the write transaction that also creates the agent.
+pub fn consume(c: &Connection, token: &str, now: i64) -> DbResult<Result<i64, Refusal>> {
+    let id = match check(c, token, now)? {
+        Ok(id) => id,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
     c.execute(
         "UPDATE enrollment_tokens SET uses = uses + 1 WHERE id = ?1",
         params![id],

@@ -39,6 +39,9 @@ pub mod webhooks;
 pub mod work_orders;
 mod writer;
 
+#[cfg(test)]
+mod search_tests;
+
 pub use writer::{Lane, Mode, WriterSnapshot};
 
 use rusqlite::{Connection, OpenFlags};

@@ -9,6 +9,7 @@ pub mod attachments;
 pub mod calendar;
 pub mod changes;
 pub mod identity;
+pub mod install_scripts;
 pub mod labels;
 pub mod lockout;
 pub mod maintenance;

@@ -298,3 +298,7 @@ mod tests {
             .map_or(31, |d| d.day())
     }
 }
+
+#[cfg(test)]
+#[path = "recurrence_tests.rs"]
+mod props;

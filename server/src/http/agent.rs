@@ -26,6 +26,7 @@ pub fn router() -> Routes {
     Routes::new()
         .route(steward_shared::ENROLL_PATH, post(enroll))
         .route(steward_shared::CHECKIN_PATH, post(checkin))
+        .route(steward_shared::DEREGISTER_PATH, post(deregister))
         .route("/api/v1/enrollment-tokens", post(create_enrollment_token))
         .route("/api/v1/agents", get(list_agents))
         .route("/api/v1/agents/{id}/revoke", post(revoke_agent))
@@ -51,6 +52,13 @@ pub(super) fn describe(api: &mut super::openapi::Api) {
     )
     .body::<steward_shared::CheckinRequest>()
     .ok::<CheckinResponse>();
+    api.op(
+        "POST",
+        steward_shared::DEREGISTER_PATH,
+        "Revoke the calling agent's own credential (its machine leaves the fleet)",
+        Access::Agent,
+    )
+    .ok::<steward_shared::DeregisterResponse>();
     api.op(
         "POST",
         "/api/v1/enrollment-tokens",
@@ -135,28 +143,31 @@ async fn enroll(
                 Json(EnrollResponse { agent_id, secret }),
             ))
         }
-        Err(refusal) => {
-            let (code, message) = match refusal {
-                Refusal::Unknown => (
-                    "invalid_enrollment_token",
-                    "the enrollment token is unknown; ask an admin for a new one",
-                ),
-                Refusal::Expired => (
-                    "enrollment_token_expired",
-                    "the enrollment token has expired; ask an admin for a new one",
-                ),
-                Refusal::UsedUp => (
-                    "enrollment_token_used_up",
-                    "the enrollment token has no uses left; ask an admin for a new one",
-                ),
-                Refusal::Revoked => (
-                    "enrollment_token_revoked",
-                    "the enrollment token was revoked; ask an admin for a new one",
-                ),
-            };
-            Err(AppError::unauthorized(code, message))
-        }
+        Err(refusal) => Err(refused_token(refusal)),
     }
+}
+
+/// The 401 for an enrollment token that cannot be used, saying why.
+pub fn refused_token(refusal: Refusal) -> AppError {
+    let (code, message) = match refusal {
+        Refusal::Unknown => (
+            "invalid_enrollment_token",
+            "the enrollment token is unknown; ask an admin for a new one",
+        ),
+        Refusal::Expired => (
+            "enrollment_token_expired",
+            "the enrollment token has expired; ask an admin for a new one",
+        ),
+        Refusal::UsedUp => (
+            "enrollment_token_used_up",
+            "the enrollment token has no uses left; ask an admin for a new one",
+        ),
+        Refusal::Revoked => (
+            "enrollment_token_revoked",
+            "the enrollment token was revoked; ask an admin for a new one",
+        ),
+    };
+    AppError::unauthorized(code, message)
 }
 
 const MAX_STR: usize = 1024;
@@ -258,13 +269,6 @@ impl FromRequest<AppState> for CheckinBody {
             .and_then(|v| v.to_str().ok())
             .map(str::to_ascii_lowercase);
         let limit = state.config.server.max_body_bytes;
-        let too_large = || {
-            AppError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                "the request body is larger than the server accepts (server.max_body_bytes)",
-            )
-        };
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 too_large()
@@ -272,34 +276,54 @@ impl FromRequest<AppState> for CheckinBody {
                 AppError::bad_request("invalid_body", e.body_text())
             }
         })?;
-        let body: Vec<u8> = match encoding.as_deref() {
-            None | Some("identity") => bytes.to_vec(),
-            Some("gzip") => {
-                let mut out = Vec::new();
-                let mut reader = flate2::read::GzDecoder::new(&bytes[..]).take(limit as u64 + 1);
-                reader.read_to_end(&mut out).map_err(|e| {
-                    AppError::bad_request("invalid_body", format!("the gzip body is corrupt: {e}"))
-                })?;
-                if out.len() > limit {
-                    return Err(too_large());
-                }
-                out
-            }
-            Some(other) => {
-                return Err(AppError::new(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported_encoding",
-                    format!("Content-Encoding {other:?} is not supported; use gzip or none"),
-                ));
-            }
-        };
-        serde_json::from_slice(&body).map(CheckinBody).map_err(|e| {
-            AppError::bad_request(
-                "invalid_body",
-                format!("the report is not valid JSON for a check-in: {e}"),
-            )
-        })
+        decode_checkin(encoding.as_deref(), &bytes, limit).map(CheckinBody)
     }
+}
+
+/// A check-in body as received (`encoding`: the lower-cased `Content-Encoding`, if any) to
+/// the report: gzip inflated up to `limit` bytes, then JSON. Refused with a 4xx error.
+pub fn decode_checkin(
+    encoding: Option<&str>,
+    bytes: &[u8],
+    limit: usize,
+) -> Result<CheckinRequest, AppError> {
+    let inflated;
+    let body: &[u8] = match encoding {
+        None | Some("identity") => bytes,
+        Some("gzip") => {
+            let mut out = Vec::new();
+            let mut reader = flate2::read::GzDecoder::new(bytes).take(limit as u64 + 1);
+            reader.read_to_end(&mut out).map_err(|e| {
+                AppError::bad_request("invalid_body", format!("the gzip body is corrupt: {e}"))
+            })?;
+            if out.len() > limit {
+                return Err(too_large());
+            }
+            inflated = out;
+            &inflated
+        }
+        Some(other) => {
+            return Err(AppError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_encoding",
+                format!("Content-Encoding {other:?} is not supported; use gzip or none"),
+            ));
+        }
+    };
+    serde_json::from_slice(body).map_err(|e| {
+        AppError::bad_request(
+            "invalid_body",
+            format!("the report is not valid JSON for a check-in: {e}"),
+        )
+    })
+}
+
+fn too_large() -> AppError {
+    AppError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        "the request body is larger than the server accepts (server.max_body_bytes)",
+    )
 }
 
 async fn checkin(
@@ -372,11 +396,11 @@ fn one() -> u32 {
 }
 
 #[derive(Debug, Serialize, schemars::JsonSchema)]
-struct CreatedEnrollmentToken {
-    id: i64,
-    token: String,
-    uses: u32,
-    expires_at: Option<i64>,
+pub struct CreatedEnrollmentToken {
+    pub id: i64,
+    pub token: String,
+    pub uses: u32,
+    pub expires_at: Option<i64>,
 }
 
 async fn create_enrollment_token(
@@ -385,15 +409,27 @@ async fn create_enrollment_token(
     ip: ClientIp,
     ApiJson(req): ApiJson<NewEnrollmentToken>,
 ) -> ApiResult<(StatusCode, Json<CreatedEnrollmentToken>)> {
+    let created = create_enrollment(&state, &user, &ip, req.uses, req.expires.as_deref()).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// An admin creates an enrollment token (API and web page alike); audited.
+pub async fn create_enrollment(
+    state: &AppState,
+    user: &CurrentUser,
+    ip: &ClientIp,
+    uses: u32,
+    expires: Option<&str>,
+) -> ApiResult<CreatedEnrollmentToken> {
     user.require(Role::Admin)?;
-    if req.uses == 0 || req.uses > 1_000_000 {
+    if uses == 0 || uses > 1_000_000 {
         return Err(AppError::bad_request(
             "invalid_uses",
             "uses must be between 1 and 1000000",
         ));
     }
     let now = crate::clock::now();
-    let expires_at = match &req.expires {
+    let expires_at = match expires {
         Some(d) => Some(
             now + db::enrollment::parse_duration(d)
                 .map_err(|m| AppError::bad_request("invalid_expires", m))?,
@@ -401,8 +437,8 @@ async fn create_enrollment_token(
         None => None,
     };
     let token = crate::crypto::new_enrollment_token();
-    let (t, uses, by) = (token.clone(), req.uses, user.user.id);
-    let actor = user.actor(&ip);
+    let (t, by) = (token.clone(), user.user.id);
+    let actor = user.actor(ip);
     let id = state
         .db
         .write(move |tx| {
@@ -414,15 +450,12 @@ async fn create_enrollment_token(
             Ok(id)
         })
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(CreatedEnrollmentToken {
-            id,
-            token,
-            uses: req.uses,
-            expires_at,
-        }),
-    ))
+    Ok(CreatedEnrollmentToken {
+        id,
+        token,
+        uses,
+        expires_at,
+    })
 }
 
 async fn revoke_agent(
@@ -452,6 +485,34 @@ async fn revoke_agent(
         (false, _) => Err(AppError::not_found("agent")),
         _ => Ok(StatusCode::NO_CONTENT),
     }
+}
+
+/// An agent revokes itself: what an admin's revoke does, audited as the agent's own act.
+/// The body is ignored (`{}`).
+async fn deregister(
+    agent: AgentAuth,
+    State(state): State<AppState>,
+    ip: ClientIp,
+) -> ApiResult<Json<steward_shared::DeregisterResponse>> {
+    let now = crate::clock::now();
+    let id = agent.agent_id;
+    state.agents.forget(&id);
+    let actor = Actor::agent(&id, ip.text());
+    let agent_id = id.clone();
+    state
+        .db
+        .write(move |tx| {
+            if db::agents::revoke(tx, &id, now)? {
+                let e = Entry::new(now, &actor, action::AGENT_REVOKED)
+                    .target(format!("agent:{id}"))
+                    .detail(json!({ "by": "the agent itself (deregister)" }));
+                db::audit::record(tx, &e)?;
+            }
+            Ok(())
+        })
+        .await?;
+    tracing::info!(agent_id = %agent_id, "agent deregistered itself");
+    Ok(Json(steward_shared::DeregisterResponse { agent_id }))
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -522,3 +583,7 @@ async fn queue_command(
         Err(AppError::not_found("active agent"))
     }
 }
+
+#[cfg(test)]
+#[path = "agent_tests.rs"]
+mod tests;

@@ -144,7 +144,7 @@ async fn create_release(
     user.require(Role::Admin)?;
     release_message(&[0; 32], &body.version, &body.os, &body.arch)
         .map_err(|e| AppError::bad_request("invalid_release", e.to_string()))?;
-    crate::releases::check_signature_shape(&body.signature)
+    crate::signed_releases::check_signature_shape(&body.signature)
         .map_err(|e| AppError::bad_request("invalid_signature", e.to_string()))?;
     check_targets(
         Some(body.percentage),
@@ -152,7 +152,7 @@ async fn create_release(
         Some(&body.agent_ids),
     )?;
     let data_dir = state.config.server.data_dir.clone();
-    let path = crate::releases::binary_path(&data_dir, &body.sha256)
+    let path = crate::signed_releases::binary_path(&data_dir, &body.sha256)
         .filter(|p| p.is_file())
         .ok_or_else(|| {
             AppError::bad_request(
@@ -260,7 +260,7 @@ async fn download(
         .read(move |c| db::agent_releases::get(c, id))
         .await?
         .ok_or_else(|| AppError::not_found("agent release"))?;
-    let path = crate::releases::binary_path(&state.config.server.data_dir, &release.sha256)
+    let path = crate::signed_releases::binary_path(&state.config.server.data_dir, &release.sha256)
         .ok_or_else(|| AppError::not_found("agent release binary"))?;
     let file = tokio::fs::File::open(&path)
         .await

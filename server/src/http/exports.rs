@@ -440,3 +440,7 @@ async fn tickets_csv(
     });
     Ok(response)
 }
+
+#[cfg(test)]
+#[path = "exports_tests.rs"]
+mod tests;

@@ -17,6 +17,7 @@ pub mod events;
 pub mod exports;
 pub mod groups;
 pub mod imports;
+pub mod install;
 pub mod labels;
 pub mod legacy;
 pub mod licenses;
@@ -89,6 +90,7 @@ pub fn api_routes(legacy_max_body_bytes: usize) -> Routes {
         .merge(system::router())
         .merge(agent::router())
         .merge(agent_releases::router())
+        .merge(install::router())
         .merge(alerts::router())
         .merge(assets::router())
         .merge(exports::router())
@@ -122,6 +124,7 @@ fn describe_all(api: &mut openapi::Api) {
     system::describe(api);
     agent::describe(api);
     agent_releases::describe(api);
+    install::describe(api);
     alerts::describe(api);
     assets::describe(api);
     exports::describe(api);

@@ -335,3 +335,6 @@ pub fn import_blocking(
         db.write_blocking(|tx| run(tx, &p, opts, actor, now, progress))
     }
 }
+
+#[cfg(test)]
+mod import_tests;

@@ -8,6 +8,7 @@ pub mod asset_record;
 pub mod assets;
 pub mod audit;
 pub mod auth;
+pub mod enrollment;
 pub mod format;
 pub mod locations;
 pub mod maintenance;
@@ -43,6 +44,7 @@ pub fn router() -> Routes {
         .merge(tickets::router())
         .merge(queues::router())
         .merge(admin::router())
+        .merge(enrollment::router())
         .merge(audit::router())
         .merge(public::router())
         .merge(locations::router())

@@ -90,6 +90,10 @@ impl Fixtures {
         };
         let mut session = None;
         match (caller, who) {
+            (Caller::Agent, _) if row.fresh_agent => {
+                let (_, creds) = s.enrolled_agent().await;
+                req = req.bearer_auth(format!("{}.{}", creds.agent_id, creds.secret));
+            }
             (Caller::Agent, _) => req = req.header("authorization", &self.agent),
             (Caller::RevokedAgent, _) => req = req.header("authorization", &self.revoked),
             (_, Some(who)) if row.web || !csrf => {

@@ -61,6 +61,9 @@ pub enum Fx {
     /// A signed agent release, and the digest of its stored binary.
     AgentRelease,
     ReleaseSha,
+    /// An agent build the install one-liner serves: `linux-x86_64`, `steward-agent`.
+    ReleasePlatform,
+    ReleaseFile,
     /// An asset's QR label token and a problem report's follow token.
     PublicToken,
     FollowToken,
@@ -114,13 +117,14 @@ async fn agent_release(s: &TestServer) -> (String, String) {
     s.with_db(move |db| {
         use base64::Engine;
         let sig = base64::engine::general_purpose::STANDARD.encode([7u8; 64]);
-        let meta = steward_server::releases::ReleaseMeta {
+        let meta = steward_server::signed_releases::ReleaseMeta {
             version: "99.0.0".into(),
             os: "linux".into(),
             arch: "x86_64".into(),
         };
-        let id = steward_server::releases::add(db, &data_dir, &file, &sig, &meta, 0).unwrap();
-        let (sha, _) = steward_server::releases::digest_file(&file).unwrap();
+        let id =
+            steward_server::signed_releases::add(db, &data_dir, &file, &sig, &meta, 0).unwrap();
+        let (sha, _) = steward_server::signed_releases::digest_file(&file).unwrap();
         (id.to_string(), hex::encode(sha))
     })
     .await
@@ -199,6 +203,23 @@ impl Fixtures {
         let (release, sha) = agent_release(s).await;
         ids.insert(Fx::AgentRelease, release);
         ids.insert(Fx::ReleaseSha, sha);
+        // Agent builds for the install scripts to offer (their bytes do not matter here).
+        for (platform, file) in [
+            ("linux-x86_64", "steward-agent"),
+            ("windows-x86_64", "steward-agent.exe"),
+        ] {
+            let dir = s
+                .state
+                .config
+                .server
+                .data_dir
+                .join("releases")
+                .join(platform);
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join(file), b"not really an agent").unwrap();
+        }
+        ids.insert(Fx::ReleasePlatform, "linux-x86_64".into());
+        ids.insert(Fx::ReleaseFile, "steward-agent".into());
 
         let ticket = file_ticket(s, &ann, &format!("Printer jams {MARKER}")).await;
         ids.insert(Fx::Ticket, ticket.to_string());

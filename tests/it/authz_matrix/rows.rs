@@ -70,6 +70,18 @@ fn api_rows() -> Vec<Row> {
             ))
             .unwrap()
         }),
+        // An agent revokes itself: a fresh one each time, so the matrix's own lives on.
+        api("POST", "/api/v1/agent/deregister", AGENT)
+            .fresh_agent()
+            .json(empty),
+        // The install one-liner: the enrollment token is the credential.
+        api("GET", "/install/agent.sh", PUBLIC)
+            .ids(&[EnrollmentToken])
+            .query("token={0}"),
+        api("GET", "/install/agent.ps1", PUBLIC)
+            .ids(&[EnrollmentToken])
+            .query("token={0}"),
+        api("GET", "/install/files/{platform}/{file}", PUBLIC).ids(&[ReleasePlatform, ReleaseFile]),
         api("POST", "/api/v1/agent/tickets", AGENT)
             .json(|_, _| json!({"title": "Disk almost full", "body": "92% used"})),
         api("POST", "/api/v1/enrollment-tokens", ADMIN).json(|_, _| json!({"uses": 1})),
@@ -337,6 +349,9 @@ fn web_rows() -> Vec<Row> {
         web("POST", "/tickets/views/{id}/delete", [L, O, H, H, H, U, U])
             .ids(&[FreshView])
             .form(no_fields),
+        web("GET", "/admin/enrollment", ADMIN_WEB),
+        web("POST", "/admin/enrollment", ADMIN_WEB)
+            .form(|_, _| vec![("uses", "1".into()), ("expires", "1h".into())]),
         web("GET", "/admin/groups", ADMIN_WEB),
         web("POST", "/admin/groups", ADMIN_WEB).form(|_, _| vec![("name", unique("Desk"))]),
         web("POST", "/admin/groups/{id}", ADMIN_WEB)
