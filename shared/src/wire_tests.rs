@@ -228,6 +228,7 @@ fn checkin() -> impl Strategy<Value = CheckinRequest> {
                 inventory,
                 delta,
                 health,
+                update: None,
             },
         )
 }
