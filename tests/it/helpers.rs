@@ -33,12 +33,22 @@ impl TestServer {
     }
 
     /// Stops the server, keeping its data directory for [`TestServer::spawn_in`].
+    /// Returns once nothing holds the data directory's lock any more: the server's
+    /// connection tasks drop their handles on other threads a moment after it stops.
     pub async fn stop_keeping_data(mut self) -> tempfile::TempDir {
         self.shutdown.cancel();
         if let Some(t) = self.task.take() {
             t.await.unwrap().unwrap();
         }
-        std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap())
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+        drop(self);
+        let data = data_dir(dir.path());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while let Err(e) = steward_server::datadir::DirLock::exclusive(&data) {
+            assert!(std::time::Instant::now() < deadline, "{e}");
+            tokio::task::yield_now().await;
+        }
+        dir
     }
 
     /// A server on an existing data directory (a new port).
