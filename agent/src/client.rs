@@ -161,16 +161,7 @@ impl Client {
         creds: &Credentials,
         req: &steward_shared::AgentTicketRequest,
     ) -> Result<steward_shared::AgentTicketResponse, ClientError> {
-        let mut auth = HeaderValue::from_str(&format!(
-            "Bearer {}.{}",
-            creds.agent_id, creds.secret
-        ))
-        .map_err(|_| {
-            ClientError::Config(
-                "the stored credentials contain invalid characters; enroll again".to_string(),
-            )
-        })?;
-        auth.set_sensitive(true);
+        let auth = agent_auth(creds)?;
         self.post(steward_shared::AGENT_TICKET_PATH, req, Some(auth))
             .await
     }
@@ -205,10 +196,7 @@ impl Client {
         use sha2::Digest;
         use tokio::io::AsyncWriteExt;
         let url = format!("{}{}", self.base, path);
-        let mut auth =
-            HeaderValue::from_str(&format!("Bearer {}.{}", creds.agent_id, creds.secret))
-                .map_err(|_| ClientError::Config("the stored credentials are not valid".into()))?;
-        auth.set_sensitive(true);
+        let auth = agent_auth(creds)?;
         // The client's own timeout is for small requests; this one is bounded by `download`.
         let mut response = self
             .http
@@ -256,16 +244,7 @@ impl Client {
         &self,
         creds: &Credentials,
     ) -> Result<steward_shared::DeregisterResponse, ClientError> {
-        let mut auth = HeaderValue::from_str(&format!(
-            "Bearer {}.{}",
-            creds.agent_id, creds.secret
-        ))
-        .map_err(|_| {
-            ClientError::Config(
-                "the stored credentials contain invalid characters; enroll again".to_string(),
-            )
-        })?;
-        auth.set_sensitive(true);
+        let auth = agent_auth(creds)?;
         self.post(
             steward_shared::DEREGISTER_PATH,
             &serde_json::json!({}),
@@ -281,16 +260,7 @@ impl Client {
         body: Vec<u8>,
         gzip: bool,
     ) -> Result<CheckinResponse, ClientError> {
-        let mut auth = HeaderValue::from_str(&format!(
-            "Bearer {}.{}",
-            creds.agent_id, creds.secret
-        ))
-        .map_err(|_| {
-            ClientError::Config(
-                "the stored credentials contain invalid characters; enroll again".to_string(),
-            )
-        })?;
-        auth.set_sensitive(true);
+        let auth = agent_auth(creds)?;
         self.post_bytes(CHECKIN_PATH, body, gzip, Some(auth)).await
     }
 
@@ -420,6 +390,18 @@ fn chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     out
+}
+
+/// The `Authorization` header an enrolled agent sends (marked sensitive: never logged).
+fn agent_auth(creds: &Credentials) -> Result<HeaderValue, ClientError> {
+    let mut auth = HeaderValue::from_str(&format!("Bearer {}.{}", creds.agent_id, creds.secret))
+        .map_err(|_| {
+            ClientError::Config(
+                "the stored credentials contain invalid characters; enroll again".to_string(),
+            )
+        })?;
+    auth.set_sensitive(true);
+    Ok(auth)
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ pub mod legacy;
 pub mod licenses;
 pub mod locations;
 pub mod maintenance;
+pub mod maintenance_input;
 pub mod maintenance_reports;
 pub mod meters;
 pub mod openapi;
