@@ -51,14 +51,18 @@ else
 fi
 [ "$got" = "$sha256" ] || die "checksum mismatch for $url: expected $sha256, got $got; nothing was installed"
 
-bin="$destdir/usr/local/bin/steward-agent"
+# The binary gets a directory of its own, the one place outside its state that the
+# service may write (ReadWritePaths=): self-update swaps it there.
+lib="$destdir/usr/local/lib/steward-agent"
+bin="$lib/steward-agent"
 etc="$destdir/etc/steward-agent"
 state="$destdir/var/lib/steward-agent"
-mkdir -p "$destdir/usr/local/bin" "$etc" "$state"
+mkdir -p "$lib" "$destdir/usr/local/bin" "$etc" "$state"
 chmod 0700 "$state"
 chmod 0755 "$tmp/steward-agent"
 mv -f "$tmp/steward-agent" "$bin"
-say "installed $bin"
+ln -sf ../lib/steward-agent/steward-agent "$destdir/usr/local/bin/steward-agent"
+say "installed $bin (and the link /usr/local/bin/steward-agent)"
 if [ ! -f "$etc/agent.toml" ]; then
   "$bin" print-default-config >"$etc/agent.toml"
   say "wrote $etc/agent.toml"

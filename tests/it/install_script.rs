@@ -6,7 +6,7 @@
 //! tampered binary installs nothing; bad tokens get errors, not scripts.
 
 use crate::helpers::*;
-use crate::packages::unpack_agent_deb;
+use crate::packages::{AGENT_BIN, unpack_agent_deb};
 use reqwest::StatusCode;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -64,7 +64,7 @@ async fn one_liner_installs_enrolls_and_the_machine_checks_in() {
     assert!(body.contains("no_agent_release"), "{body}");
 
     let unpacked = unpack_agent_deb();
-    let binary = std::fs::read(unpacked.path().join("usr/bin/steward-agent")).unwrap();
+    let binary = std::fs::read(unpacked.path().join(&AGENT_BIN[1..])).unwrap();
     let served = releases(&s, &format!("linux-{arch}")).join("steward-agent");
     std::fs::write(&served, &binary).unwrap();
     let sha = hex::encode(Sha256::digest(&binary));
@@ -98,7 +98,11 @@ async fn one_liner_installs_enrolls_and_the_machine_checks_in() {
         "{}",
         output(&out)
     );
-    assert!(!dest.join("usr/local/bin/steward-agent").exists());
+    assert!(
+        !dest
+            .join("usr/local/lib/steward-agent/steward-agent")
+            .exists()
+    );
     std::fs::write(&served, &binary).unwrap();
 
     // The real thing: installed, configured, enrolled, checked in.
@@ -111,13 +115,21 @@ async fn one_liner_installs_enrolls_and_the_machine_checks_in() {
         output(&out)
     );
     assert!(output(&out).contains("checked in"), "{}", output(&out));
-    assert!(dest.join("usr/local/bin/steward-agent").is_file());
+    assert!(
+        dest.join("usr/local/lib/steward-agent/steward-agent")
+            .is_file()
+    );
+    assert_eq!(
+        std::fs::read_link(dest.join("usr/local/bin/steward-agent")).unwrap(),
+        Path::new("../lib/steward-agent/steward-agent")
+    );
     assert!(dest.join("etc/steward-agent/agent.toml").is_file());
     let unit =
         std::fs::read_to_string(dest.join("etc/systemd/system/steward-agent.service")).unwrap();
     assert!(unit.contains(
-        "\nExecStart=/usr/local/bin/steward-agent --config /etc/steward-agent/agent.toml run\n"
+        "\nExecStart=/usr/local/lib/steward-agent/steward-agent --config /etc/steward-agent/agent.toml run\n"
     ));
+    assert!(unit.contains("\nReadWritePaths=/usr/local/lib/steward-agent\n"));
     let creds: Value = serde_json::from_slice(
         &std::fs::read(dest.join("var/lib/steward-agent/credentials.json")).unwrap(),
     )

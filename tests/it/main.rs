@@ -34,6 +34,7 @@ mod maintenance_downtime;
 mod maintenance_targets;
 mod offline;
 mod openapi;
+mod packaged_update;
 mod packages;
 mod protocol;
 mod retention;

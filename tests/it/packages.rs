@@ -11,6 +11,9 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// Where the agent's packages install its binary (`/usr/bin/steward-agent` links to it).
+pub const AGENT_BIN: &str = "/usr/lib/steward-agent/steward-agent";
+
 /// `target/packages/<name>_*<suffix>` (or `<name>-*`), failing with what to do when missing.
 pub fn package(name: &str, suffix: &str) -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -92,7 +95,7 @@ fn write_enroll_env(root: &Path, server: &str, token: &str) -> PathBuf {
 }
 
 /// `Key=value` lines of a systemd unit.
-fn unit_values(unit: &str, key: &str) -> Vec<String> {
+pub fn unit_values(unit: &str, key: &str) -> Vec<String> {
     unit.lines()
         .filter_map(|l| l.strip_prefix(&format!("{key}=")))
         .map(str::to_owned)
@@ -115,8 +118,12 @@ fn agent_deb_holds_binary_config_unit_and_scripts() {
     let name = ok(Command::new("dpkg-deb").arg("-f").arg(&deb).arg("Package"));
     assert_eq!(name.trim(), "steward-agent");
     let list = ok(Command::new("dpkg-deb").arg("-c").arg(&deb));
+    assert!(
+        list.contains("./usr/bin/steward-agent -> ../lib/steward-agent/steward-agent"),
+        "/usr/bin/steward-agent is not a link to the binary:\n{list}"
+    );
     for file in [
-        "./usr/bin/steward-agent",
+        "./usr/lib/steward-agent/steward-agent",
         "./etc/steward-agent/agent.toml",
         "./lib/systemd/system/steward-agent.service",
     ] {
@@ -136,7 +143,9 @@ fn agent_deb_holds_binary_config_unit_and_scripts() {
     for c in &commands {
         let c = c.trim_start_matches(['-', '+']);
         assert!(
-            c.starts_with("/usr/bin/steward-agent --config /etc/steward-agent/agent.toml "),
+            c.starts_with(&format!(
+                "{AGENT_BIN} --config /etc/steward-agent/agent.toml "
+            )),
             "{c}"
         );
         let sub = c.split_whitespace().nth(3).unwrap();
@@ -145,8 +154,18 @@ fn agent_deb_holds_binary_config_unit_and_scripts() {
             "{c}"
         );
     }
-    assert!(root.path().join("usr/bin/steward-agent").is_file());
+    assert!(root.path().join(&AGENT_BIN[1..]).is_file());
+    assert!(
+        root.path().join("usr/bin/steward-agent").is_file(),
+        "the link resolves"
+    );
     assert!(root.path().join("etc/steward-agent/agent.toml").is_file());
+    // Self-update swaps the binary in its directory: the unit must let it write there
+    // (and only there, besides its state).
+    assert_eq!(
+        unit_values(&unit, "ReadWritePaths"),
+        ["/usr/lib/steward-agent"]
+    );
     // The state directory systemd makes is the agent's own default for root.
     assert_eq!(unit_values(&unit, "StateDirectory"), ["steward-agent"]);
     assert!(unit.contains("Environment=STEWARD_AGENT_STATE_DIR=/var/lib/steward-agent\n"));
@@ -174,6 +193,9 @@ async fn agent_deb_scripts_enroll_survive_an_unreachable_server_revoke_and_purge
     let unpacked = unpack_agent_deb();
     let root = unpacked.path();
     let state = root.join("var/lib/steward-agent");
+    // The .rpm has no /usr/bin link: the postinst makes it (here, for the .deb's tree).
+    let link = root.join("usr/bin/steward-agent");
+    std::fs::remove_file(&link).unwrap();
 
     // Server unreachable: the install goes on, the token file stays for the service.
     let closed = {
@@ -190,6 +212,10 @@ async fn agent_deb_scripts_enroll_survive_an_unreachable_server_revoke_and_purge
         text(&out)
     );
     assert!(env_file.exists(), "the token file must stay for a retry");
+    assert_eq!(
+        std::fs::read_link(&link).unwrap(),
+        Path::new("../lib/steward-agent/steward-agent")
+    );
     assert!(!state.join("credentials.json").exists());
 
     // Reachable: enrolled, the token file deleted, the machine reports.
@@ -245,8 +271,12 @@ async fn agent_deb_scripts_enroll_survive_an_unreachable_server_revoke_and_purge
     // Upgrades leave everything; purge removes the state and the flag.
     let out = script(root, "postrm", "upgrade", &[]).await;
     assert!(out.status.success() && state.exists());
+    // What self-update left beside the binary goes with the package.
+    let lib = root.join("usr/lib/steward-agent");
+    std::fs::write(lib.join("steward-agent.previous"), "old").unwrap();
     let out = script(root, "postrm", "purge", &[]).await;
     assert!(out.status.success(), "postrm failed: {}", text(&out));
+    assert!(!lib.join("steward-agent.previous").exists());
     assert!(!state.exists(), "purge must remove the agent's state");
     assert!(!root.join("etc/steward-agent/revoke-on-remove").exists());
     s.stop().await;
@@ -257,7 +287,7 @@ fn rpms_and_server_deb_hold_files_config_and_scripts() {
     let rpm = package("steward-agent", ".rpm");
     let files = ok(Command::new("rpm").arg("-qlp").arg(&rpm));
     for f in [
-        "/usr/bin/steward-agent",
+        AGENT_BIN,
         "/etc/steward-agent/agent.toml",
         "/usr/lib/systemd/system/steward-agent.service",
     ] {
@@ -272,6 +302,7 @@ fn rpms_and_server_deb_hold_files_config_and_scripts() {
     for want in [
         "postinstall scriptlet",
         "enroll-pending",
+        "ln -s ../lib/steward-agent/steward-agent",
         "preuninstall scriptlet",
         "deregister",
         "postuninstall scriptlet",

@@ -63,35 +63,7 @@ impl World {
 
     /// Signs the build with `key_dir`'s key, stores it and rolls it out to everyone.
     async fn publish(&self, key_dir: &Path) -> i64 {
-        let key = key_dir.join(releases::PRIVATE_KEY_FILE);
-        let sig = releases::sign(&key, &self.build, NEW, OS, ARCH).unwrap();
-        let (build, data_dir) = (
-            self.build.clone(),
-            self.s.state.config.server.data_dir.clone(),
-        );
-        let id = self
-            .s
-            .with_db(move |db| {
-                let meta = ReleaseMeta {
-                    version: NEW.into(),
-                    os: OS.into(),
-                    arch: ARCH.into(),
-                };
-                releases::add(db, &data_dir, &build, &sig, &meta, 0).unwrap()
-            })
-            .await;
-        let admin = self.s.admin_token().await;
-        let resp = self
-            .s
-            .http
-            .patch(self.s.url(&format!("/api/v1/agent-releases/{id}")))
-            .bearer_auth(&admin)
-            .json(&json!({"percentage": 100}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), StatusCode::OK);
-        id
+        publish(&self.s, key_dir, &self.build, NEW).await
     }
 
     async fn agent_row(&self) -> Value {
@@ -100,6 +72,33 @@ impl World {
         assert_eq!(status, StatusCode::OK);
         page["items"][0].clone()
     }
+}
+
+/// Signs `build` as `version` for this platform with `key_dir`'s key, stores it in the
+/// server and rolls it out to every agent; its id.
+pub async fn publish(s: &TestServer, key_dir: &Path, build: &Path, version: &str) -> i64 {
+    let key = key_dir.join(releases::PRIVATE_KEY_FILE);
+    let sig = releases::sign(&key, build, version, OS, ARCH).unwrap();
+    let (build, data_dir) = (build.to_path_buf(), s.state.config.server.data_dir.clone());
+    let meta = ReleaseMeta {
+        version: version.into(),
+        os: OS.into(),
+        arch: ARCH.into(),
+    };
+    let id = s
+        .with_db(move |db| releases::add(db, &data_dir, &build, &sig, &meta, 0).unwrap())
+        .await;
+    let admin = s.admin_token().await;
+    let resp = s
+        .http
+        .patch(s.url(&format!("/api/v1/agent-releases/{id}")))
+        .bearer_auth(&admin)
+        .json(&json!({"percentage": 100}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    id
 }
 
 #[tokio::test]

@@ -8,8 +8,13 @@ const SH: &str = include_str!("../../../packaging/install/agent.sh");
 const PS1: &str = include_str!("../../../packaging/install/agent.ps1");
 const UNIT: &str = include_str!("../../../packaging/systemd/steward-agent.service");
 
-/// Where the one-liner installs the agent binary on Linux.
-pub const LINUX_BIN: &str = "/usr/local/bin/steward-agent";
+/// Where the one-liner installs the agent binary on Linux: a directory of its own, which
+/// the unit lets the agent write for self-update (`/usr/local/bin/steward-agent` links
+/// to it). The packages use [`PACKAGE_LIB`] instead.
+pub const LINUX_LIB: &str = "/usr/local/lib/steward-agent";
+
+/// The binary's directory in the packages and in the unit file template.
+pub const PACKAGE_LIB: &str = "/usr/lib/steward-agent";
 
 /// Which script.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,10 +127,7 @@ pub fn render(
     }
     let (template, arms) = match shell {
         Shell::Sh => (
-            SH.replace(
-                "@UNIT@",
-                UNIT.replace("/usr/bin/steward-agent", LINUX_BIN).trim_end(),
-            ),
+            SH.replace("@UNIT@", UNIT.replace(PACKAGE_LIB, LINUX_LIB).trim_end()),
             checksums
                 .iter()
                 .map(|c| format!("  {}) sha256={} ;;\n", c.arch, c.sha256))
@@ -210,7 +212,9 @@ mod tests {
         assert!(sh.contains("server='http://127.0.0.1:8080'\n"));
         assert!(sh.contains("token='enr_abc'\n"));
         assert!(sh.contains(&format!("  x86_64) sha256={} ;;\n", "ab".repeat(32))));
-        assert!(sh.contains("ExecStart=/usr/local/bin/steward-agent "));
+        assert!(sh.contains("ExecStart=/usr/local/lib/steward-agent/steward-agent "));
+        assert!(sh.contains("ReadWritePaths=/usr/local/lib/steward-agent\n"));
+        assert!(!sh.contains("/usr/lib/steward-agent"));
         assert!(!sh.contains("/usr/bin/steward-agent"));
         assert!(!sh.contains('@'), "a placeholder is left");
         let ps = render(Shell::PowerShell, "https://s.example", "enr_abc", &sums()).unwrap();
