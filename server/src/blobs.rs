@@ -16,10 +16,12 @@ use std::io;
 use std::path::{Path, PathBuf};
 use tokio::io::AsyncWriteExt;
 
-/// The attachment store of one data directory.
+/// The attachment store of one data directory (or, with [`Blobs::agent_releases`], the
+/// store of signed agent builds, which has no fan-out directories).
 #[derive(Debug, Clone)]
 pub struct Blobs {
     root: PathBuf,
+    fanout: bool,
 }
 
 /// A file that is stored durably.
@@ -33,6 +35,24 @@ impl Blobs {
     pub fn new(data_dir: &Path) -> Blobs {
         Blobs {
             root: data_dir.join("attachments"),
+            fanout: true,
+        }
+    }
+
+    /// `<data_dir>/agent-releases/<sha256>`: the binaries of signed agent releases (see
+    /// `crate::signed_releases`), uploaded the same way.
+    pub fn agent_releases(data_dir: &Path) -> Blobs {
+        Blobs {
+            root: data_dir.join("agent-releases"),
+            fanout: false,
+        }
+    }
+
+    fn dir_of(root: &Path, fanout: bool, sha256: &str) -> PathBuf {
+        if fanout {
+            root.join(&sha256[..2])
+        } else {
+            root.to_path_buf()
         }
     }
 
@@ -42,7 +62,7 @@ impl Blobs {
             && sha256
                 .bytes()
                 .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        valid.then(|| self.root.join(&sha256[..2]).join(sha256))
+        valid.then(|| Self::dir_of(&self.root, self.fanout, sha256).join(sha256))
     }
 
     /// Starts an upload: a new temporary file that [`Upload::commit`] moves into place.
@@ -57,6 +77,7 @@ impl Blobs {
             .await?;
         Ok(Upload {
             root: self.root.clone(),
+            fanout: self.fanout,
             tmp,
             file: Some(file),
             hasher: Sha256::new(),
@@ -76,6 +97,7 @@ impl Blobs {
 /// An upload in progress. Dropping it without [`Upload::commit`] removes the temporary file.
 pub struct Upload {
     root: PathBuf,
+    fanout: bool,
     tmp: PathBuf,
     file: Option<tokio::fs::File>,
     hasher: Sha256,
@@ -103,7 +125,7 @@ impl Upload {
         file.sync_all().await?;
         drop(file);
         let sha256 = hex::encode(self.hasher.clone().finalize());
-        let dir = self.root.join(&sha256[..2]);
+        let dir = Blobs::dir_of(&self.root, self.fanout, &sha256);
         let target = dir.join(&sha256);
         tokio::fs::create_dir_all(&dir).await?;
         let existing = tokio::fs::metadata(&target).await.ok();
@@ -113,7 +135,9 @@ impl Upload {
         } else {
             tokio::fs::rename(&self.tmp, &target).await?;
             sync_dir(&dir).await?;
-            sync_dir(&self.root).await?;
+            if self.fanout {
+                sync_dir(&self.root).await?;
+            }
         }
         // The temporary file is gone either way; nothing left for `drop` to remove.
         self.tmp = PathBuf::new();

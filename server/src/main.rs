@@ -337,8 +337,8 @@ async fn main() -> anyhow::Result<()> {
             );
         }
         Command::Release(cmd) => {
-            let dir = data_dir.clone();
-            tokio::task::spawn_blocking(move || release_cli::add(&db, &dir, cmd)).await??;
+            let config = state.config.clone();
+            tokio::task::spawn_blocking(move || release_cli::add(&db, &config, cmd)).await??;
         }
         Command::Migrate => println!("database is at schema version {}", db::migrations::latest()),
         Command::ImportAssets {

@@ -85,9 +85,10 @@ pub fn offline(cmd: &ReleaseCommand) -> Option<anyhow::Result<()>> {
 /// `release add`, with the server's database and data directory.
 pub fn add(
     db: &steward_server::db::Db,
-    data_dir: &std::path::Path,
+    config: &steward_server::config::ServerConfig,
     cmd: ReleaseCommand,
 ) -> anyhow::Result<()> {
+    let data_dir = &config.server.data_dir;
     if let ReleaseCommand::Add {
         file,
         sig,
@@ -103,8 +104,14 @@ pub fn add(
             os: os.clone(),
             arch: arch.clone(),
         };
-        let id = steward_server::signed_releases::add(
-            db, data_dir, &file, &signature, &meta, percentage,
+        let id = steward_server::signed_releases::add_trusted(
+            db,
+            data_dir,
+            &file,
+            &signature,
+            &meta,
+            percentage,
+            &config.agent_releases.public_keys,
         )?;
         println!("{id}");
         eprintln!(

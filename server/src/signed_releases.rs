@@ -33,6 +33,9 @@ pub enum ReleaseError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// A well-formed signature that the configured keys do not verify.
+    #[error("{0}")]
+    Untrusted(String),
     #[error(transparent)]
     Db(#[from] db::DbError),
 }
@@ -46,11 +49,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ReleaseError + '_ {
 
 /// Where the binary with this digest is stored; `None` unless it is 64 lowercase hex.
 pub fn binary_path(data_dir: &Path, sha256: &str) -> Option<PathBuf> {
-    let valid = sha256.len() == 64
-        && sha256
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    valid.then(|| data_dir.join("agent-releases").join(sha256))
+    crate::blobs::Blobs::agent_releases(data_dir).path_of(sha256)
 }
 
 /// A new key pair in `out`: the private key (PKCS#8, mode 0600, never overwritten) and
@@ -135,6 +134,33 @@ pub fn verify(
     })
 }
 
+/// Whether `key` is an ed25519 public key: 32 bytes of standard base64.
+pub fn is_public_key(key: &str) -> bool {
+    STANDARD.decode(key.trim()).is_ok_and(|k| k.len() == 32)
+}
+
+/// With `keys` configured (`[agent_releases] public_keys`), the release must be signed by
+/// one of them; with none, anything well-formed passes (agents check it themselves).
+pub fn check_trusted(
+    keys: &[String],
+    sha256: &[u8; 32],
+    meta: &ReleaseMeta,
+    signature: &str,
+) -> Result<(), ReleaseError> {
+    let (version, os, arch) = (&meta.version, &meta.os, &meta.arch);
+    if keys.is_empty()
+        || keys
+            .iter()
+            .any(|k| verify(k, sha256, version, os, arch, signature))
+    {
+        return Ok(());
+    }
+    Err(ReleaseError::Untrusted(format!(
+        "the signature does not verify with any key in [agent_releases] public_keys (it must \
+         sign this binary as version {version} for {os}/{arch})"
+    )))
+}
+
 /// Checks that `signature` is 64 bytes of base64 (agents check what it signs).
 pub fn check_signature_shape(signature: &str) -> Result<(), ReleaseError> {
     match STANDARD.decode(signature.trim()) {
@@ -175,9 +201,6 @@ pub fn store_binary(data_dir: &Path, binary: &Path) -> Result<(String, u64), Rel
     Ok((sha, size))
 }
 
-/// `steward-server release add`: stores the binary and records the release, offered to
-/// nobody until its rollout is set (`PATCH /api/v1/agent-releases/{id}`) unless
-/// `percentage` says otherwise. Returns the release id.
 /// What a release is: the signed version and platform.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReleaseMeta {
@@ -186,6 +209,9 @@ pub struct ReleaseMeta {
     pub arch: String,
 }
 
+/// Stores the binary and records the release, offered to nobody until its rollout is set
+/// (`PATCH /api/v1/agent-releases/{id}`) unless `percentage` says otherwise. Returns the
+/// release id. The signature's shape is checked, not whom it is from: see [`add_trusted`].
 pub fn add(
     db: &Db,
     data_dir: &Path,
@@ -194,6 +220,20 @@ pub fn add(
     meta: &ReleaseMeta,
     percentage: u8,
 ) -> Result<i64, ReleaseError> {
+    add_trusted(db, data_dir, binary, signature, meta, percentage, &[])
+}
+
+/// [`add`], refusing a signature that none of `keys` verifies (when there are keys):
+/// what `steward-server release add` does with `[agent_releases] public_keys`.
+pub fn add_trusted(
+    db: &Db,
+    data_dir: &Path,
+    binary: &Path,
+    signature: &str,
+    meta: &ReleaseMeta,
+    percentage: u8,
+    keys: &[String],
+) -> Result<i64, ReleaseError> {
     let (version, os, arch) = (&meta.version, &meta.os, &meta.arch);
     check_signature_shape(signature)?;
     release_message(&[0; 32], version, os, arch)
@@ -201,6 +241,7 @@ pub fn add(
     if percentage > 100 {
         return Err(ReleaseError::Invalid("--percentage is 0 to 100".into()));
     }
+    check_trusted(keys, &digest_file(binary)?.0, meta, signature)?;
     let (sha256, size) = store_binary(data_dir, binary)?;
     let release = NewRelease {
         version: version.clone(),
@@ -258,5 +299,24 @@ mod tests {
         assert!(!verify(&public, &sha, "2.0.1", "linux", "x86_64", &sig));
         let other = keygen(&dir.path().join("other")).unwrap();
         assert!(!verify(&other, &sha, "2.0.0", "linux", "x86_64", &sig));
+
+        let meta = ReleaseMeta {
+            version: "2.0.0".into(),
+            os: "linux".into(),
+            arch: "x86_64".into(),
+        };
+        assert!(is_public_key(&public) && !is_public_key("QUJD"));
+        check_trusted(&[], &sha, &meta, &sig).unwrap();
+        check_trusted(&[other.clone(), public.clone()], &sha, &meta, &sig).unwrap();
+        let refused = check_trusted(&[other], &sha, &meta, &sig);
+        assert!(
+            matches!(refused, Err(ReleaseError::Untrusted(_))),
+            "{refused:?}"
+        );
+        let as_other_version = ReleaseMeta {
+            version: "2.0.1".into(),
+            ..meta
+        };
+        assert!(check_trusted(&[public], &sha, &as_other_version, &sig).is_err());
     }
 }

@@ -37,6 +37,7 @@ mod openapi;
 mod packaged_update;
 mod packages;
 mod protocol;
+mod release_upload;
 mod retention;
 mod search;
 mod self_update;

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 mod auth;
 mod desk;
 mod legacy;
+mod releases;
 mod retention;
 pub use auth::AuthSection;
 pub use desk::{
@@ -14,6 +15,7 @@ pub use desk::{
     SmtpSecurity,
 };
 pub use legacy::{LegacyInventorySection, Network};
+pub use releases::AgentReleasesSection;
 pub use retention::RetentionSection;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -30,6 +32,7 @@ pub struct ServerConfig {
     pub maintenance: MaintenanceSection,
     pub legacy_inventory: LegacyInventorySection,
     pub retention: RetentionSection,
+    pub agent_releases: AgentReleasesSection,
     pub log: LogSection,
 }
 
@@ -288,6 +291,7 @@ impl ServerConfig {
         self.smtp.validate()?;
         self.legacy_inventory.validate()?;
         self.attachments.validate()?;
+        self.agent_releases.validate()?;
         Ok(())
     }
 

@@ -12,12 +12,13 @@ use crate::db::{self, DbResult};
 use crate::domain::roles::Role;
 use crate::domain::rollout;
 use axum::Json;
-use axum::body::Body;
+use axum::body::{Body, HttpBody};
 use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::get;
-use serde::Deserialize;
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use steward_shared::release::{AGENT_RELEASE_BINARY_PATH, release_message};
 use steward_shared::{Page, UpdateOffer, UpdateStatus};
@@ -27,6 +28,11 @@ pub fn router() -> Routes {
         .route(
             "/api/v1/agent-releases",
             get(list_releases).post(create_release),
+        )
+        .route(
+            "/api/v1/agent-releases/binaries",
+            // Its own limit ([agent_releases] max_upload_bytes), enforced while reading.
+            post(upload_binary).layer(DefaultBodyLimit::disable()),
         )
         .route(
             "/api/v1/agent-releases/{id}",
@@ -53,6 +59,15 @@ pub(super) fn describe(api: &mut super::openapi::Api) {
     )
     .body::<NewReleaseBody>()
     .created::<AgentRelease>();
+    api.op(
+        "POST",
+        "/api/v1/agent-releases/binaries",
+        "Upload an agent binary (raw body, application/octet-stream) into the release store; \
+         publish it with POST /api/v1/agent-releases and its sha256",
+        Access::Admin,
+    )
+    .raw_body("application/octet-stream", "The agent binary")
+    .created::<StoredBinary>();
     api.op(
         "PATCH",
         "/api/v1/agent-releases/{id}",
@@ -89,6 +104,13 @@ struct NewReleaseBody {
     location_ids: Vec<i64>,
     #[serde(default)]
     agent_ids: Vec<String>,
+}
+
+/// Reply of `POST /api/v1/agent-releases/binaries`: the stored binary.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+struct StoredBinary {
+    sha256: String,
+    size: u64,
 }
 
 /// Body of `PATCH /api/v1/agent-releases/{id}`; absent fields stay as they are.
@@ -135,6 +157,81 @@ async fn list_releases(
     }))
 }
 
+/// Streams the request body into the release store (hashed while written, fsynced, then
+/// renamed to its digest), refusing it past `max_upload_bytes` before or while reading.
+async fn upload_binary(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    req: Request,
+) -> ApiResult<(StatusCode, Json<StoredBinary>)> {
+    user.require(Role::Admin)?;
+    let max = state.config.agent_releases.max_upload_bytes;
+    let too_large = || {
+        AppError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!(
+                "the binary is larger than the server accepts ({max} bytes, \
+                 agent_releases.max_upload_bytes)"
+            ),
+        )
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max) {
+        return Err(too_large());
+    }
+    let blobs = crate::blobs::Blobs::agent_releases(&state.config.server.data_dir);
+    let mut upload = blobs.begin().await.map_err(|e| {
+        tracing::error!(error = %e, "cannot start storing an agent binary");
+        AppError::internal()
+    })?;
+    let mut body = req.into_body();
+    loop {
+        let frame = std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await;
+        let data = match frame {
+            None => break,
+            Some(Err(e)) => {
+                return Err(AppError::bad_request(
+                    "upload_interrupted",
+                    format!("the upload did not arrive whole: {e}"),
+                ));
+            }
+            Some(Ok(frame)) => match frame.into_data() {
+                Ok(data) => data,
+                Err(_) => continue,
+            },
+        };
+        if upload.size() + data.len() as u64 > max {
+            return Err(too_large());
+        }
+        upload.write(&data).await.map_err(|e| {
+            tracing::error!(error = %e, "cannot store an agent binary");
+            AppError::internal()
+        })?;
+    }
+    if upload.size() == 0 {
+        return Err(AppError::bad_request(
+            "empty_binary",
+            "send the agent binary as the request body (application/octet-stream)",
+        ));
+    }
+    let stored = upload.commit().await.map_err(|e| {
+        tracing::error!(error = %e, "cannot store an agent binary");
+        AppError::internal()
+    })?;
+    Ok((
+        StatusCode::CREATED,
+        Json(StoredBinary {
+            sha256: stored.sha256,
+            size: stored.size,
+        }),
+    ))
+}
+
 async fn create_release(
     user: CurrentUser,
     State(state): State<AppState>,
@@ -157,13 +254,28 @@ async fn create_release(
         .ok_or_else(|| {
             AppError::bad_request(
                 "unknown_binary",
-                "no stored binary has that sha256; store it with `steward-server release add`",
+                "no stored binary has that sha256; upload it first (POST \
+                 /api/v1/agent-releases/binaries, or `steward-server release add`)",
             )
         })?;
     let size = tokio::fs::metadata(&path)
         .await
         .map_err(|_| AppError::internal())?
         .len() as i64;
+    let meta = crate::signed_releases::ReleaseMeta {
+        version: body.version.clone(),
+        os: body.os.clone(),
+        arch: body.arch.clone(),
+    };
+    let mut digest = [0u8; 32];
+    hex::decode_to_slice(&body.sha256, &mut digest).map_err(|_| AppError::internal())?;
+    crate::signed_releases::check_trusted(
+        &state.config.agent_releases.public_keys,
+        &digest,
+        &meta,
+        &body.signature,
+    )
+    .map_err(|e| AppError::bad_request("untrusted_signature", e.to_string()))?;
     let release = NewRelease {
         version: body.version,
         os: body.os,

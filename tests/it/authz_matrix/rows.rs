@@ -94,6 +94,8 @@ fn api_rows() -> Vec<Row> {
                 "signature": "A".repeat(86) + "==",
             })
         }),
+        api("POST", "/api/v1/agent-releases/binaries", ADMIN)
+            .raw("application/octet-stream", "an agent build"),
         api("PATCH", "/api/v1/agent-releases/{id}", ADMIN)
             .ids(&[AgentRelease])
             .json(|_, _| json!({"percentage": 0})),
