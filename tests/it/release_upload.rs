@@ -80,7 +80,7 @@ async fn a_release_is_uploaded_over_http_and_must_be_signed_by_a_key_the_server_
         .filter(|n| n != "tmp")
         .collect();
     stored.sort();
-    assert_eq!(stored, [sha.clone()]);
+    assert_eq!(stored, std::slice::from_ref(&sha));
     assert_eq!(std::fs::read_dir(store.join("tmp")).unwrap().count(), 0);
 
     // Publishing: the signature must verify with the server's key, for this version.

@@ -204,3 +204,74 @@ async fn an_update_that_never_confirms_is_rolled_back() {
     assert!(error.contains("rolled back"), "{error}");
     assert_eq!(row["agent_version"], old);
 }
+
+#[tokio::test]
+async fn the_updates_page_shows_versions_releases_and_failures_and_steers_a_rollout() {
+    use crate::browser::{hidden_field, page_text, post_form, session_cookie, submit_login};
+    let w = World::new().await;
+    let stranger = tempfile::tempdir().unwrap();
+    releases::keygen(stranger.path()).unwrap();
+    let id = w.publish(stranger.path()).await;
+    let old = steward_agent::AGENT_VERSION;
+    for _ in 0..2 {
+        // Refused, then reported with the next check-in.
+        run_once_updating(&w.config, &w.state_dir, w.install(old))
+            .await
+            .unwrap();
+    }
+    let login = submit_login(&w.s, ADMIN_EMAIL, ADMIN_PASSWORD, None).await;
+    assert_eq!(login.status(), StatusCode::SEE_OTHER);
+    let cookie = session_cookie(&login);
+
+    let html = page_text(&w.s, &cookie, "/admin/updates").await;
+    assert!(
+        html.contains(&format!("<title>{old} {OS}/{ARCH}: 1 agent(s)</title>")),
+        "{html}"
+    );
+    assert!(html.contains(&format!("id=\"release-{id}\"")), "{html}");
+    assert!(
+        html.contains(&format!("<td>{NEW}</td><td>{OS}/{ARCH}</td>")),
+        "{html}"
+    );
+    assert!(html.contains("value=\"100\""), "{html}");
+    let row = w.agent_row().await;
+    let error = row["update_error"].as_str().unwrap();
+    assert!(html.contains(error), "the failure is listed: {html}");
+    assert!(
+        html.contains("does not check release signatures itself"),
+        "{html}"
+    );
+
+    let asset = row["asset_id"].as_i64().unwrap();
+    let page = page_text(&w.s, &cookie, &format!("/assets/{asset}")).await;
+    assert!(page.contains("<dt>Agent update</dt>"), "{page}");
+    assert!(page.contains(error), "{page}");
+
+    let csrf = hidden_field(&html, "csrf");
+    let path = format!("/admin/updates/{id}");
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("percentage", "25"),
+        ("paused", "on"),
+    ];
+    let saved = post_form(&w.s, &cookie, &path, &form).await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let admin = w.s.admin_token().await;
+    let (_, list) = w.s.get_json("/api/v1/agent-releases", &admin).await;
+    let release = &list["items"][0];
+    assert_eq!(
+        (release["percentage"].clone(), release["paused"].clone()),
+        (json!(25), json!(true))
+    );
+    let bad = [("csrf", csrf.as_str()), ("percentage", "101")];
+    let refused = post_form(&w.s, &cookie, &path, &bad).await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let forged = [("csrf", "nope"), ("percentage", "0")];
+    let refused = post_form(&w.s, &cookie, &path, &forged).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let (_, list) = w.s.get_json("/api/v1/agent-releases", &admin).await;
+    assert_eq!(
+        list["items"][0]["percentage"], 25,
+        "refused forms change nothing"
+    );
+}

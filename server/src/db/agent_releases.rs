@@ -196,3 +196,66 @@ pub fn agent_locations(c: &Connection, agent_id: &str) -> DbResult<Vec<i64>> {
     let rows = stmt.query_map([agent_id], |r| r.get(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
+
+/// How many active (not revoked) agents run each version on each platform, most first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionCount {
+    pub version: String,
+    /// `os/arch`; empty when the agent never said (agents older than self-update).
+    pub platform: String,
+    pub agents: i64,
+}
+
+pub fn fleet_versions(c: &Connection) -> DbResult<Vec<VersionCount>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT coalesce(agent_version, ''), coalesce(platform, ''), count(*) AS n
+         FROM agents WHERE revoked_at IS NULL
+         GROUP BY 1, 2 ORDER BY n DESC, 1 DESC, 2",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(VersionCount {
+            version: r.get(0)?,
+            platform: r.get(1)?,
+            agents: r.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// An active agent whose last self-update failed (or was rolled back).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdateProblem {
+    pub agent_id: String,
+    pub hostname: String,
+    pub asset_id: Option<i64>,
+    pub version: String,
+    pub error: String,
+    pub last_seen_at: Option<i64>,
+}
+
+/// Active agents reporting an update error, most recently seen first; `asset_id` limits
+/// them to one asset's agents.
+pub fn update_problems(
+    c: &Connection,
+    asset_id: Option<i64>,
+    limit: i64,
+) -> DbResult<Vec<UpdateProblem>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT id, hostname, asset_id, coalesce(agent_version, ''), update_error, last_seen_at
+         FROM agents
+         WHERE revoked_at IS NULL AND update_error IS NOT NULL
+           AND (?1 IS NULL OR asset_id = ?1)
+         ORDER BY last_seen_at DESC, id LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![asset_id, limit], |r| {
+        Ok(UpdateProblem {
+            agent_id: r.get(0)?,
+            hostname: r.get(1)?,
+            asset_id: r.get(2)?,
+            version: r.get(3)?,
+            error: r.get(4)?,
+            last_seen_at: r.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

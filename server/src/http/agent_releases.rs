@@ -325,20 +325,33 @@ async fn change_release(
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<RolloutBody>,
 ) -> ApiResult<Json<AgentRelease>> {
-    user.require(Role::Admin)?;
-    check_targets(
-        body.percentage,
-        body.location_ids.as_deref(),
-        body.agent_ids.as_deref(),
-    )?;
     let change = RolloutChange {
         percentage: body.percentage,
         paused: body.paused,
         location_ids: body.location_ids,
         agent_ids: body.agent_ids,
     };
+    change_rollout(&state, &user, &ip, id, change)
+        .await
+        .map(Json)
+}
+
+/// Applies and audits a rollout change by an admin (the API and the Updates page).
+pub async fn change_rollout(
+    state: &AppState,
+    user: &CurrentUser,
+    ip: &ClientIp,
+    id: i64,
+    change: RolloutChange,
+) -> ApiResult<AgentRelease> {
+    user.require(Role::Admin)?;
+    check_targets(
+        change.percentage,
+        change.location_ids.as_deref(),
+        change.agent_ids.as_deref(),
+    )?;
     let now = crate::clock::now();
-    let actor = user.actor(&ip);
+    let actor = user.actor(ip);
     let changed = state
         .db
         .write(move |tx| {
@@ -355,9 +368,7 @@ async fn change_release(
             Ok(Some(r))
         })
         .await?;
-    changed
-        .map(Json)
-        .ok_or_else(|| AppError::not_found("agent release"))
+    changed.ok_or_else(|| AppError::not_found("agent release"))
 }
 
 /// Streams a release's binary to an agent. Any enrolled agent may fetch any release:

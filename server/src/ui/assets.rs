@@ -173,6 +173,8 @@ struct DetailPage {
     history: Vec<HistoryRow>,
     alerts: Vec<AlertRow>,
     problems: Vec<String>,
+    /// This machine's agents whose last self-update failed or was rolled back.
+    update_errors: Vec<String>,
     record: Option<super::asset_record::RecordView>,
     /// "FusionInventory 2.6, 5 minutes ago"
     reported_by: Vec<String>,
@@ -231,10 +233,11 @@ async fn detail(
             let sw = assets::software(c, id, filter, None, SOFTWARE_ON_PAGE)?;
             let hist = assets::history(c, id, None, 100)?;
             let alerts = crate::db::alerts::list(c, true, Some(id), None, 100)?;
-            Ok(Some((a, sw, hist, alerts)))
+            let updates = crate::db::agent_releases::update_problems(c, Some(id), 5)?;
+            Ok(Some((a, sw, hist, alerts, updates)))
         })
         .await;
-    let (a, sw, hist, alerts) = match loaded {
+    let (a, sw, hist, alerts, updates) = match loaded {
         Ok(Some(x)) => x,
         Ok(None) => {
             return message(
@@ -272,6 +275,10 @@ async fn detail(
         .collect();
     let page = DetailPage {
         reported_by,
+        update_errors: updates
+            .into_iter()
+            .map(|u| format!("{} (running {}): {}", u.agent_id, u.version, u.error))
+            .collect(),
         nav: user.nav("assets"),
         a: view(&a, &inv),
         problems: inv

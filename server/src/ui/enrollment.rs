@@ -36,14 +36,17 @@ struct EnrollmentPage {
 }
 
 fn admins_only(user: &UiUser) -> Option<Response> {
-    (user.0.user.role != Role::Admin).then(|| {
-        message(
-            StatusCode::FORBIDDEN,
-            user.nav("enroll"),
-            "Admins only",
-            "Ask an administrator for an enrollment token.",
-        )
-    })
+    admin_page(
+        user,
+        "enroll",
+        "Ask an administrator for an enrollment token.",
+    )
+}
+
+/// `None` for an admin; otherwise the 403 page for the page `active`, saying `hint`.
+pub(super) fn admin_page(user: &UiUser, active: &'static str, hint: &str) -> Option<Response> {
+    (user.0.user.role != Role::Admin)
+        .then(|| message(StatusCode::FORBIDDEN, user.nav(active), "Admins only", hint))
 }
 
 async fn page(user: UiUser) -> Response {

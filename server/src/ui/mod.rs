@@ -21,6 +21,7 @@ pub mod public;
 pub mod queues;
 pub mod software;
 pub mod tickets;
+pub mod updates;
 pub mod work_orders;
 
 use crate::http::AppState;
@@ -45,6 +46,7 @@ pub fn router() -> Routes {
         .merge(queues::router())
         .merge(admin::router())
         .merge(enrollment::router())
+        .merge(updates::router())
         .merge(audit::router())
         .merge(public::router())
         .merge(locations::router())

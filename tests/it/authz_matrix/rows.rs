@@ -354,6 +354,10 @@ fn web_rows() -> Vec<Row> {
         web("GET", "/admin/enrollment", ADMIN_WEB),
         web("POST", "/admin/enrollment", ADMIN_WEB)
             .form(|_, _| vec![("uses", "1".into()), ("expires", "1h".into())]),
+        web("GET", "/admin/updates", ADMIN_WEB),
+        web("POST", "/admin/updates/{id}", ADMIN_WEB)
+            .ids(&[AgentRelease])
+            .form(|_, _| vec![("percentage", "0".into())]),
         web("GET", "/admin/groups", ADMIN_WEB),
         web("POST", "/admin/groups", ADMIN_WEB).form(|_, _| vec![("name", unique("Desk"))]),
         web("POST", "/admin/groups/{id}", ADMIN_WEB)
