@@ -79,6 +79,7 @@ pub fn open(config: ServerConfig) -> Result<AppState, StartError> {
         desk: Arc::new(desk),
         notify: notify::Hub::default(),
         agents: Arc::default(),
+        dashboard: Arc::default(),
         sign_ins,
         data_dir_lock: Arc::new(lock),
     })

@@ -46,5 +46,6 @@ mod tickets;
 mod tls;
 mod views;
 mod web;
+mod web_dashboard;
 mod web_desk;
 mod web_maintenance;

@@ -40,6 +40,10 @@ pub const MIGRATIONS: &[(u32, &str)] = &[
     (17, include_str!("../../migrations/0017_audit_log.sql")),
     (18, include_str!("../../migrations/0018_token_scopes.sql")),
     (19, include_str!("../../migrations/0019_agent_releases.sql")),
+    (
+        20,
+        include_str!("../../migrations/0020_dashboard_indexes.sql"),
+    ),
 ];
 
 /// The schema version this build creates.

@@ -18,6 +18,7 @@ pub mod checkin;
 pub mod checkouts;
 pub mod commands;
 pub mod comments;
+pub mod dashboard;
 pub mod enrollment;
 pub mod events;
 pub mod groups;

@@ -61,6 +61,8 @@ pub struct AppState {
     pub notify: crate::notify::Hub,
     /// Agent credentials checked recently.
     pub agents: Arc<crate::agent_cache::AgentCache>,
+    /// The staff dashboard's figures, computed at most every 30 s.
+    pub dashboard: Arc<crate::ui::dashboard::Cache>,
     /// Failed sign-ins per client address.
     pub sign_ins: Arc<crate::sign_in_limit::SignInLimit>,
     /// Held (shared) while any clone lives, so that a restore cannot replace the data

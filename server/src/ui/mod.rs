@@ -8,6 +8,7 @@ pub mod asset_record;
 pub mod assets;
 pub mod audit;
 pub mod auth;
+pub mod dashboard;
 pub mod enrollment;
 pub mod format;
 pub mod locations;
@@ -36,7 +37,7 @@ use axum::routing::get;
 
 pub fn router() -> Routes {
     Routes::new()
-        .route("/", get(home))
+        .route("/", get(dashboard::home))
         .route("/static/style.css", get(style))
         .route("/static/app.js", get(script))
         .merge(auth::router())
@@ -181,10 +182,6 @@ pub fn not_found_page() -> Response {
 }
 
 /// Everyone starts at the tickets: staff at their queues, employees at their requests.
-async fn home(_user: UiUser) -> Response {
-    Redirect::to("/tickets").into_response()
-}
-
 async fn style() -> impl IntoResponse {
     (
         [

@@ -35,32 +35,32 @@ struct DevicesPage {
     devices: Vec<Device>,
 }
 
+/// What is checked out to user `uid` (and hand-overs waiting for their answer).
+pub fn devices_of(c: &rusqlite::Connection, uid: i64) -> crate::db::DbResult<Vec<Device>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT a.id, a.name, a.kind, coalesce(a.asset_tag, ''), k.checked_out_at,
+                k.accepted_at IS NULL AND k.declined_at IS NULL
+         FROM asset_checkouts k JOIN assets a ON a.id = k.asset_id
+         WHERE k.target_kind = 'user' AND k.target_id = ?1 AND k.checked_in_at IS NULL
+           AND k.declined_at IS NULL
+         ORDER BY a.name LIMIT 500",
+    )?;
+    let rows = stmt.query_map([uid], |r| {
+        Ok(Device {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            kind: r.get(2)?,
+            tag: r.get(3)?,
+            since: super::format::datetime(r.get(4)?),
+            waiting: r.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
 async fn page(user: UiUser, State(state): State<AppState>) -> Response {
     let uid = user.0.user.id;
-    let loaded = state
-        .db
-        .read(move |c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT a.id, a.name, a.kind, coalesce(a.asset_tag, ''), k.checked_out_at,
-                        k.accepted_at IS NULL AND k.declined_at IS NULL
-                 FROM asset_checkouts k JOIN assets a ON a.id = k.asset_id
-                 WHERE k.target_kind = 'user' AND k.target_id = ?1 AND k.checked_in_at IS NULL
-                   AND k.declined_at IS NULL
-                 ORDER BY a.name LIMIT 500",
-            )?;
-            let rows = stmt.query_map([uid], |r| {
-                Ok(Device {
-                    id: r.get(0)?,
-                    name: r.get(1)?,
-                    kind: r.get(2)?,
-                    tag: r.get(3)?,
-                    since: super::format::datetime(r.get(4)?),
-                    waiting: r.get(5)?,
-                })
-            })?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
-        })
-        .await;
+    let loaded = state.db.read(move |c| devices_of(c, uid)).await;
     match loaded {
         Ok(devices) => render(&DevicesPage {
             nav: user.nav("devices"),

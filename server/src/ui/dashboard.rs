@@ -1,0 +1,403 @@
+//! The home page. Staff get the dashboard: open work, SLA, time to resolve, where tickets
+//! come from, fleet health, assets and maintenance, as server-rendered SVG charts (no
+//! script, no CDN). Employees get their own tickets and devices.
+//!
+//! The staff figures are aggregates over the whole desk and fleet; they are computed at
+//! most every [`TTL_SECS`] and shared by everyone (the page says as of when), so opening
+//! the page stays fast at a million tickets.
+
+use super::format::ago;
+use super::{Nav, UiUser, render};
+use crate::db::dashboard::{self, Count, Rate, StaffDashboard, Week};
+use crate::db::tickets::{Sort, TicketFilter};
+use crate::http::{AppError, AppState};
+use askama::Template;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use std::sync::{Arc, Mutex};
+
+/// How long computed staff figures are reused.
+pub const TTL_SECS: i64 = 30;
+
+/// The last staff figures and when they were computed.
+#[derive(Default)]
+pub struct Cache {
+    slot: Mutex<Option<(i64, Arc<StaffDashboard>)>>,
+}
+
+impl Cache {
+    fn fresh(&self, now: i64) -> Option<(i64, Arc<StaffDashboard>)> {
+        let slot = self.slot.lock().unwrap_or_else(|p| p.into_inner());
+        slot.as_ref()
+            .filter(|(at, _)| now - at < TTL_SECS && *at <= now)
+            .map(|(at, d)| (*at, d.clone()))
+    }
+
+    fn store(&self, at: i64, d: Arc<StaffDashboard>) {
+        *self.slot.lock().unwrap_or_else(|p| p.into_inner()) = Some((at, d));
+    }
+}
+
+/// One bar of a horizontal bar chart (the `hbars` macro in the template).
+pub struct HBar {
+    pub label: String,
+    pub value: String,
+    pub title: String,
+    pub width: i64,
+    pub y: i64,
+    pub href: String,
+}
+
+pub struct HBars {
+    pub bars: Vec<HBar>,
+    pub height: i64,
+}
+
+/// Widest bar, in chart units (the chart is 400 wide, labels take 150).
+const BAR_MAX: f64 = 200.0;
+
+fn hbars(rows: Vec<(String, f64, String, String, String)>) -> HBars {
+    let most = rows.iter().map(|r| r.1).fold(0.0, f64::max);
+    let bars: Vec<HBar> = rows
+        .into_iter()
+        .enumerate()
+        .map(|(i, (label, v, value, title, href))| HBar {
+            width: if most > 0.0 {
+                ((v / most) * BAR_MAX)
+                    .round()
+                    .max(if v > 0.0 { 1.0 } else { 0.0 }) as i64
+            } else {
+                0
+            },
+            y: i as i64 * 20,
+            label: short(&label),
+            value,
+            title,
+            href,
+        })
+        .collect();
+    HBars {
+        height: bars.len() as i64 * 20 + 4,
+        bars,
+    }
+}
+
+/// Labels longer than the chart's margin are cut (the full one is in the tooltip).
+fn short(label: &str) -> String {
+    if label.chars().count() <= 24 {
+        return label.to_owned();
+    }
+    format!("{}…", label.chars().take(23).collect::<String>())
+}
+
+fn count_bars(counts: &[Count], what: &str, href: impl Fn(&str) -> String) -> HBars {
+    hbars(
+        counts
+            .iter()
+            .map(|c| {
+                (
+                    c.label.clone(),
+                    c.value as f64,
+                    c.value.to_string(),
+                    format!("{}: {} {what}", c.label, c.value),
+                    href(&c.label),
+                )
+            })
+            .collect(),
+    )
+}
+
+fn rate_bars(rates: &[Rate]) -> HBars {
+    hbars(
+        rates
+            .iter()
+            .map(|r| {
+                (
+                    r.label.clone(),
+                    r.per_100,
+                    format!("{:.1}", r.per_100),
+                    format!(
+                        "{}: {} ticket(s) on {} device(s) in {} days",
+                        r.label,
+                        r.tickets,
+                        r.devices,
+                        dashboard::WINDOW_DAYS
+                    ),
+                    String::new(),
+                )
+            })
+            .collect(),
+    )
+}
+
+/// One column of the time-to-resolve chart.
+pub struct Column {
+    pub x: i64,
+    pub y: i64,
+    pub height: i64,
+    pub label: String,
+    pub title: String,
+}
+
+/// Column chart height, in chart units.
+const COLUMN_MAX: f64 = 100.0;
+
+fn columns(weeks: &[Week]) -> Vec<Column> {
+    let most = weeks
+        .iter()
+        .filter_map(|w| w.mean_hours)
+        .fold(0.0, f64::max);
+    weeks
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            let h = match (w.mean_hours, most > 0.0) {
+                (Some(m), true) => ((m / most) * COLUMN_MAX).round().max(1.0) as i64,
+                _ => 0,
+            };
+            let day = chrono::DateTime::from_timestamp(w.start, 0)
+                .map(|d| d.format("%d %b").to_string())
+                .unwrap_or_default();
+            Column {
+                x: 30 + i as i64 * 30,
+                y: 110 - h,
+                height: h,
+                title: match w.mean_hours {
+                    Some(m) => format!(
+                        "Week of {day}: {} resolved, {} on average",
+                        w.resolved,
+                        hours(m)
+                    ),
+                    None => format!("Week of {day}: nothing resolved"),
+                },
+                label: day,
+            }
+        })
+        .collect()
+}
+
+fn hours(h: f64) -> String {
+    if h < 48.0 {
+        format!("{h:.1} h")
+    } else {
+        format!("{:.1} days", h / 24.0)
+    }
+}
+
+/// A figure in a tile.
+pub struct Tile {
+    pub label: &'static str,
+    pub value: String,
+    pub tone: &'static str,
+    pub href: &'static str,
+}
+
+fn tile(label: &'static str, n: i64, bad_above: i64, href: &'static str) -> Tile {
+    Tile {
+        label,
+        value: n.to_string(),
+        tone: if n > bad_above { "bad" } else { "ok" },
+        href,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct StaffPage {
+    nav: Option<Nav>,
+    as_of: String,
+    tiles: Vec<Tile>,
+    status: HBars,
+    priority: HBars,
+    weeks: Vec<Column>,
+    mttr_peak: String,
+    per_model: HBars,
+    per_site: HBars,
+    health: HBars,
+    agents: i64,
+    states: HBars,
+    ages: HBars,
+    warranties: Vec<(i64, String, String)>,
+    warranties_total: i64,
+    on_time: String,
+}
+
+fn alert_label(kind: &str) -> String {
+    match kind {
+        "agent_silent" => "Agent silent",
+        "disk_full" => "Disk nearly full",
+        "pending_reboot" => "Reboot pending",
+        "memory_full" => "Memory nearly full",
+        "failed_services" => "Failed services",
+        "overheating" => "Overheating",
+        other => other,
+    }
+    .to_owned()
+}
+
+fn staff_page(nav: Option<Nav>, d: &StaffDashboard, at: i64, now: i64) -> StaffPage {
+    let open: i64 = d.by_status.iter().map(|c| c.value).sum();
+    let health: Vec<Count> = d
+        .health
+        .iter()
+        .map(|c| Count {
+            label: alert_label(&c.label),
+            value: c.value,
+        })
+        .collect();
+    StaffPage {
+        nav,
+        as_of: ago(Some(at), now),
+        tiles: vec![
+            tile("Open tickets", open, i64::MAX, "/tickets"),
+            tile(
+                "SLA breached",
+                d.breached,
+                0,
+                "/tickets?breached=true&sort=priority",
+            ),
+            tile("At risk", d.at_risk, 0, "/tickets?sort=priority"),
+            tile(
+                "Overdue maintenance",
+                d.overdue_work_orders,
+                0,
+                "/maintenance",
+            ),
+        ],
+        status: count_bars(&d.by_status, "open", |s| format!("/tickets?status={s}")),
+        priority: count_bars(&d.by_priority, "open", |p| {
+            format!(
+                "/tickets?priority={}&sort=priority",
+                p.trim_start_matches('P')
+            )
+        }),
+        mttr_peak: hours(
+            d.weeks
+                .iter()
+                .filter_map(|w| w.mean_hours)
+                .fold(0.0, f64::max),
+        ),
+        weeks: columns(&d.weeks),
+        per_model: rate_bars(&d.per_model),
+        per_site: rate_bars(&d.per_site),
+        health: count_bars(&health, "machine(s)", |_| "/alerts".to_owned()),
+        agents: d.agents,
+        states: count_bars(&d.by_state, "asset(s)", |_| "/assets".to_owned()),
+        ages: count_bars(&d.by_age, "asset(s)", |_| String::new()),
+        warranties: d
+            .warranties
+            .iter()
+            .map(|w| (w.asset_id, w.name.clone(), w.warranty_end.clone()))
+            .collect(),
+        warranties_total: d.warranties_total,
+        on_time: match d.maintenance_due {
+            0 => "no work order came due".to_owned(),
+            due => format!(
+                "{:.0}% on time ({} of {due})",
+                d.maintenance_on_time as f64 * 100.0 / due as f64,
+                d.maintenance_on_time
+            ),
+        },
+    }
+}
+
+/// An employee's home: their open tickets and their devices.
+#[derive(Template)]
+#[template(path = "home.html")]
+struct EmployeePage {
+    nav: Option<Nav>,
+    tickets: Vec<(i64, String, String, String)>,
+    devices: Vec<super::my_devices::Device>,
+}
+
+pub async fn home(user: UiUser, State(state): State<AppState>) -> Response {
+    let now = crate::clock::now();
+    if !user.0.user.role.is_staff() {
+        return employee_home(user, state, now).await;
+    }
+    let (at, figures) = match state.dashboard.fresh(now) {
+        Some(hit) => hit,
+        None => match state.db.read(move |c| dashboard::staff(c, now)).await {
+            Ok(d) => {
+                let d = Arc::new(d);
+                state.dashboard.store(now, d.clone());
+                (now, d)
+            }
+            Err(e) => return AppError::from(e).into_response(),
+        },
+    };
+    render(&staff_page(user.nav("home"), &figures, at, now))
+}
+
+async fn employee_home(user: UiUser, state: AppState, now: i64) -> Response {
+    let uid = user.0.user.id;
+    let loaded = state
+        .db
+        .read(move |c| {
+            let filter = TicketFilter {
+                statuses: ["new", "open", "pending"].map(String::from).to_vec(),
+                requester: Some(uid),
+                ..TicketFilter::default()
+            };
+            let tickets = crate::db::tickets::list(c, &filter, Sort::Newest, None, 50)?;
+            let devices = super::my_devices::devices_of(c, uid)?;
+            Ok((tickets, devices))
+        })
+        .await;
+    match loaded {
+        Ok((tickets, devices)) => render(&EmployeePage {
+            nav: user.nav("home"),
+            tickets: tickets
+                .into_iter()
+                .map(|t| (t.id, t.title, t.status, ago(Some(t.updated_at), now)))
+                .collect(),
+            devices,
+        }),
+        Err(e) => AppError::from(e).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bars_scale_to_the_largest_and_keep_small_values_visible() {
+        let rows = |vals: &[f64]| {
+            vals.iter()
+                .map(|v| {
+                    (
+                        format!("r{v}"),
+                        *v,
+                        v.to_string(),
+                        String::new(),
+                        String::new(),
+                    )
+                })
+                .collect()
+        };
+        let c = hbars(rows(&[10.0, 5.0, 0.01, 0.0]));
+        let widths: Vec<i64> = c.bars.iter().map(|b| b.width).collect();
+        assert_eq!(widths, [200, 100, 1, 0]);
+        assert_eq!(c.height, 84);
+        assert_eq!(c.bars[2].y, 40);
+        assert!(hbars(rows(&[0.0])).bars[0].width == 0);
+        assert_eq!(short(&"x".repeat(30)).chars().count(), 24);
+    }
+
+    #[test]
+    fn columns_scale_to_the_slowest_week() {
+        let w = |mean| Week {
+            start: 0,
+            resolved: 1,
+            mean_hours: mean,
+        };
+        let cols = columns(&[w(Some(10.0)), w(None), w(Some(2.5))]);
+        let heights: Vec<i64> = cols.iter().map(|c| c.height).collect();
+        assert_eq!(heights, [100, 0, 25]);
+        assert_eq!((cols[0].y, cols[2].x), (10, 90));
+        assert!(cols[1].title.ends_with("nothing resolved"));
+        assert_eq!(hours(30.0), "30.0 h");
+        assert_eq!(hours(72.0), "3.0 days");
+    }
+}
