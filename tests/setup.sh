@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What the test suite needs beyond Rust, on a fresh Debian/Ubuntu machine: the legacy
 # agents the end-to-end tests run against (Debian's fusioninventory-agent and
-# ocsinventory-agent). README's test command runs this, then `cargo test --workspace`.
+# ocsinventory-agent) and the browser the UI journeys drive (chromium, chromium-driver).
+# README's test command runs this, then `cargo test --workspace`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +16,10 @@ command -v ocsinventory-agent >/dev/null || need+=(ocsinventory-agent)
 # rpm; cargo-deb's `depends = "$auto"` needs dpkg-shlibdeps (dpkg-dev).
 command -v rpm >/dev/null || need+=(rpm)
 command -v dpkg-shlibdeps >/dev/null || need+=(dpkg-dev)
+# The browser journeys (tests/it/browser_journeys.rs) drive headless Chromium through
+# chromedriver (WebDriver).
+command -v chromium >/dev/null || need+=(chromium)
+command -v chromedriver >/dev/null || need+=(chromium-driver)
 # The OCS agent reads /etc/ocsinventory/ocsinventory-agent.cfg before its flags; Debian's
 # default there (local=...) makes it write files instead of sending, which --server cannot
 # override. Configure the package for HTTP (the tests pass their own --server).
@@ -23,7 +28,7 @@ printf '%s\n' \
   'ocsinventory-agent ocsinventory-agent/server string http://localhost/ocsinventory' \
   | $sudo debconf-set-selections 2>/dev/null || true
 if ((${#need[@]})); then
-  echo "== installing ${need[*]} (real legacy agents for the end-to-end tests)"
+  echo "== installing ${need[*]} (real legacy agents and a browser for the end-to-end tests)"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 elif grep -q '^local=' /etc/ocsinventory/ocsinventory-agent.cfg 2>/dev/null; then

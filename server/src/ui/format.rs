@@ -17,6 +17,7 @@ pub fn ago(ts: Option<i64>, now: i64) -> String {
         0..60 => "just now".into(),
         60..3600 => format!("{} min ago", d / 60),
         3600..86_400 => format!("{} h ago", d / 3600),
+        86_400..172_800 => "1 day ago".into(),
         _ => format!("{} days ago", d / 86_400),
     }
 }
@@ -57,6 +58,8 @@ mod tests {
         assert_eq!(datetime(None), "never");
         assert_eq!(ago(Some(100), 100), "just now");
         assert_eq!(ago(Some(0), 7200), "2 h ago");
+        assert_eq!(ago(Some(0), 90_000), "1 day ago");
+        assert_eq!(ago(Some(0), 180_000), "2 days ago");
         assert_eq!(duration(90_061), "1 d 1 h");
         assert_eq!(duration(3_660), "1 h 1 min");
         assert_eq!(url_encode("/assets?q=a b&x"), "%2Fassets%3Fq%3Da%20b%26x");

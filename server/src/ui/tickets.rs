@@ -5,7 +5,7 @@ use super::format::{ago, datetime};
 use super::{Nav, UiUser, message, render};
 use crate::db;
 use crate::domain::changes::human_bytes;
-use crate::domain::tickets::Priority;
+use crate::domain::tickets::{Level, Priority};
 use crate::http::Routes;
 use crate::http::attachments::{UploadMeta, store_multipart};
 use crate::http::ticket_changes::{Patch, update_ticket};
@@ -34,6 +34,13 @@ pub fn router() -> Routes {
 
 pub(super) fn priority_name(p: i64) -> &'static str {
     Priority::from_number(p as u8).map_or("?", Priority::as_str)
+}
+
+fn level_name(n: i64) -> &'static str {
+    u8::try_from(n)
+        .ok()
+        .and_then(Level::from_value)
+        .map_or("?", Level::as_str)
 }
 
 /// "in 3 h", "overdue 20 min", or "" when there is no deadline.
@@ -178,6 +185,9 @@ pub struct TicketText {
     pub status: String,
     pub ticket_type: String,
     pub priority: &'static str,
+    /// Impact and urgency, which set the priority (`low` .. `critical`).
+    pub impact: &'static str,
+    pub urgency: &'static str,
     pub category: String,
     pub requester: String,
     pub assignee: String,
@@ -348,6 +358,8 @@ async fn detail(user: UiUser, State(state): State<AppState>, Path(id): Path<i64>
             status: s.status.clone(),
             ticket_type: s.ticket_type.clone(),
             priority: priority_name(s.priority),
+            impact: level_name(v.ticket.impact),
+            urgency: level_name(v.ticket.urgency),
             category: s.category.clone().unwrap_or_default(),
             requester: s.requester.name.clone(),
             assignee: s
@@ -428,6 +440,10 @@ struct UpdateForm {
     assignee_id: String,
     #[serde(default)]
     group_id: String,
+    #[serde(default)]
+    impact: String,
+    #[serde(default)]
+    urgency: String,
 }
 
 async fn update(
@@ -467,6 +483,8 @@ async fn update(
         status: Some(f.status).filter(|s| !s.is_empty()),
         assignee_id,
         group_id,
+        impact: Some(f.impact).filter(|s| !s.is_empty()),
+        urgency: Some(f.urgency).filter(|s| !s.is_empty()),
         ..Default::default()
     };
     match update_ticket(&state, &user.0, id, patch).await {
