@@ -18,6 +18,7 @@ mod backpressure;
 mod backup;
 mod bad_input;
 mod browser;
+mod browser_dashboard;
 mod browser_journeys;
 mod canned;
 mod events;
