@@ -63,10 +63,11 @@ pub async fn backup(data_dir: PathBuf, to: PathBuf) -> anyhow::Result<()> {
     })
     .await??;
     println!(
-        "backup written to {}: the database (schema {}) and {} attachment files, {:.1} MB, as of {}",
+        "backup written to {}: the database (schema {}), {} attachment files and {}, {:.1} MB, as of {}",
         summary.path.display(),
         summary.manifest.schema_version,
         summary.attachments,
+        agent_binaries(summary.signed_releases, summary.install_binaries),
         summary.bytes as f64 / 1e6,
         summary.manifest.created_at
     );
@@ -75,6 +76,14 @@ pub async fn backup(data_dir: PathBuf, to: PathBuf) -> anyhow::Result<()> {
         summary.path.display()
     );
     Ok(())
+}
+
+/// "3 agent binaries (1 signed release, 2 for the install one-liner)".
+fn agent_binaries(signed: usize, install: usize) -> String {
+    format!(
+        "{} agent binaries ({signed} signed release, {install} for the install one-liner)",
+        signed + install
+    )
 }
 
 pub async fn restore(data_dir: PathBuf, from: PathBuf, force: bool) -> anyhow::Result<()> {
@@ -94,13 +103,27 @@ pub async fn restore(data_dir: PathBuf, from: PathBuf, force: bool) -> anyhow::R
     })
     .await??;
     println!(
-        "restored the backup of {} (steward-server {}, schema {}) into {}: the database and {} attachment files",
+        "restored the backup of {} (steward-server {}, schema {}) into {}: the database, {} attachment files and {}",
         done.manifest.created_at,
         done.manifest.server_version,
         done.manifest.schema_version,
         data_dir.display(),
-        done.attachments
+        done.attachments,
+        agent_binaries(done.signed_releases, done.install_binaries)
     );
+    if !done.missing_releases.is_empty() {
+        println!(
+            "This backup (format {}) holds no agent binaries, and {} has none for the signed \
+             releases {}: agents offered them cannot download them until each build is put \
+             back as {}/<its sha256>.",
+            done.manifest.format_version,
+            data_dir.display(),
+            done.missing_releases.join("; "),
+            data_dir
+                .join(steward_server::signed_releases::DIR)
+                .display()
+        );
+    }
     if let Some(aside) = &done.moved_aside {
         println!(
             "The data that was there before is in {}; delete it once you are sure.",

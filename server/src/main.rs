@@ -65,8 +65,9 @@ enum Command {
     /// Apply database migrations and exit.
     Migrate,
     /// Write a backup to a new file: a consistent snapshot of the database (safe while the
-    /// server runs) and the attachment files it refers to, as a tar archive with a manifest
-    /// of checksums. Progress goes to stderr.
+    /// server runs), the attachment files and signed release binaries it refers to, and
+    /// the install one-liner's agent binaries, as a tar archive with a manifest of
+    /// checksums. Progress goes to stderr.
     Backup {
         /// The archive to write; it must not exist yet.
         #[arg(long)]
@@ -78,8 +79,8 @@ enum Command {
         /// The archive written by `steward-server backup`.
         #[arg(long)]
         from: PathBuf,
-        /// Move the current database and attachments aside (to <data dir>/replaced-<time>/)
-        /// instead of refusing.
+        /// Move the current database, attachments and agent binaries aside (to
+        /// <data dir>/replaced-<time>/) instead of refusing.
         #[arg(long)]
         force: bool,
     },
