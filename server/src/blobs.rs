@@ -43,7 +43,7 @@ impl Blobs {
     /// `crate::signed_releases`), uploaded the same way.
     pub fn agent_releases(data_dir: &Path) -> Blobs {
         Blobs {
-            root: data_dir.join("agent-releases"),
+            root: data_dir.join(crate::signed_releases::DIR),
             fanout: false,
         }
     }

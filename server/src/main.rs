@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use steward_server::config::{Overrides, ServerConfig};
 use steward_server::domain::roles::Role;
-use steward_server::{accounts, backup, db, imports};
+use steward_server::{accounts, db, imports};
 use tokio_util::sync::CancellationToken;
 
+mod backup_cli;
 mod release_cli;
 use release_cli::ReleaseCommand;
 
@@ -64,8 +65,9 @@ enum Command {
     /// Apply database migrations and exit.
     Migrate,
     /// Write a backup to a new file: a consistent snapshot of the database (safe while the
-    /// server runs) and the attachment files it refers to, as a tar archive with a manifest
-    /// of checksums. Progress goes to stderr.
+    /// server runs), the attachment files and signed release binaries it refers to, and
+    /// the install one-liner's agent binaries, as a tar archive with a manifest of
+    /// checksums. Progress goes to stderr.
     Backup {
         /// The archive to write; it must not exist yet.
         #[arg(long)]
@@ -77,8 +79,8 @@ enum Command {
         /// The archive written by `steward-server backup`.
         #[arg(long)]
         from: PathBuf,
-        /// Move the current database and attachments aside (to <data dir>/replaced-<time>/)
-        /// instead of refusing.
+        /// Move the current database, attachments and agent binaries aside (to
+        /// <data dir>/replaced-<time>/) instead of refusing.
         #[arg(long)]
         force: bool,
     },
@@ -266,8 +268,10 @@ async fn main() -> anyhow::Result<()> {
     init_logging(&config);
     let data_dir = config.server.data_dir.clone();
     match &cli.command {
-        Command::Backup { to } => return backup(data_dir, to.clone()).await,
-        Command::Restore { from, force } => return restore(data_dir, from.clone(), *force).await,
+        Command::Backup { to } => return backup_cli::backup(data_dir, to.clone()).await,
+        Command::Restore { from, force } => {
+            return backup_cli::restore(data_dir, from.clone(), *force).await;
+        }
         _ => {}
     }
     let state = tokio::task::spawn_blocking(move || steward_server::open(config)).await??;
@@ -369,114 +373,6 @@ async fn main() -> anyhow::Result<()> {
         | Command::Backup { .. }
         | Command::Restore { .. } => {}
     }
-    Ok(())
-}
-
-/// A progress line on stderr, redrawn at most four times a second and at the end.
-struct ProgressLine {
-    verb: &'static str,
-    started: Instant,
-    shown: Option<Instant>,
-}
-
-impl ProgressLine {
-    fn new(verb: &'static str) -> ProgressLine {
-        ProgressLine {
-            verb,
-            started: Instant::now(),
-            shown: None,
-        }
-    }
-
-    fn update(&mut self, p: &backup::Progress) {
-        let done = p.files_total > 0 && p.files_done == p.files_total;
-        if !done
-            && self
-                .shown
-                .is_some_and(|s| s.elapsed() < Duration::from_millis(250))
-        {
-            return;
-        }
-        self.shown = Some(Instant::now());
-        let files = match p.files_total {
-            0 => format!("{} files", p.files_done),
-            n => format!("{} / {n} files", p.files_done),
-        };
-        eprint!(
-            "\r{} {files}, {:.1} / {:.1} MB, {:.1} s   ",
-            self.verb,
-            p.bytes_done as f64 / 1e6,
-            p.bytes_total as f64 / 1e6,
-            self.started.elapsed().as_secs_f64()
-        );
-    }
-
-    /// Ends the line, if one was drawn.
-    fn finish(&self) {
-        if self.shown.is_some() {
-            eprintln!();
-        }
-    }
-}
-
-async fn backup(data_dir: PathBuf, to: PathBuf) -> anyhow::Result<()> {
-    let now = steward_server::clock::now();
-    let summary = tokio::task::spawn_blocking(move || {
-        let mut line = ProgressLine::new("backed up");
-        let r = backup::create(&data_dir, &to, now, &mut |p| line.update(p));
-        line.finish();
-        r
-    })
-    .await??;
-    println!(
-        "backup written to {}: the database (schema {}) and {} attachment files, {:.1} MB, as of {}",
-        summary.path.display(),
-        summary.manifest.schema_version,
-        summary.attachments,
-        summary.bytes as f64 / 1e6,
-        summary.manifest.created_at
-    );
-    println!(
-        "Restore it with: steward-server restore --from {} --data-dir DIR",
-        summary.path.display()
-    );
-    Ok(())
-}
-
-async fn restore(data_dir: PathBuf, from: PathBuf, force: bool) -> anyhow::Result<()> {
-    let now = steward_server::clock::now();
-    let dir = data_dir.clone();
-    let done = tokio::task::spawn_blocking(move || {
-        let mut line = ProgressLine::new("restored");
-        let r = backup::restore(
-            &from,
-            &dir,
-            backup::RestoreOptions { force },
-            now,
-            &mut |p| line.update(p),
-        );
-        line.finish();
-        r
-    })
-    .await??;
-    println!(
-        "restored the backup of {} (steward-server {}, schema {}) into {}: the database and {} attachment files",
-        done.manifest.created_at,
-        done.manifest.server_version,
-        done.manifest.schema_version,
-        data_dir.display(),
-        done.attachments
-    );
-    if let Some(aside) = &done.moved_aside {
-        println!(
-            "The data that was there before is in {}; delete it once you are sure.",
-            aside.display()
-        );
-    }
-    println!(
-        "Start the server on it: steward-server serve --data-dir {}",
-        data_dir.display()
-    );
     Ok(())
 }
 

@@ -9,19 +9,28 @@ use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+/// Name of the releases directory inside the data directory.
+pub const DIR: &str = "releases";
+
+/// The file names a platform directory may hold.
+pub const BINARY_NAMES: [&str; 2] = [Shell::Sh.binary(), Shell::PowerShell.binary()];
+
 /// The releases directory inside the data directory.
 pub fn dir(data_dir: &Path) -> PathBuf {
-    data_dir.join("releases")
+    data_dir.join(DIR)
 }
 
-/// The file for `platform` (`linux-x86_64`) and `file`, if both are names we hand out
-/// (the file itself may not exist).
+/// Whether `platform` (`linux-x86_64`) and `file` are names we hand out.
+pub fn is_binary_name(platform: &str, file: &str) -> bool {
+    platform.split_once('-').is_some_and(|(os, arch)| {
+        valid_platform_part(os) && valid_platform_part(arch) && BINARY_NAMES.contains(&file)
+    })
+}
+
+/// The file for `platform` and `file`, if both are names we hand out (the file itself
+/// may not exist).
 pub fn binary_path(data_dir: &Path, platform: &str, file: &str) -> Option<PathBuf> {
-    let (os, arch) = platform.split_once('-')?;
-    let ok = valid_platform_part(os)
-        && valid_platform_part(arch)
-        && (file == Shell::Sh.binary() || file == Shell::PowerShell.binary());
-    ok.then(|| dir(data_dir).join(platform).join(file))
+    is_binary_name(platform, file).then(|| dir(data_dir).join(platform).join(file))
 }
 
 /// The binaries offered for `shell`'s OS, by architecture, sorted, with their SHA-256.

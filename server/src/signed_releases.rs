@@ -47,6 +47,9 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ReleaseError + '_ {
     }
 }
 
+/// Name of the directory inside the data directory that holds the stored binaries.
+pub const DIR: &str = "agent-releases";
+
 /// Where the binary with this digest is stored; `None` unless it is 64 lowercase hex.
 pub fn binary_path(data_dir: &Path, sha256: &str) -> Option<PathBuf> {
     crate::blobs::Blobs::agent_releases(data_dir).path_of(sha256)
@@ -181,7 +184,7 @@ pub fn store_binary(data_dir: &Path, binary: &Path) -> Result<(String, u64), Rel
     if dest.is_file() {
         return Ok((sha, size));
     }
-    let dir = data_dir.join("agent-releases");
+    let dir = data_dir.join(DIR);
     std::fs::create_dir_all(&dir).map_err(io(&dir))?;
     let tmp = dir.join(format!(".{}.part", crate::crypto::random_hex(8)));
     std::fs::copy(binary, &tmp).map_err(io(&tmp))?;

@@ -1,10 +1,12 @@
 //! Backup and restore bring back an identical system: a backup taken while tickets,
 //! attachments and agent reports keep coming in, restored into a fresh data directory,
 //! serves the same assets, tickets and attachment bytes for everything acknowledged before
-//! the backup started. A damaged archive, a data directory that already has data, and one
-//! a server is using are all refused without changing anything.
+//! the backup started, and the same agent binaries (a signed self-update release, the
+//! install one-liner's build). A damaged archive, a data directory that already has data,
+//! and one a server is using are all refused without changing anything.
 
 use crate::helpers::*;
+use crate::self_update::publish;
 use reqwest::StatusCode;
 use serde_json::Value;
 use std::path::Path;
@@ -111,6 +113,48 @@ async fn all_tickets(s: &TestServer, token: &str) -> Vec<i64> {
     }
 }
 
+/// Signs and publishes `build` (bytes) as release `version`, rolled out to every agent;
+/// its id. Keys and build file live in the server's temp dir.
+async fn signed_release(s: &TestServer, version: &str, build: &[u8]) -> i64 {
+    let keys = s.dir.path().join("release-keys");
+    if !keys.exists() {
+        steward_server::signed_releases::keygen(&keys).unwrap();
+    }
+    let file = s.dir.path().join(format!("build-{version}"));
+    std::fs::write(&file, build).unwrap();
+    publish(s, &keys, &file, version).await
+}
+
+/// Puts `bytes` where the install one-liner hands out the Linux x86_64 agent.
+fn install_binary(data: &Path, bytes: &[u8]) {
+    let dir = data.join("releases/linux-x86_64");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("steward-agent"), bytes).unwrap();
+}
+
+/// What an enrolled agent downloads as release `id`.
+async fn release_download(s: &TestServer, agent: &str, id: i64) -> (StatusCode, Vec<u8>) {
+    let resp = s
+        .http
+        .get(s.url(&format!("/api/v1/agent/releases/{id}/binary")))
+        .header("authorization", agent)
+        .send()
+        .await
+        .unwrap();
+    (resp.status(), resp.bytes().await.unwrap().to_vec())
+}
+
+/// What the install one-liner downloads for Linux x86_64.
+async fn install_download(s: &TestServer) -> (StatusCode, Vec<u8>) {
+    let resp = s
+        .http
+        .get(s.url("/install/files/linux-x86_64/steward-agent"))
+        .send()
+        .await
+        .unwrap();
+    (resp.status(), resp.bytes().await.unwrap().to_vec())
+}
+
 fn restore_into(archive: &Path, data: &Path, force: bool) -> Result<backup::Restored, BackupError> {
     backup::restore(
         archive,
@@ -165,6 +209,11 @@ async fn a_backup_taken_under_load_restores_an_identical_system() {
     }
     // The same bytes twice: one file on disk, two rows.
     before.push(ticket_with_file(&Api::of(&s), &admin, "Same file", before[0].bytes.clone()).await);
+    // Agent binaries: a signed self-update release and the install one-liner's build.
+    let build = b"signed agent build 99.3.0\n".repeat(500);
+    let release = signed_release(&s, "99.3.0", &build).await;
+    let installer = b"agent for the install one-liner\n".repeat(300);
+    install_binary(&data_dir(s.dir.path()), &installer);
 
     // Writes go on during the whole backup: tickets with new files, and another agent's
     // reports. Each acknowledged ticket is recorded in order.
@@ -242,9 +291,23 @@ async fn a_backup_taken_under_load_restores_an_identical_system() {
     let restored_data = data_dir_of(&restored_dir);
     let done = restore_into(&archive, &restored_data, false).unwrap();
     assert_eq!(done.attachments, summary.attachments);
-    assert!(done.moved_aside.is_none());
+    assert_eq!((summary.signed_releases, summary.install_binaries), (1, 1));
+    assert_eq!((done.signed_releases, done.install_binaries), (1, 1));
+    assert!(done.moved_aside.is_none() && done.missing_releases.is_empty());
     let r = TestServer::spawn_in(restored_dir).await;
     let r_admin = admin.clone(); // API tokens are in the database, so they come back too
+
+    // The agent enrolled before the backup still downloads the release, byte for byte,
+    // and the install one-liner still finds its build.
+    let agent = agent_auth(&creds);
+    assert_eq!(
+        release_download(&r, &agent, release).await,
+        (StatusCode::OK, build.clone())
+    );
+    assert_eq!(
+        install_download(&r).await,
+        (StatusCode::OK, installer.clone())
+    );
 
     // Everything acknowledged before the backup started is there, identical.
     let (status, a) = s.get_json(&format!("/api/v1/assets/{asset}"), &admin).await;
@@ -320,11 +383,16 @@ async fn a_backup_taken_under_load_restores_an_identical_system() {
     let forced = restore_into(&archive, &restored_data, true).unwrap();
     let aside = forced.moved_aside.unwrap();
     assert!(aside.join("steward.db").is_file() && aside.join("attachments").is_dir());
+    assert!(aside.join("agent-releases").is_dir() && aside.join("releases").is_dir());
     assert!(restored_data.join("steward.db").is_file());
     let r = TestServer::spawn_in(restored_dir).await;
     assert_eq!(
         ticket_view(&r, &r_admin, pre[0].ticket).await.0,
         StatusCode::OK
+    );
+    assert_eq!(
+        release_download(&r, &agent, release).await,
+        (StatusCode::OK, build)
     );
     r.stop().await;
     s.stop().await;
@@ -340,6 +408,9 @@ async fn a_damaged_archive_is_refused_and_nothing_changes() {
     let s = TestServer::spawn().await;
     let admin = s.admin_token().await;
     let f = ticket_with_file(&Api::of(&s), &admin, "Broken", b"some bytes\n".repeat(50)).await;
+    let build = b"signed build bytes\n".repeat(50);
+    signed_release(&s, "99.4.0", &build).await;
+    install_binary(&data_dir(s.dir.path()), &b"one-liner build\n".repeat(50));
     let archive = s.dir.path().join("b.tar");
     backup::create(
         &data_dir(s.dir.path()),
@@ -353,7 +424,8 @@ async fn a_damaged_archive_is_refused_and_nothing_changes() {
     let data = target.path().join("data");
 
     // One flipped byte: inside the database (the first member, after its 512-byte
-    // header), inside the attachment, in the manifest, and in a tar header.
+    // header), inside the attachment, inside each agent binary, in the manifest, and in a
+    // tar header.
     let find = |needle: &[u8]| {
         good.windows(needle.len())
             .position(|w| w == needle)
@@ -363,6 +435,8 @@ async fn a_damaged_archive_is_refused_and_nothing_changes() {
     // A digit of the database's checksum in the manifest.
     cases.push((find(b"\"sha256\": \"") + 12, "manifest"));
     cases.push((find(b"some bytes\n") + 3, "attachment"));
+    cases.push((find(b"signed build bytes\n") + 3, "signed release"));
+    cases.push((find(b"one-liner build\n") + 3, "install binary"));
     cases.push((10, "header"));
     for (at, what) in cases {
         let mut bad = good.clone();
@@ -384,9 +458,14 @@ async fn a_damaged_archive_is_refused_and_nothing_changes() {
     // The good one restores, with its file.
     let done = restore_into(&archive, &data, false).unwrap();
     assert_eq!(done.attachments, 1);
+    assert_eq!((done.signed_releases, done.install_binaries), (1, 1));
     let r = TestServer::spawn_in(target).await;
     let (status, bytes) = attachment_bytes(&r, &admin, f.attachment).await;
     assert_eq!((status, bytes), (StatusCode::OK, f.bytes));
+    assert_eq!(
+        install_download(&r).await,
+        (StatusCode::OK, b"one-liner build\n".repeat(50))
+    );
     r.stop().await;
     s.stop().await;
 }

@@ -1,35 +1,52 @@
 //! `steward-server backup` and `restore`: one tar file that brings back the whole system,
-//! the database and the attachment files it refers to.
+//! the database, the attachment files it refers to and the agent binaries the server
+//! hands out.
 //!
-//! The archive (format version 1) holds, in this order:
+//! The archive (format version 2) holds, in this order:
 //! - `steward.db`: a consistent snapshot of the database (`VACUUM INTO`, taken while the
 //!   server runs and writes);
 //! - `attachments/<ab>/<sha256>`: every attachment file a row of that snapshot refers to,
 //!   and only those, under the same names as in the data directory;
+//! - `agent-releases/<sha256>`: the binary of every signed self-update release (row of
+//!   `agent_releases`) of the snapshot, and only those ([`crate::signed_releases`]);
+//! - `releases/<os>-<arch>/steward-agent[.exe]`: every binary the install one-liner hands
+//!   out ([`crate::releases`]); nothing else in that folder (temporary copies) is taken;
 //! - `manifest.json`: [`Manifest`], with the size and SHA-256 of every other member.
 //!
-//! Ordering makes it consistent: the snapshot is taken first, and the files are chosen
-//! from the snapshot's own `attachments` rows. An attachment file is in place (fsynced)
-//! before its row commits, files are content-addressed (never rewritten), and the server
-//! never deletes them, so every file the snapshot names exists when it is copied; files
-//! uploaded after the snapshot are simply not included. Each file is hashed while it is
-//! copied and must match its name.
+//! Ordering makes it consistent: the snapshot is taken first, and the content-addressed
+//! files (attachments, signed release binaries) are chosen from the snapshot's own rows.
+//! Such a file is in place (fsynced) before its row commits, never rewritten, and the
+//! server never deletes it, so every file the snapshot names exists when it is copied;
+//! files added after the snapshot are simply not included. Each is hashed while it is
+//! copied and must match its name. The install one-liner's binaries belong to no row:
+//! each is copied as it is when the backup reaches it (they are replaced by renaming, as
+//! `packaging/build.sh` does, so a copy is never half of one build and half of another).
+//!
+//! Format 1 archives (written before agent binaries were included) still restore. They
+//! hold no binaries, so restoring one leaves `agent-releases/` and `releases/` of the
+//! data directory as they are, and [`Restored::missing_releases`] names the signed
+//! releases whose binary is not there. Members a reader does not know are refused, but
+//! only once the manifest (the last member) has been read, so an archive of a newer
+//! format is reported as such rather than as damaged.
 //!
 //! `create` writes to a temporary file beside the target, fsyncs it and links it into place
 //! (never overwriting). `restore` unpacks into a staging directory inside the data
 //! directory, checks every member against the manifest, the manifest against the members,
-//! and the database with `PRAGMA integrity_check`, all before it touches anything; then it
-//! moves any current data aside (`--force` only) and renames the staged files into place,
-//! the database last. Both hold the data directory's lock ([`crate::datadir`]): restore
-//! exclusively, so it is refused while a server or another command uses the directory.
+//! the database with `PRAGMA integrity_check`, and that every attachment and release row
+//! has its file, all before it touches anything; then it moves any current data aside
+//! (`--force` only) and renames the staged files into place, the database last. Both hold
+//! the data directory's lock ([`crate::datadir`]): restore exclusively, so it is refused
+//! while a server or another command uses the directory.
 
 mod create;
 mod restore;
+mod verify;
 
 pub use create::{Summary, create};
 pub use restore::{RestoreOptions, Restored, restore};
 
 use crate::datadir::LockError;
+use crate::{releases, signed_releases};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::io::{self, Read};
@@ -37,8 +54,12 @@ use std::path::{Path, PathBuf};
 
 /// The `format` field of every manifest.
 pub const FORMAT: &str = "steward-backup";
-/// The archive layout this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The archive layout this build writes (it reads this one and every older one). Version 2
+/// added the agent binaries: a version 1 archive of a server with signed releases has
+/// their rows but not their files, which a version 2 archive must have.
+pub const FORMAT_VERSION: u32 = 2;
+/// The first version whose archives hold the agent binaries.
+const FIRST_WITH_BINARIES: u32 = 2;
 /// Name of the manifest member.
 pub const MANIFEST: &str = "manifest.json";
 /// Largest manifest read back (about 2.5 million attachments).
@@ -91,8 +112,8 @@ pub enum BackupError {
     #[error(transparent)]
     Lock(#[from] LockError),
     #[error(
-        "{dir} already holds a Steward database or attachments; restore into an empty data \
-         directory (--data-dir), or pass --force to move the current data aside to \
+        "{dir} already holds a Steward database, attachments or agent binaries; restore into \
+         an empty data directory (--data-dir), or pass --force to move the current data aside to \
          {dir}/replaced-<time>/ first",
         dir = .0.display()
     )]
@@ -101,7 +122,7 @@ pub enum BackupError {
     Damaged { path: PathBuf, reason: String },
     #[error("the backup {} needs a newer Steward ({found}); upgrade steward-server, then restore it. Nothing was changed", path.display())]
     TooNew { path: PathBuf, found: String },
-    #[error("the data directory {} is damaged: {reason}; no backup was written. Restore the file from an older backup or remove the ticket's attachment row", dir.display())]
+    #[error("the data directory {} is damaged: {reason}; no backup was written", dir.display())]
     Store { dir: PathBuf, reason: String },
     #[error("{context}: {source}")]
     Io {
@@ -128,11 +149,25 @@ enum Kind {
     Manifest,
     /// An attachment file with this digest.
     Attachment(String),
+    /// A signed release's binary with this digest.
+    SignedRelease(String),
+    /// A binary of the install one-liner.
+    InstallBinary,
 }
 
 /// The member path of the attachment file with this digest.
 fn attachment_member(sha256: &str) -> String {
     format!("attachments/{}/{sha256}", &sha256[..2])
+}
+
+/// The member path of the signed release binary with this digest.
+fn signed_release_member(sha256: &str) -> String {
+    format!("{}/{sha256}", signed_releases::DIR)
+}
+
+/// The member path of the install one-liner's binary `file` for `platform`.
+fn install_binary_member(platform: &str, file: &str) -> String {
+    format!("{}/{platform}/{file}", releases::DIR)
 }
 
 /// What `path` is, or `None` if no valid archive holds such a member (so nothing outside
@@ -143,14 +178,25 @@ fn kind_of(path: &str) -> Option<Kind> {
         MANIFEST => return Some(Kind::Manifest),
         _ => {}
     }
-    let mut parts = path.split('/');
-    let (Some("attachments"), Some(dir), Some(sha), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return None;
-    };
-    (is_digest(sha) && sha.starts_with(dir) && dir.len() == 2)
-        .then(|| Kind::Attachment(sha.to_owned()))
+    match path.split('/').collect::<Vec<_>>()[..] {
+        ["attachments", dir, sha] if is_digest(sha) && dir.len() == 2 && sha.starts_with(dir) => {
+            Some(Kind::Attachment(sha.to_owned()))
+        }
+        [signed_releases::DIR, sha] if is_digest(sha) => Some(Kind::SignedRelease(sha.to_owned())),
+        [releases::DIR, platform, file] if releases::is_binary_name(platform, file) => {
+            Some(Kind::InstallBinary)
+        }
+        _ => None,
+    }
+}
+
+/// Whether the database has this table (an old archive's schema may predate it).
+fn has_table(c: &rusqlite::Connection, name: &str) -> rusqlite::Result<bool> {
+    c.query_row(
+        "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+        [name],
+        |r| r.get(0),
+    )
 }
 
 fn is_digest(s: &str) -> bool {
@@ -244,6 +290,9 @@ impl Drop for Cleanup {
 }
 
 #[cfg(test)]
+mod binaries_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -256,6 +305,20 @@ mod tests {
             kind_of(&attachment_member(&sha)),
             Some(Kind::Attachment(sha.clone()))
         );
+        assert_eq!(signed_release_member(&sha), format!("agent-releases/{sha}"));
+        assert_eq!(
+            kind_of(&signed_release_member(&sha)),
+            Some(Kind::SignedRelease(sha.clone()))
+        );
+        for (platform, file) in [
+            ("linux-x86_64", "steward-agent"),
+            ("linux-aarch64", "steward-agent"),
+            ("windows-x86_64", "steward-agent.exe"),
+        ] {
+            let member = install_binary_member(platform, file);
+            assert_eq!(member, format!("releases/{platform}/{file}"));
+            assert_eq!(kind_of(&member), Some(Kind::InstallBinary), "{member}");
+        }
         for bad in [
             "../steward.db".to_owned(),
             "/steward.db".to_owned(),
@@ -265,6 +328,24 @@ mod tests {
             format!("attachments/ab/{}", "AB".repeat(32)),
             "attachments/tmp/x.part".to_owned(),
             "steward.db-wal".to_owned(),
+            format!("agent-releases/{}", "AB".repeat(32)),
+            format!("agent-releases/{sha}/x"),
+            format!("agent-releases/ab/{sha}"),
+            format!("agent-releases/../{sha}"),
+            "agent-releases/.0123abcd.part".to_owned(),
+            "agent-releases".to_owned(),
+            "releases/linux-x86_64/steward-agent.new".to_owned(),
+            "releases/linux-x86_64/steward.db".to_owned(),
+            "releases/linux-x86_64/../../steward.db".to_owned(),
+            "releases/../steward-agent".to_owned(),
+            "releases/linux/steward-agent".to_owned(),
+            "releases/linux-X86/steward-agent".to_owned(),
+            "releases/linux-x86-64/steward-agent".to_owned(),
+            "releases/linux-x86_64/bin/steward-agent".to_owned(),
+            "releases/steward-agent".to_owned(),
+            "/releases/linux-x86_64/steward-agent".to_owned(),
+            "other/linux-x86_64/steward-agent".to_owned(),
+            format!("other/{sha}"),
         ] {
             assert_eq!(kind_of(&bad), None, "{bad}");
         }

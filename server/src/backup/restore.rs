@@ -1,11 +1,12 @@
 //! Restoring a backup archive into a data directory: check everything, then swap.
 
+use super::verify::{Check, check_database, check_members, releases_staged};
 use super::{
-    BackupError, BackupResult, Cleanup, FORMAT, FORMAT_VERSION, Kind, MAX_MANIFEST_BYTES, Manifest,
-    Member, Meter, Progress, Tracked, io_err, kind_of, sync_dir,
+    BackupError, BackupResult, Cleanup, FIRST_WITH_BINARIES, FORMAT, FORMAT_VERSION, Kind,
+    MAX_MANIFEST_BYTES, Manifest, Member, Meter, Progress, Tracked, io_err, kind_of, sync_dir,
 };
 use crate::datadir::DirLock;
-use rusqlite::{Connection, OpenFlags};
+use crate::{releases, signed_releases};
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufReader, Read};
@@ -14,8 +15,8 @@ use std::path::{Path, PathBuf};
 /// How [`restore`] treats a data directory that already has data.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RestoreOptions {
-    /// Move the current database and attachments aside (to `replaced-<time>/` in the data
-    /// directory) instead of refusing.
+    /// Move the current database, attachments and agent binaries aside (to
+    /// `replaced-<time>/` in the data directory) instead of refusing.
     pub force: bool,
 }
 
@@ -25,6 +26,14 @@ pub struct Restored {
     pub manifest: Manifest,
     /// Attachment files restored.
     pub attachments: usize,
+    /// Binaries of signed self-update releases restored.
+    pub signed_releases: usize,
+    /// Binaries of the install one-liner restored.
+    pub install_binaries: usize,
+    /// Signed releases (`2.0.0 for linux/x86_64`) of a format 1 backup, which holds no
+    /// binaries, whose binary is not in the data directory either: agents offered them
+    /// fail to download them until the build is put back in `agent-releases/`.
+    pub missing_releases: Vec<String>,
     /// Where the data that was there before went (with `force`).
     pub moved_aside: Option<PathBuf>,
 }
@@ -32,8 +41,11 @@ pub struct Restored {
 /// Names of staging directories inside the data directory.
 const STAGING_PREFIX: &str = ".restore-";
 
-/// Files of the data directory that a restore replaces (besides `attachments/`).
+/// Files of the data directory that a restore replaces (besides the directories).
 const DB_FILES: [&str; 3] = ["steward.db", "steward.db-wal", "steward.db-shm"];
+
+/// Directories a restore replaces: attachments, then (format 2 on) the agent binaries.
+const DIRS: [&str; 3] = ["attachments", signed_releases::DIR, releases::DIR];
 
 /// Restores the backup `from` into `data_dir` as of `now` (Unix seconds, names the folder
 /// old data is moved to). Refused, with nothing changed, while anything else uses the
@@ -76,11 +88,14 @@ pub fn restore(
         path: from.to_owned(),
         reason,
     };
-    let (staged, manifest) = unpack(file, &staging, &mut meter).map_err(|e| match e {
+    let unpacked = unpack(file, &staging, &mut meter).map_err(|e| match e {
         Unpack::Damaged(reason) => damaged(reason),
         Unpack::Failed(e) => e,
     })?;
-    let manifest = manifest.ok_or_else(|| damaged("it has no manifest.json".into()))?;
+    let staged = unpacked.staged;
+    let manifest = unpacked
+        .manifest
+        .ok_or_else(|| damaged("it has no manifest.json".into()))?;
     let manifest: Manifest = serde_json::from_slice(&manifest)
         .map_err(|e| damaged(format!("its manifest.json does not parse ({e})")))?;
     if manifest.format != FORMAT {
@@ -98,13 +113,17 @@ pub fn restore(
             ),
         });
     }
-    check_members(&manifest, &staged).map_err(damaged)?;
+    if let Some(path) = unpacked.unexpected {
+        return Err(damaged(format!("unexpected member {path:?}")));
+    }
+    let with_binaries = manifest.format_version >= FIRST_WITH_BINARIES;
+    check_members(&manifest, &staged, with_binaries).map_err(damaged)?;
     // Unpacked: now the totals are known.
     meter.progress.files_total = meter.progress.files_done;
     meter.progress.bytes_total = meter.progress.bytes_done;
     (meter.report)(&meter.progress);
     let staged_db = staging.join(crate::DB_FILE);
-    let attachments = check_database(&staged_db, &staged).map_err(|e| match e {
+    let contents = check_database(&staged_db, &staged).map_err(|e| match e {
         Check::Damaged(reason) => damaged(reason),
         Check::TooNew(found) => BackupError::TooNew {
             path: from.to_owned(),
@@ -114,35 +133,74 @@ pub fn restore(
         },
         Check::Sqlite(e) => damaged(format!("its database cannot be read ({e})")),
     })?;
+    // A format 1 archive has no binaries: the data directory's stay, and may lack some.
+    let (dirs, missing_releases) = if with_binaries {
+        releases_staged(&contents.releases, &staged).map_err(damaged)?;
+        (&DIRS[..], Vec::new())
+    } else {
+        let missing = contents
+            .releases
+            .iter()
+            .filter(|r| {
+                !signed_releases::binary_path(data_dir, &r.sha256).is_some_and(|p| p.is_file())
+            })
+            .map(|r| r.names.clone())
+            .collect();
+        (&DIRS[..1], missing)
+    };
+    let present = has_data(data_dir) || (with_binaries && has_binaries(data_dir));
+    if present && !opts.force {
+        return Err(BackupError::NotEmpty(data_dir.to_owned()));
+    }
 
     // Everything checks out: from here on the data directory changes.
-    let moved_aside = if has_data(data_dir) {
-        Some(move_aside(data_dir, now)?)
+    let moved_aside = if present {
+        Some(move_aside(data_dir, dirs, now)?)
     } else {
         None
     };
-    let staged_attachments = staging.join("attachments");
-    if staged_attachments.is_dir() {
-        let target = data_dir.join("attachments");
-        if target.is_dir() {
-            // Only unfinished uploads, if anything: has_data said so.
-            std::fs::remove_dir_all(&target)
-                .map_err(io_err(format_args!("cannot remove {}", target.display())))?;
+    for name in dirs {
+        let staged_dir = staging.join(name);
+        if staged_dir.is_dir() {
+            let target = data_dir.join(name);
+            if target.is_dir() {
+                // Only leftovers (unfinished uploads, temporary copies), if anything:
+                // has_data and has_binaries said so.
+                std::fs::remove_dir_all(&target)
+                    .map_err(io_err(format_args!("cannot remove {}", target.display())))?;
+            }
+            rename(&staged_dir, &target)?;
         }
-        rename(&staged_attachments, &target)?;
     }
     // The database last: its presence means the restore finished.
     rename(&staged_db, &data_dir.join(crate::DB_FILE))?;
     sync_dir(data_dir)?;
+    let count = |wanted: fn(&Kind) -> bool| {
+        staged
+            .keys()
+            .filter(|p| kind_of(p).is_some_and(|k| wanted(&k)))
+            .count()
+    };
     Ok(Restored {
-        manifest,
-        attachments,
+        attachments: contents.attachments,
+        signed_releases: count(|k| matches!(k, Kind::SignedRelease(_))),
+        install_binaries: count(|k| *k == Kind::InstallBinary),
+        missing_releases,
         moved_aside,
+        manifest,
     })
 }
 
-/// The unpacked members by path, and the manifest's bytes if there was one.
-type Unpacked = (BTreeMap<String, Member>, Option<Vec<u8>>);
+/// What unpacking found.
+struct Unpacked {
+    /// The staged members by path.
+    staged: BTreeMap<String, Member>,
+    /// The manifest's bytes, if there was one.
+    manifest: Option<Vec<u8>>,
+    /// The first member of a kind this build does not know (skipped, not staged): damage,
+    /// unless the manifest says the archive is of a newer format.
+    unexpected: Option<String>,
+}
 
 /// Why unpacking stopped.
 enum Unpack {
@@ -156,14 +214,17 @@ fn unpack(file: File, staging: &Path, meter: &mut Meter<'_>) -> Result<Unpacked,
     let mut archive = tar::Archive::new(BufReader::with_capacity(1 << 20, file));
     let mut staged = BTreeMap::new();
     let mut manifest = None;
+    let mut unexpected = None;
     for entry in archive.entries().map_err(unreadable)? {
         let entry = entry.map_err(unreadable)?;
         let path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
         if entry.header().entry_type() != tar::EntryType::Regular {
             return Err(Unpack::Damaged(format!("{path:?} is not a regular file")));
         }
-        let kind =
-            kind_of(&path).ok_or_else(|| Unpack::Damaged(format!("unexpected member {path:?}")))?;
+        let Some(kind) = kind_of(&path) else {
+            unexpected.get_or_insert(path);
+            continue;
+        };
         if staged.contains_key(&path) || (kind == Kind::Manifest && manifest.is_some()) {
             return Err(Unpack::Damaged(format!("{path:?} appears twice")));
         }
@@ -209,97 +270,11 @@ fn unpack(file: File, staging: &Path, meter: &mut Meter<'_>) -> Result<Unpacked,
         meter.file_done();
         staged.insert(path.clone(), Member { path, size, sha256 });
     }
-    Ok((staged, manifest))
-}
-
-/// The members must be exactly the manifest's, with its sizes and digests, and every
-/// attachment's content must hash to its name.
-fn check_members(manifest: &Manifest, staged: &BTreeMap<String, Member>) -> Result<(), String> {
-    let mut listed = BTreeMap::new();
-    for m in &manifest.files {
-        if listed.insert(m.path.as_str(), m).is_some() {
-            return Err(format!("its manifest lists {:?} twice", m.path));
-        }
-    }
-    for (path, m) in staged {
-        let Some(expected) = listed.get(path.as_str()) else {
-            return Err(format!("{path:?} is not in its manifest"));
-        };
-        if *expected != m {
-            return Err(format!(
-                "{path:?} does not match its manifest (sha256 {} and {} bytes, the manifest says {} and {} bytes)",
-                m.sha256, m.size, expected.sha256, expected.size
-            ));
-        }
-        if let Some(Kind::Attachment(sha)) = kind_of(path)
-            && sha != m.sha256
-        {
-            return Err(format!("{path:?} does not hash to its name"));
-        }
-    }
-    if let Some(missing) = listed.keys().find(|p| !staged.contains_key(**p)) {
-        return Err(format!("{missing:?} is missing"));
-    }
-    if !staged.contains_key(crate::DB_FILE) {
-        return Err("it has no database".into());
-    }
-    Ok(())
-}
-
-enum Check {
-    Damaged(String),
-    TooNew(u32),
-    Sqlite(rusqlite::Error),
-}
-
-impl From<rusqlite::Error> for Check {
-    fn from(e: rusqlite::Error) -> Self {
-        Check::Sqlite(e)
-    }
-}
-
-/// `PRAGMA integrity_check`, the schema version, and every attachment row's file staged;
-/// returns how many attachment files there are.
-fn check_database(db: &Path, staged: &BTreeMap<String, Member>) -> Result<usize, Check> {
-    let c = Connection::open_with_flags(
-        db,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    let mut st = c.prepare("PRAGMA integrity_check")?;
-    let problems = st
-        .query_map([], |r| r.get::<_, String>(0))?
-        .collect::<Result<Vec<_>, _>>()?;
-    drop(st);
-    if problems != ["ok"] {
-        let shown: Vec<_> = problems.iter().take(5).cloned().collect();
-        return Err(Check::Damaged(format!(
-            "its database fails PRAGMA integrity_check: {}",
-            shown.join("; ")
-        )));
-    }
-    let version: u32 = c.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    if version > crate::db::migrations::latest() {
-        return Err(Check::TooNew(version));
-    }
-    let has_table: bool = c.query_row(
-        "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'attachments'",
-        [],
-        |r| r.get(0),
-    )?;
-    let mut files = 0;
-    if has_table {
-        let mut st = c.prepare("SELECT DISTINCT sha256 FROM attachments")?;
-        for sha in st.query_map([], |r| r.get::<_, String>(0))? {
-            let sha = sha?;
-            if !super::is_digest(&sha) || !staged.contains_key(&super::attachment_member(&sha)) {
-                return Err(Check::Damaged(format!(
-                    "its database refers to the attachment {sha:?}, which it does not contain"
-                )));
-            }
-            files += 1;
-        }
-    }
-    Ok(files)
+    Ok(Unpacked {
+        staged,
+        manifest,
+        unexpected,
+    })
 }
 
 /// Removes what a restore that was stopped half way (killed, power lost) left behind;
@@ -319,16 +294,33 @@ fn remove_stale_staging(dir: &Path) {
 /// True when the directory has a database or stored attachment files (unfinished uploads
 /// in `attachments/tmp/` do not count: they are garbage once the server is stopped).
 fn has_data(dir: &Path) -> bool {
-    if DB_FILES.iter().any(|f| dir.join(f).exists()) {
-        return true;
-    }
-    std::fs::read_dir(dir.join("attachments"))
-        .map(|entries| entries.flatten().any(|e| e.file_name() != "tmp"))
+    DB_FILES.iter().any(|f| dir.join(f).exists())
+        || any_entry(&dir.join("attachments"), |name| name != "tmp")
+}
+
+/// True when the directory has agent binaries: a stored signed release (a temporary
+/// `.<random>.part` of an interrupted `release add`, or the `tmp/` folder of uploads over
+/// HTTP, does not count) or anything at all in
+/// `releases/` (an admin's files, which a restore never deletes).
+fn has_binaries(dir: &Path) -> bool {
+    any_entry(&dir.join(signed_releases::DIR), |name| {
+        !name.starts_with('.') && name != "tmp"
+    }) || any_entry(&releases::dir(dir), |_| true)
+}
+
+/// Whether `dir` exists and has an entry whose name `counts`.
+fn any_entry(dir: &Path, counts: impl Fn(&str) -> bool) -> bool {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .any(|e| counts(&e.file_name().to_string_lossy()))
+        })
         .unwrap_or(false)
 }
 
-/// Moves the database files and attachments to `replaced-<time>/`; returns that folder.
-fn move_aside(dir: &Path, now: i64) -> BackupResult<PathBuf> {
+/// Moves the database files and `dirs` to `replaced-<time>/`; returns that folder.
+fn move_aside(dir: &Path, dirs: &[&str], now: i64) -> BackupResult<PathBuf> {
     let stamp = chrono::DateTime::from_timestamp(now, 0)
         .unwrap_or_default()
         .format("%Y%m%dT%H%M%SZ")
@@ -341,7 +333,7 @@ fn move_aside(dir: &Path, now: i64) -> BackupResult<PathBuf> {
     }
     std::fs::create_dir(&aside)
         .map_err(io_err(format_args!("cannot create {}", aside.display())))?;
-    for name in DB_FILES.iter().copied().chain(["attachments"]) {
+    for name in DB_FILES.iter().chain(dirs) {
         let from = dir.join(name);
         if from.symlink_metadata().is_ok() {
             rename(&from, &aside.join(name))?;
@@ -364,6 +356,7 @@ fn rename(from: &Path, to: &Path) -> BackupResult<()> {
 mod tests {
     use super::super::{FORMAT, FORMAT_VERSION, MANIFEST, Manifest, Member};
     use super::*;
+    use rusqlite::Connection;
     use sha2::{Digest, Sha256};
 
     /// An archive of `db` with a manifest that matches it, whatever it holds.

@@ -35,7 +35,7 @@ impl Shell {
     }
 
     /// The agent binary's file name on that system.
-    pub fn binary(self) -> &'static str {
+    pub const fn binary(self) -> &'static str {
         match self {
             Shell::Sh => "steward-agent",
             Shell::PowerShell => "steward-agent.exe",
