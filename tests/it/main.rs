@@ -35,6 +35,7 @@ mod maintenance_targets;
 mod offline;
 mod openapi;
 mod packages;
+mod packaging_sources;
 mod protocol;
 mod retention;
 mod search;
