@@ -6,6 +6,7 @@
 //! scripts pass `sh -n` and shellcheck, and the macOS ones run against a temp dir with a
 //! stand-in agent that records how it was called.
 
+mod cmdline;
 mod macos;
 mod windows;
 mod xml;
