@@ -20,6 +20,8 @@ command -v dpkg-shlibdeps >/dev/null || need+=(dpkg-dev)
 # chromedriver (WebDriver).
 command -v chromium >/dev/null || need+=(chromium)
 command -v chromedriver >/dev/null || need+=(chromium-driver)
+# The packaging source test (tests/it/packaging_sources) lints the macOS pkg scripts.
+command -v shellcheck >/dev/null || need+=(shellcheck)
 # The OCS agent reads /etc/ocsinventory/ocsinventory-agent.cfg before its flags; Debian's
 # default there (local=...) makes it write files instead of sending, which --server cannot
 # override. Configure the package for HTTP (the tests pass their own --server).
@@ -28,7 +30,7 @@ printf '%s\n' \
   'ocsinventory-agent ocsinventory-agent/server string http://localhost/ocsinventory' \
   | $sudo debconf-set-selections 2>/dev/null || true
 if ((${#need[@]})); then
-  echo "== installing ${need[*]} (real legacy agents and a browser for the end-to-end tests)"
+  echo "== installing ${need[*]} (legacy agents, a browser and tools the end-to-end tests run)"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 elif grep -q '^local=' /etc/ocsinventory/ocsinventory-agent.cfg 2>/dev/null; then

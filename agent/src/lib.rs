@@ -5,6 +5,7 @@
 //! tests call the same functions ([`run::run`], [`run::enroll`], [`collect::collect`]).
 #![forbid(unsafe_code)]
 
+pub mod cli;
 pub mod client;
 pub(crate) mod clock;
 pub mod collect;

@@ -2,99 +2,20 @@
 #![forbid(unsafe_code)]
 
 use anyhow::{Context, Result};
-use clap::{Parser, Subcommand};
+use clap::Parser;
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
+use steward_agent::cli::{Cli, Command};
 use steward_agent::collect::{self, CollectOptions};
 use steward_agent::config::AgentConfig;
+use steward_agent::enrollment::{self, PendingEnrollment, PendingOutcome};
 use steward_agent::report;
 use steward_agent::run;
 use steward_agent::schedule::Schedule;
 use steward_agent::state::{self, Credentials};
 use steward_shared::{CheckinRequest, ReportKind};
 use tokio_util::sync::CancellationToken;
-
-/// Reports this machine's inventory and health to a Steward server.
-#[derive(Parser)]
-#[command(name = "steward-agent", version, about)]
-struct Cli {
-    /// Config file (TOML; see `print-default-config`).
-    #[arg(long, global = true, env = "STEWARD_AGENT_CONFIG", value_name = "FILE")]
-    config: Option<PathBuf>,
-    /// Where the credentials are kept [default: /var/lib/steward-agent for root, else
-    /// ~/.local/state/steward-agent].
-    #[arg(
-        long,
-        global = true,
-        env = "STEWARD_AGENT_STATE_DIR",
-        value_name = "DIR"
-    )]
-    state_dir: Option<PathBuf>,
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Register this machine with a server, using an enrollment token.
-    Enroll {
-        /// Server URL, e.g. https://steward.example.com
-        #[arg(long, value_name = "URL")]
-        server: String,
-        /// Enrollment token from `steward-server enrollment create`.
-        #[arg(
-            long,
-            env = "STEWARD_AGENT_TOKEN",
-            hide_env_values = true,
-            value_name = "T"
-        )]
-        token: String,
-        /// PEM file with the CA certificate that signed the server's certificate.
-        #[arg(long, value_name = "FILE")]
-        ca_cert: Option<PathBuf>,
-    },
-    /// Enroll with the server and token written in FILE (`STEWARD_SERVER=`,
-    /// `STEWARD_ENROLL_TOKEN=`, optional `STEWARD_CA_CERT=`), then delete FILE. Does
-    /// nothing when FILE does not exist. Packages and the service use it.
-    EnrollPending {
-        #[arg(value_name = "FILE", default_value = "/etc/steward-agent/enroll.env")]
-        file: PathBuf,
-    },
-    /// Ask the server to revoke this agent (the machine leaves the fleet) and forget the
-    /// credentials.
-    Deregister,
-    /// Check in now and then on the schedule, until stopped.
-    Run {
-        /// Check in once and exit.
-        #[arg(long)]
-        once: bool,
-    },
-    /// Print the inventory and health as JSON (no server needed).
-    Collect {
-        /// Indent the JSON.
-        #[arg(long)]
-        pretty: bool,
-        /// Print how many bytes a full report and an unchanged check-in take on the wire
-        /// (for the benchmarks) instead of the JSON.
-        #[arg(long, hide = true, conflicts_with = "pretty")]
-        wire_size: bool,
-    },
-    /// File a support ticket from this machine, linked to it, with its health attached.
-    Ticket {
-        /// What is wrong, in a few words.
-        subject: String,
-        /// More detail.
-        #[arg(long, default_value = "")]
-        body: String,
-    },
-    /// Show enrollment, configuration and the next scheduled run.
-    Status,
-    /// Check the configuration; exit 1 with the reason if it is invalid.
-    ValidateConfig,
-    /// Print a config file with every key and its default.
-    PrintDefaultConfig,
-}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -111,6 +32,26 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
     if let Command::PrintDefaultConfig = cli.command {
         let mut out = std::io::stdout().lock();
         ignore_broken_pipe(out.write_all(AgentConfig::default_toml().as_bytes()))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    // Needs no config: an installer may run it before there is one.
+    if let Command::WriteEnrollment {
+        file,
+        server,
+        token,
+        ca_cert,
+    } = cli.command
+    {
+        let pending = PendingEnrollment {
+            server,
+            token,
+            ca_cert: ca_cert.filter(|c| !c.is_empty()).map(Into::into),
+        };
+        enrollment::write_pending(&file, &pending)?;
+        println!(
+            "Wrote {}; the agent enrolls with it when it starts (`run --enroll-pending`).",
+            file.display()
+        );
         return Ok(ExitCode::SUCCESS);
     }
     let config = AgentConfig::load(cli.config.as_deref());
@@ -142,30 +83,39 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             );
         }
         Command::EnrollPending { file } => {
-            let done = runtime()?.block_on(steward_agent::enrollment::enroll_pending(
-                &config, &file, &state_dir,
-            ))?;
+            let done =
+                runtime()?.block_on(enrollment::enroll_pending(&config, &file, &state_dir))?;
             match done {
-                steward_agent::enrollment::PendingOutcome::NoFile => {
+                PendingOutcome::NoFile => {
                     println!("{}: no pending enrollment.", file.display());
                 }
-                steward_agent::enrollment::PendingOutcome::Enrolled(id) => {
+                PendingOutcome::Enrolled(id) => {
                     println!("Enrolled as agent {id}; deleted {}.", file.display());
                 }
             }
         }
         Command::Deregister => {
-            match runtime()?.block_on(steward_agent::enrollment::deregister(&config, &state_dir))? {
+            match runtime()?.block_on(enrollment::deregister(&config, &state_dir))? {
                 Some(id) => println!("Agent {id} is revoked on the server; credentials deleted."),
                 None => println!("This machine is not enrolled; nothing to revoke."),
             }
         }
-        Command::Run { once: true } => {
-            let reply = runtime()?.block_on(run::run_once(&config, &state_dir))?;
-            println!("Checked in: asset {}.", reply.asset_id);
-        }
-        Command::Run { once: false } => {
-            let result = runtime()?.block_on(async {
+        Command::Run {
+            once,
+            enroll_pending,
+        } => {
+            let rt = runtime()?;
+            if let Some(file) = &enroll_pending {
+                rt.block_on(enrollment::enroll_pending_before_run(
+                    &config, file, &state_dir,
+                ));
+            }
+            if once {
+                let reply = rt.block_on(run::run_once(&config, &state_dir))?;
+                println!("Checked in: asset {}.", reply.asset_id);
+                return Ok(ExitCode::SUCCESS);
+            }
+            let result = rt.block_on(async {
                 let shutdown = CancellationToken::new();
                 tokio::spawn(cancel_on_signal(shutdown.clone()));
                 run::run_with_reload(cli.config, config, state_dir, shutdown).await
@@ -195,7 +145,8 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             );
         }
         Command::Status => status(cli.config.as_deref(), &config, &state_dir)?,
-        Command::ValidateConfig | Command::PrintDefaultConfig => {}
+        Command::ValidateConfig | Command::PrintDefaultConfig | Command::WriteEnrollment { .. } => {
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

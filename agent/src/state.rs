@@ -1,5 +1,6 @@
 //! The agent's state directory: its credentials (`credentials.json`, mode 0600) and the CA
-//! certificate it enrolled with (`ca.pem`).
+//! certificate it enrolled with (`ca.pem`); and where it is by default on each system
+//! (the packages in `packaging/` pass it explicitly, and a test checks they agree).
 
 use serde::{Deserialize, Serialize};
 use std::io::Write;
@@ -157,27 +158,94 @@ pub(crate) fn save_ca_cert(state_dir: &Path, ca_cert: &Path) -> Result<(), State
     write_private(state_dir, CA_FILE, &pem)
 }
 
-/// `/var/lib/steward-agent` for root, else `$XDG_STATE_HOME/steward-agent` or
+/// The state directory of the root agent on Linux (and other Unixes but macOS).
+pub const LINUX_STATE_DIR: &str = "/var/lib/steward-agent";
+/// Where the macOS package keeps the agent's config (`agent.toml`) and a pending
+/// enrollment (`enroll.env`).
+pub const MACOS_DATA_DIR: &str = "/Library/Application Support/Steward";
+/// The state directory of the root agent on macOS (the launchd daemon's).
+pub const MACOS_STATE_DIR: &str = "/Library/Application Support/Steward/state";
+/// Under `%ProgramData%`, where the MSI keeps the agent's config and pending enrollment.
+pub const WINDOWS_DATA_SUBDIR: &str = "Steward";
+/// Under `%ProgramData%`, the agent's state directory on Windows (the SYSTEM task's).
+pub const WINDOWS_STATE_SUBDIR: &str = r"Steward\state";
+/// `%ProgramData%` when the variable is missing.
+pub const WINDOWS_PROGRAM_DATA: &str = r"C:\ProgramData";
+
+/// The systems whose default state directory differs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Os {
+    /// Linux and any other Unix but macOS.
+    Linux,
+    MacOs,
+    Windows,
+}
+
+impl Os {
+    /// The system this agent was built for.
+    pub const CURRENT: Os = if cfg!(windows) {
+        Os::Windows
+    } else if cfg!(target_os = "macos") {
+        Os::MacOs
+    } else {
+        Os::Linux
+    };
+}
+
+/// What the default state directory depends on, read from the process by
+/// [`default_state_dir`].
+#[derive(Clone, Debug, Default)]
+pub struct StateDirEnv {
+    /// Running as root (Unix; ignored on Windows, where the one agent is the SYSTEM task).
+    pub root: bool,
+    /// `$XDG_STATE_HOME`
+    pub xdg_state_home: Option<PathBuf>,
+    /// `$HOME`
+    pub home: Option<PathBuf>,
+    /// `%ProgramData%`
+    pub program_data: Option<PathBuf>,
+}
+
+/// As root, [`LINUX_STATE_DIR`] on Linux and [`MACOS_STATE_DIR`] on macOS; on Windows
+/// `%ProgramData%\Steward\state`; else `$XDG_STATE_HOME/steward-agent` or
 /// `~/.local/state/steward-agent`.
 pub fn default_state_dir() -> PathBuf {
     let status = std::fs::read_to_string("/proc/self/status").ok();
     let user = std::env::var("USER").ok();
-    state_dir_for(
-        is_root(status.as_deref(), user.as_deref()),
-        std::env::var_os("XDG_STATE_HOME").map(PathBuf::from),
-        std::env::var_os("HOME").map(PathBuf::from),
-    )
+    let env = StateDirEnv {
+        root: is_root(status.as_deref(), user.as_deref()),
+        xdg_state_home: std::env::var_os("XDG_STATE_HOME").map(PathBuf::from),
+        home: std::env::var_os("HOME").map(PathBuf::from),
+        program_data: std::env::var_os("PROGRAMDATA").map(PathBuf::from),
+    };
+    state_dir_for(Os::CURRENT, &env)
 }
 
-fn state_dir_for(root: bool, xdg_state: Option<PathBuf>, home: Option<PathBuf>) -> PathBuf {
-    if root {
-        return PathBuf::from("/var/lib/steward-agent");
+/// [`default_state_dir`] for `os` in the environment `env`: a pure function, so that each
+/// system's rule is tested on any system.
+pub fn state_dir_for(os: Os, env: &StateDirEnv) -> PathBuf {
+    match os {
+        Os::Windows => {
+            // Built as a string: a Windows path, whatever system computes it.
+            let base = env
+                .program_data
+                .as_deref()
+                .map(|p| p.to_string_lossy().into_owned())
+                .filter(|p| !p.is_empty())
+                .unwrap_or_else(|| WINDOWS_PROGRAM_DATA.to_string());
+            let base = base.trim_end_matches(['\\', '/']);
+            PathBuf::from(format!("{base}\\{WINDOWS_STATE_SUBDIR}"))
+        }
+        Os::MacOs if env.root => PathBuf::from(MACOS_STATE_DIR),
+        Os::Linux if env.root => PathBuf::from(LINUX_STATE_DIR),
+        Os::MacOs | Os::Linux => env
+            .xdg_state_home
+            .clone()
+            .filter(|p| p.is_absolute())
+            .or_else(|| env.home.as_ref().map(|h| h.join(".local/state")))
+            .unwrap_or_else(|| PathBuf::from("."))
+            .join("steward-agent"),
     }
-    let base = xdg_state
-        .filter(|p| p.is_absolute())
-        .or_else(|| home.map(|h| h.join(".local/state")))
-        .unwrap_or_else(|| PathBuf::from("."));
-    base.join("steward-agent")
 }
 
 /// Whether we run as root: the effective uid from `/proc/self/status` when readable,
@@ -257,17 +325,71 @@ mod tests {
         assert!(!is_root(Some(user), Some("root")));
         assert!(is_root(None, Some("root")));
         assert!(!is_root(None, None));
+        let root = StateDirEnv {
+            root: true,
+            home: Some("/root".into()),
+            ..Default::default()
+        };
         assert_eq!(
-            state_dir_for(true, None, None),
+            state_dir_for(Os::Linux, &root),
             PathBuf::from("/var/lib/steward-agent")
         );
+        let user = |xdg: Option<&str>| StateDirEnv {
+            root: false,
+            xdg_state_home: xdg.map(PathBuf::from),
+            home: Some("/home/a".into()),
+            program_data: None,
+        };
         assert_eq!(
-            state_dir_for(false, Some("/x/state".into()), Some("/home/a".into())),
+            state_dir_for(Os::Linux, &user(Some("/x/state"))),
             PathBuf::from("/x/state/steward-agent")
         );
         assert_eq!(
-            state_dir_for(false, Some("relative".into()), Some("/home/a".into())),
+            state_dir_for(Os::Linux, &user(Some("relative"))),
             PathBuf::from("/home/a/.local/state/steward-agent")
+        );
+        assert_eq!(
+            state_dir_for(Os::Linux, &StateDirEnv::default()),
+            PathBuf::from("./steward-agent")
+        );
+    }
+
+    #[test]
+    fn macos_and_windows_dirs() {
+        let root = StateDirEnv {
+            root: true,
+            home: Some("/var/root".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            state_dir_for(Os::MacOs, &root),
+            PathBuf::from("/Library/Application Support/Steward/state")
+        );
+        assert!(Path::new(MACOS_STATE_DIR).starts_with(MACOS_DATA_DIR));
+        let user = StateDirEnv {
+            home: Some("/Users/a".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            state_dir_for(Os::MacOs, &user),
+            PathBuf::from("/Users/a/.local/state/steward-agent")
+        );
+        // On Windows %ProgramData%, whoever runs it (the task runs as SYSTEM).
+        for (program_data, want) in [
+            (Some(r"D:\Data"), r"D:\Data\Steward\state"),
+            (Some(r"D:\Data\"), r"D:\Data\Steward\state"),
+            (Some(""), r"C:\ProgramData\Steward\state"),
+            (None, r"C:\ProgramData\Steward\state"),
+        ] {
+            let env = StateDirEnv {
+                program_data: program_data.map(PathBuf::from),
+                ..user.clone()
+            };
+            assert_eq!(state_dir_for(Os::Windows, &env), PathBuf::from(want));
+        }
+        assert_eq!(
+            WINDOWS_STATE_SUBDIR,
+            format!("{WINDOWS_DATA_SUBDIR}\\state")
         );
     }
 }

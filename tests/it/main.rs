@@ -38,6 +38,7 @@ mod offline;
 mod openapi;
 mod packaged_update;
 mod packages;
+mod packaging_sources;
 mod protocol;
 mod release_upload;
 mod retention;
