@@ -20,6 +20,9 @@ $dir = Join-Path $env:ProgramFiles 'Steward'
 $data = Join-Path $env:ProgramData 'Steward'
 $state = Join-Path $data 'state'
 New-Item -ItemType Directory -Force -Path $dir, $data, $state | Out-Null
+# The agent's credentials live here: SYSTEM and Administrators only, as the MSI sets it.
+& icacls $data /inheritance:r /grant:r '*S-1-5-18:(OI)(CI)F' '*S-1-5-32-544:(OI)(CI)F' | Out-Null
+if ($LASTEXITCODE -ne 0) { throw "Cannot restrict access to $data (icacls failed)." }
 $tmp = Join-Path $env:TEMP "steward-agent-$PID.exe"
 Invoke-WebRequest -UseBasicParsing -Uri "$Server/install/files/windows-$arch/steward-agent.exe" -OutFile $tmp
 $got = (Get-FileHash -Algorithm SHA256 -Path $tmp).Hash.ToLowerInvariant()
@@ -43,10 +46,12 @@ $enrolled = $LASTEXITCODE
 Remove-Item Env:STEWARD_AGENT_TOKEN
 if ($enrolled -ne 0) { throw 'Enrollment failed (see above); the agent is installed but not enrolled.' }
 
-# The agent is a console program: a task at startup, as SYSTEM, restarted if it stops.
-$action = New-ScheduledTaskAction -Execute $exe -Argument "--config `"$config`" --state-dir `"$state`" run"
-$trigger = New-ScheduledTaskTrigger -AtStartup
-$settings = New-ScheduledTaskSettingsSet -RestartCount 999 -RestartInterval (New-TimeSpan -Minutes 1) -ExecutionTimeLimit ([TimeSpan]::Zero)
-Register-ScheduledTask -TaskName 'Steward agent' -Action $action -Trigger $trigger -Settings $settings -User 'SYSTEM' -RunLevel Highest -Force | Out-Null
+# The agent is a console program: the same task as the MSI registers
+# (packaging/windows/steward-agent-task.xml): at boot and every 5 minutes as SYSTEM, so an
+# agent that exited (code 75 after a self-update) is started again.
+$TaskXml = @'
+@TASK_XML@
+'@
+Register-ScheduledTask -TaskName 'Steward agent' -Xml $TaskXml -Force | Out-Null
 Start-ScheduledTask -TaskName 'Steward agent'
 Write-Host 'Steward agent installed, enrolled and started (task "Steward agent").'

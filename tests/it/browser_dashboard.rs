@@ -30,15 +30,24 @@ async fn a_technician_reads_the_dashboard_and_follows_a_tile() {
                           "location_id": site, "purchase_date": "2021-06-01"});
         laptops.push(new_asset(&s, &tech, body).await["id"].as_i64().unwrap());
     }
+    let mut tickets = Vec::new();
     for (title, impact) in [
         ("VPN drops", "high"),
         ("New starter laptop", "low"),
         ("Dock flickers", "medium"),
+        ("Monitor cable", "low"),
     ] {
         let body = json!({"title": title, "requester_id": ann, "asset_ids": [laptops[0]],
                           "impact": impact, "urgency": impact});
-        file_ticket_with(&s, &tech, body).await;
+        tickets.push(
+            file_ticket_with(&s, &tech, body).await["id"]
+                .as_i64()
+                .unwrap(),
+        );
     }
+    let path = format!("/api/v1/tickets/{}", tickets[3]);
+    let (status, t) = patch(&s, &path, &tech, json!({"status": "resolved"})).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{t}");
 
     let b = Browser::start().await;
     b.goto(&s.url("/login")).await;
@@ -54,7 +63,18 @@ async fn a_technician_reads_the_dashboard_and_follows_a_tile() {
         tiles.contains("3\nOpen tickets") || tiles.contains("3 Open tickets"),
         "{tiles}"
     );
-    assert_eq!(b.find_all("svg.hbars").await.len() >= 4, true);
+    assert!(b.find_all("svg.hbars").await.len() >= 4);
+    let mttr = b
+        .execute(
+            "return document.getElementById('d-mttr').parentElement.outerHTML",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        b.find_all("svg.columns rect").await.len(),
+        1,
+        "this week's resolved ticket: {mttr}"
+    );
     let models = b.text("#d-model").await;
     assert_eq!(models, "Tickets per 100 devices, by model");
     b.assert_clean_console(&[]).await;

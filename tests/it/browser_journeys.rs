@@ -155,7 +155,12 @@ async fn an_employee_files_a_ticket_and_reads_the_reply() {
     let b = Browser::start().await;
     sign_in(&b, &s, "emma@example.test", USER_PASSWORD).await;
 
-    // Employees start at their own requests.
+    // Employees start at their home page, which links to their requests.
+    b.wait_for_text("main", "Your open requests").await;
+    b.find("header.top nav a[href='/tickets']")
+        .await
+        .click()
+        .await;
     b.wait_for_text("h1", "My requests").await;
     b.wait_for_text("p.empty", "You have no requests here")
         .await;
@@ -228,7 +233,13 @@ async fn a_technician_triages_from_the_queue() {
     let b = Browser::start().await;
     sign_in(&b, &s, "tess@example.test", USER_PASSWORD).await;
 
-    // Staff start at the queues; the unassigned one holds both new tickets.
+    // Staff start at the dashboard; the queues are one click away, and the unassigned
+    // one holds both new tickets.
+    b.wait_for_text("h1", "Dashboard").await;
+    b.find("header.top nav a[href='/tickets']")
+        .await
+        .click()
+        .await;
     b.wait_for_text("h1", "Tickets").await;
     b.find("nav.views a[href*='view=unassigned']")
         .await

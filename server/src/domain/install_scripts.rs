@@ -7,6 +7,7 @@
 const SH: &str = include_str!("../../../packaging/install/agent.sh");
 const PS1: &str = include_str!("../../../packaging/install/agent.ps1");
 const UNIT: &str = include_str!("../../../packaging/systemd/steward-agent.service");
+const TASK_XML: &str = include_str!("../../../packaging/windows/steward-agent-task.xml");
 
 /// Where the one-liner installs the agent binary on Linux: a directory of its own, which
 /// the unit lets the agent write for self-update (`/usr/local/bin/steward-agent` links
@@ -134,7 +135,7 @@ pub fn render(
                 .collect::<String>(),
         ),
         Shell::PowerShell => (
-            PS1.to_owned(),
+            PS1.replace("@TASK_XML@", TASK_XML.trim_end()),
             checksums
                 .iter()
                 .map(|c| format!("  '{}' = '{}'\n", c.arch, c.sha256))
@@ -219,8 +220,15 @@ mod tests {
         assert!(!sh.contains('@'), "a placeholder is left");
         let ps = render(Shell::PowerShell, "https://s.example", "enr_abc", &sums()).unwrap();
         assert!(ps.contains("$Token = 'enr_abc'"));
+        assert!(ps.contains("<MultipleInstancesPolicy>IgnoreNew</MultipleInstancesPolicy>"));
+        assert!(
+            ps.contains("\n'@\nRegister-ScheduledTask -TaskName 'Steward agent' -Xml $TaskXml")
+        );
+        assert!(!ps.contains("RestartCount"), "the task is the MSI's");
         assert!(ps.contains(&format!("  'x86_64' = '{}'\n", "ab".repeat(32))));
-        assert!(!ps.contains("@SERVER@") && !ps.contains("@CHECKSUMS@"));
+        assert!(
+            !ps.contains("@SERVER@") && !ps.contains("@CHECKSUMS@") && !ps.contains("@TASK_XML@")
+        );
     }
 
     #[test]

@@ -136,11 +136,13 @@ pub struct Column {
     pub y: i64,
     pub height: i64,
     pub label: String,
+    /// The mean, written above the column.
+    pub value: String,
     pub title: String,
 }
 
-/// Column chart height, in chart units.
-const COLUMN_MAX: f64 = 100.0;
+/// Column chart height, in chart units (the chart is 720 wide, the baseline at 120).
+const COLUMN_MAX: f64 = 95.0;
 
 fn columns(weeks: &[Week]) -> Vec<Column> {
     let most = weeks
@@ -151,17 +153,20 @@ fn columns(weeks: &[Week]) -> Vec<Column> {
         .iter()
         .enumerate()
         .map(|(i, w)| {
-            let h = match (w.mean_hours, most > 0.0) {
-                (Some(m), true) => ((m / most) * COLUMN_MAX).round().max(1.0) as i64,
-                _ => 0,
+            // A week with resolutions always shows, even when they took no time at all.
+            let h = match w.mean_hours {
+                Some(m) if most > 0.0 => ((m / most) * COLUMN_MAX).round().max(1.0) as i64,
+                Some(_) => 1,
+                None => 0,
             };
             let day = chrono::DateTime::from_timestamp(w.start, 0)
                 .map(|d| d.format("%d %b").to_string())
                 .unwrap_or_default();
             Column {
-                x: 30 + i as i64 * 30,
-                y: 110 - h,
+                x: 10 + i as i64 * 59,
+                y: 120 - h,
                 height: h,
+                value: w.mean_hours.map(hours).unwrap_or_default(),
                 title: match w.mean_hours {
                     Some(m) => format!(
                         "Week of {day}: {} resolved, {} on average",
@@ -210,7 +215,7 @@ struct StaffPage {
     status: HBars,
     priority: HBars,
     weeks: Vec<Column>,
-    mttr_peak: String,
+    resolved_in_weeks: i64,
     per_model: HBars,
     per_site: HBars,
     health: HBars,
@@ -271,12 +276,7 @@ fn staff_page(nav: Option<Nav>, d: &StaffDashboard, at: i64, now: i64) -> StaffP
                 p.trim_start_matches('P')
             )
         }),
-        mttr_peak: hours(
-            d.weeks
-                .iter()
-                .filter_map(|w| w.mean_hours)
-                .fold(0.0, f64::max),
-        ),
+        resolved_in_weeks: d.weeks.iter().map(|w| w.resolved).sum(),
         weeks: columns(&d.weeks),
         per_model: rate_bars(&d.per_model),
         per_site: rate_bars(&d.per_site),
@@ -394,8 +394,12 @@ mod tests {
         };
         let cols = columns(&[w(Some(10.0)), w(None), w(Some(2.5))]);
         let heights: Vec<i64> = cols.iter().map(|c| c.height).collect();
-        assert_eq!(heights, [100, 0, 25]);
-        assert_eq!((cols[0].y, cols[2].x), (10, 90));
+        assert_eq!(heights, [95, 0, 24]);
+        assert_eq!((cols[0].y, cols[2].x), (25, 128));
+        assert_eq!(
+            (cols[0].value.as_str(), cols[1].value.as_str()),
+            ("10.0 h", "")
+        );
         assert!(cols[1].title.ends_with("nothing resolved"));
         assert_eq!(hours(30.0), "30.0 h");
         assert_eq!(hours(72.0), "3.0 days");
