@@ -2,6 +2,7 @@
 "use strict";
 (function () {
   // Search as you type: fetch the result page and swap the main content, keeping focus.
+  queueKeys();
   const input = document.querySelector("input[data-live-search]");
   if (!input || !window.fetch) return;
   let timer = null;
@@ -32,3 +33,37 @@
     }, 200);
   });
 })();
+
+// The technician's queue from the keyboard: j/k move between tickets, o (or Enter on the
+// row's link) opens one, x ticks its box for "with selected", / goes to the search box.
+function queueKeys() {
+  const table = document.querySelector("table[data-queue]");
+  if (!table) return;
+  const rows = Array.from(table.querySelectorAll("tbody tr"));
+  let at = -1;
+  function move(to) {
+    if (!rows.length) return;
+    if (at >= 0) rows[at].classList.remove("kb-current");
+    at = Math.max(0, Math.min(rows.length - 1, to));
+    rows[at].classList.add("kb-current");
+    const link = rows[at].querySelector("a");
+    if (link) link.focus();
+  }
+  document.addEventListener("keydown", function (e) {
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    const t = e.target;
+    if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) return;
+    if (e.key === "j") { move(at + 1); e.preventDefault(); }
+    else if (e.key === "k") { move(at - 1); e.preventDefault(); }
+    else if (e.key === "o" && at >= 0) {
+      const link = rows[at].querySelector("a");
+      if (link) { location.href = link.href; e.preventDefault(); }
+    } else if (e.key === "x" && at >= 0) {
+      const box = rows[at].querySelector("input[type=checkbox]");
+      if (box) { box.checked = !box.checked; e.preventDefault(); }
+    } else if (e.key === "/") {
+      const search = document.querySelector("form.search input[type=search]");
+      if (search) { search.focus(); e.preventDefault(); }
+    }
+  });
+}

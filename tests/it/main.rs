@@ -20,6 +20,7 @@ mod bad_input;
 mod browser;
 mod browser_dashboard;
 mod browser_journeys;
+mod browser_queue;
 mod canned;
 mod events;
 mod exports;

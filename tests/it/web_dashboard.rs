@@ -77,7 +77,7 @@ async fn staff_see_the_dashboard_and_employees_their_own_requests() {
         "three open (two of Ann's, Bob's): {html}"
     );
     assert!(
-        html.contains("<title>P2: 2 open</title>"),
+        html.contains("<title>P2 high: 2 open</title>"),
         "Ann's two open high/high tickets: {html}"
     );
     assert!(
@@ -121,6 +121,26 @@ async fn staff_see_the_dashboard_and_employees_their_own_requests() {
     );
     assert!(html.contains("No open alerts."), "{html}");
     assert!(html.contains("no work order came due"), "{html}");
+
+    // The bars lead to the tickets they count: filters in the address.
+    assert!(
+        html.contains("href=\"/tickets?priority=high&#38;sort=priority\""),
+        "{html}"
+    );
+    let p2 = page_text(&s, &cookie, "/tickets?priority=high&sort=priority").await;
+    assert!(
+        p2.contains("Dock flickers") && p2.contains("Battery drains"),
+        "{p2}"
+    );
+    assert!(
+        !p2.contains("secret printer"),
+        "Bob's P3 ticket is not P2: {p2}"
+    );
+    let bad = page_text(&s, &cookie, "/tickets?priority=urgent&sort=priority").await;
+    assert!(
+        bad.contains("That did not work"),
+        "a bad filter is refused: {bad}"
+    );
 
     // Employees get their own requests, not the desk's figures or anyone else's tickets.
     let ann = signed_in(&s, "ann@example.test", USER_PASSWORD).await;

@@ -291,6 +291,25 @@ impl Browser {
     }
 
     /// Runs `script` in the page with `args`; returns what it returns.
+    /// Presses `keys` one after the other on whatever has the focus, as a person would
+    /// (W3C key actions, so the page sees real keydown and keyup events).
+    pub async fn press(&self, keys: &str) {
+        let actions: Vec<Value> = keys
+            .chars()
+            .flat_map(|c| {
+                let c = c.to_string();
+                [
+                    json!({"type": "keyDown", "value": c}),
+                    json!({"type": "keyUp", "value": c}),
+                ]
+            })
+            .collect();
+        let body = json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]});
+        self.post("/actions", body)
+            .await
+            .unwrap_or_else(|e| panic!("pressing {keys:?}: {e}"));
+    }
+
     pub async fn execute(&self, script: &str, args: Vec<Value>) -> Value {
         self.post("/execute/sync", json!({"script": script, "args": args}))
             .await

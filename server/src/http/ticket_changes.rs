@@ -377,10 +377,10 @@ struct BulkBody {
 }
 
 #[derive(Debug, Serialize, schemars::JsonSchema)]
-struct BulkResult {
-    updated: Vec<i64>,
+pub struct BulkResult {
+    pub updated: Vec<i64>,
     /// Tickets left unchanged, with why.
-    refused: Vec<serde_json::Value>,
+    pub refused: Vec<serde_json::Value>,
 }
 
 async fn bulk(
@@ -388,8 +388,23 @@ async fn bulk(
     State(state): State<AppState>,
     ApiJson(b): ApiJson<BulkBody>,
 ) -> ApiResult<Json<BulkResult>> {
+    bulk_update(&state, user, b.ids, b.status, b.assignee_id)
+        .await
+        .map(Json)
+}
+
+/// Sets the status and/or assignee of up to 500 tickets, each alone: a ticket that
+/// refuses the change is left as it was and listed with why. Staff only (the API's
+/// bulk endpoint and the queue's "with selected" form).
+pub async fn bulk_update(
+    state: &AppState,
+    user: CurrentUser,
+    ids: Vec<i64>,
+    status: Option<String>,
+    assignee_id: Option<i64>,
+) -> ApiResult<BulkResult> {
     user.require(Role::Technician)?;
-    if b.ids.is_empty() || b.ids.len() > 500 {
+    if ids.is_empty() || ids.len() > 500 {
         return Err(bad("invalid_ids", "between 1 and 500 ticket ids"));
     }
     let now = crate::clock::now();
@@ -398,15 +413,15 @@ async fn bulk(
         .db
         .write(move |tx| {
             let patch = Patch {
-                status: b.status.clone(),
-                assignee_id: b.assignee_id,
+                status,
+                assignee_id,
                 ..Default::default()
             };
             let mut out = BulkResult {
                 updated: Vec::new(),
                 refused: Vec::new(),
             };
-            for id in b.ids {
+            for id in ids {
                 // Each ticket succeeds or fails alone; a refusal leaves that ticket untouched.
                 tx.execute_batch("SAVEPOINT one")?;
                 match apply_patch(tx, &st, id, &patch, &user, now)? {
@@ -425,5 +440,5 @@ async fn bulk(
             Ok(out)
         })
         .await?;
-    Ok(Json(result))
+    Ok(result)
 }

@@ -240,6 +240,34 @@ fn alert_label(kind: &str) -> String {
     .to_owned()
 }
 
+/// Priorities as "P2 high", each leading to its open tickets.
+fn priority_bars(counts: &[Count]) -> HBars {
+    let named: Vec<(Count, &str)> = counts
+        .iter()
+        .map(|c| {
+            let n = c.label.trim_start_matches('P').parse::<i64>().unwrap_or(0);
+            let name = super::tickets::priority_name(n);
+            let label = format!("{} {name}", c.label);
+            (
+                Count {
+                    label,
+                    value: c.value,
+                },
+                name,
+            )
+        })
+        .collect();
+    let mut bars = count_bars(
+        &named.iter().map(|(c, _)| c.clone()).collect::<Vec<_>>(),
+        "open",
+        |_| String::new(),
+    );
+    for (bar, (_, name)) in bars.bars.iter_mut().zip(&named) {
+        bar.href = format!("/tickets?priority={name}&sort=priority");
+    }
+    bars
+}
+
 fn staff_page(nav: Option<Nav>, d: &StaffDashboard, at: i64, now: i64) -> StaffPage {
     let open: i64 = d.by_status.iter().map(|c| c.value).sum();
     let health: Vec<Count> = d
@@ -254,14 +282,14 @@ fn staff_page(nav: Option<Nav>, d: &StaffDashboard, at: i64, now: i64) -> StaffP
         nav,
         as_of: ago(Some(at), now),
         tiles: vec![
-            tile("Open tickets", open, i64::MAX, "/tickets"),
+            tile("Open tickets", open, i64::MAX, "/tickets?view=open"),
             tile(
                 "SLA breached",
                 d.breached,
                 0,
                 "/tickets?breached=true&sort=priority",
             ),
-            tile("At risk", d.at_risk, 0, "/tickets?sort=priority"),
+            tile("At risk", d.at_risk, 0, "/tickets?view=open"),
             tile(
                 "Overdue maintenance",
                 d.overdue_work_orders,
@@ -270,12 +298,7 @@ fn staff_page(nav: Option<Nav>, d: &StaffDashboard, at: i64, now: i64) -> StaffP
             ),
         ],
         status: count_bars(&d.by_status, "open", |s| format!("/tickets?status={s}")),
-        priority: count_bars(&d.by_priority, "open", |p| {
-            format!(
-                "/tickets?priority={}&sort=priority",
-                p.trim_start_matches('P')
-            )
-        }),
+        priority: priority_bars(&d.by_priority),
         resolved_in_weeks: d.weeks.iter().map(|w| w.resolved).sum(),
         weeks: columns(&d.weeks),
         per_model: rate_bars(&d.per_model),

@@ -10,7 +10,7 @@ use crate::http::tickets::page;
 use crate::http::views::{MAX_VIEWS, create_view, find, list_query};
 use crate::http::{AppError, AppState};
 use askama::Template;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Form, Path, Query, RawQuery, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -20,6 +20,7 @@ pub fn router() -> Routes {
         .route("/tickets", get(list))
         .route("/tickets/views", post(save_view))
         .route("/tickets/views/{id}/delete", post(delete_view))
+        .route("/tickets/bulk", post(bulk_form))
 }
 
 /// The built-in queues: (key, label, the ticket-list query string for staff).
@@ -89,6 +90,8 @@ struct ListPage {
     /// The heading of a saved view.
     title: String,
     q: String,
+    /// This list's own address, where "with selected" comes back to.
+    back: String,
     rows: Vec<Row>,
     next_url: Option<String>,
 }
@@ -105,8 +108,12 @@ async fn list(
     user: UiUser,
     State(state): State<AppState>,
     Query(p): Query<ListParams>,
+    RawQuery(raw): RawQuery,
 ) -> Response {
     let staff = user.0.user.role.is_staff();
+    // A list's own filters in the address (`/tickets?status=new&priority=2`, as the
+    // dashboard links): shareable like the built-in views.
+    let filters = raw.as_deref().map(own_filters).unwrap_or_default();
     let qtext = p.q.clone().unwrap_or_default();
     let uid = user.0.user.id;
     let saved_views = if staff {
@@ -127,6 +134,12 @@ async fn list(
             Ok(v) => (String::new(), v.query, v.name, format!("saved={id}")),
             Err(e) => return refused(&user, e),
         },
+        None if staff && p.view.is_none() && !filters.is_empty() => (
+            String::new(),
+            filters.clone(),
+            "Filtered list".to_owned(),
+            filters.clone(),
+        ),
         None => {
             let default = if staff { "open" } else { "all" };
             let key = p.view.clone().filter(|v| !v.is_empty());
@@ -208,7 +221,13 @@ async fn list(
             updated: ago(Some(t.updated_at), now),
         })
         .collect();
+    let back = if qtext.trim().is_empty() {
+        format!("/tickets?{here}")
+    } else {
+        format!("/tickets?{here}&q={}", url_encode(&qtext))
+    };
     render(&ListPage {
+        back,
         nav: user.nav("tickets"),
         staff,
         view,
@@ -271,9 +290,160 @@ async fn delete_view(
     }
 }
 
+/// The ticket-list filters of a raw query string: everything but the page's own
+/// parameters (view, saved view, search, cursor).
+fn own_filters(raw: &str) -> String {
+    raw.split('&')
+        .filter(|p| !p.is_empty())
+        .filter(|p| {
+            let key = p.split('=').next().unwrap_or_default();
+            !["view", "saved", "q", "cursor"].contains(&key)
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The queue's "with selected" form: ticket ids (`id`, repeated), the action and the list
+/// to go back to.
+type BulkFields = Vec<(String, String)>;
+
+/// What a "with selected" choice changes: (status, assignee).
+fn bulk_action(action: &str, me: i64) -> Option<(Option<String>, Option<i64>)> {
+    match action {
+        "assign_me" => Some((None, Some(me))),
+        "unassign" => Some((None, Some(0))),
+        _ => {
+            let status = action.strip_prefix("status:")?;
+            ["open", "pending", "resolved", "closed"]
+                .contains(&status)
+                .then(|| (Some(status.to_owned()), None))
+        }
+    }
+}
+
+/// Where to go back after a bulk change: a ticket list of this site, or the queues.
+fn back_to(url: Option<&str>) -> String {
+    url.filter(|u| {
+        (*u == "/tickets" || u.starts_with("/tickets?")) && !u.contains(['\\', '\r', '\n'])
+    })
+    .unwrap_or("/tickets")
+    .to_owned()
+}
+
+async fn bulk_form(
+    user: UiUser,
+    State(state): State<AppState>,
+    Form(f): Form<BulkFields>,
+) -> Response {
+    let field = |name: &str| f.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    if !user.csrf_ok(field("csrf").unwrap_or_default()) {
+        return user.csrf_refused();
+    }
+    let mut ids = Vec::new();
+    for (k, v) in &f {
+        if k == "id" {
+            match v.parse::<i64>() {
+                Ok(id) => ids.push(id),
+                Err(_) => {
+                    return refused(
+                        &user,
+                        AppError::bad_request("invalid_ids", "ticket ids are numbers"),
+                    );
+                }
+            }
+        }
+    }
+    if ids.is_empty() {
+        return refused(
+            &user,
+            AppError::bad_request(
+                "invalid_ids",
+                "Select tickets first (the boxes in the first column).",
+            ),
+        );
+    }
+    let Some((status, assignee)) = bulk_action(field("action").unwrap_or_default(), user.0.user.id)
+    else {
+        return refused(
+            &user,
+            AppError::bad_request(
+                "invalid_action",
+                "Choose what to do with the selected tickets.",
+            ),
+        );
+    };
+    let back = back_to(field("back"));
+    match crate::http::ticket_changes::bulk_update(&state, user.0.clone(), ids, status, assignee)
+        .await
+    {
+        Ok(r) if r.refused.is_empty() => Redirect::to(&back).into_response(),
+        Ok(r) => {
+            let why: Vec<String> = r
+                .refused
+                .iter()
+                .map(|v| {
+                    format!(
+                        "#{}: {}",
+                        v["id"],
+                        v["message"].as_str().unwrap_or_default()
+                    )
+                })
+                .collect();
+            super::message(
+                axum::http::StatusCode::CONFLICT,
+                user.nav("tickets"),
+                "Some tickets were not changed",
+                &format!(
+                    "{} changed. Not changed: {}",
+                    r.updated.len(),
+                    why.join("; ")
+                ),
+            )
+        }
+        Err(e) => refused(&user, e),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::with_search;
+    use super::{back_to, bulk_action, own_filters, with_search};
+
+    #[test]
+    fn filters_in_the_address_leave_out_the_pages_own_parameters() {
+        assert_eq!(own_filters("status=new&q=vpn&cursor=abc"), "status=new");
+        assert_eq!(own_filters("view=mine"), "");
+        assert_eq!(
+            own_filters("priority=2&sort=priority&"),
+            "priority=2&sort=priority"
+        );
+    }
+
+    #[test]
+    fn bulk_actions_and_the_way_back_are_checked() {
+        assert_eq!(bulk_action("assign_me", 7), Some((None, Some(7))));
+        assert_eq!(bulk_action("unassign", 7), Some((None, Some(0))));
+        assert_eq!(
+            bulk_action("status:resolved", 7),
+            Some((Some("resolved".into()), None))
+        );
+        for bad in ["", "status:new", "status:", "delete", "status:open;x"] {
+            assert_eq!(bulk_action(bad, 7), None, "{bad}");
+        }
+        assert_eq!(
+            back_to(Some("/tickets?view=mine&sort=priority")),
+            "/tickets?view=mine&sort=priority"
+        );
+        for bad in [
+            "https://evil.example/tickets",
+            "//evil.example",
+            "/ticketsX",
+            "/tickets?\r\nX: y",
+            "/admin",
+        ] {
+            assert_eq!(back_to(Some(bad)), "/tickets", "{bad}");
+        }
+        assert_eq!(back_to(None), "/tickets");
+    }
 
     #[test]
     fn a_typed_search_replaces_the_stored_one() {

@@ -346,6 +346,12 @@ fn web_rows() -> Vec<Row> {
         web("GET", "/tickets", PEOPLE_WEB)
             .query("status=all")
             .shows_own(),
+        web("POST", "/tickets/bulk", STAFF_WEB).form(|fx, _| {
+            vec![
+                ("id", fx.id(Ticket).to_owned()),
+                ("action", "assign_me".into()),
+            ]
+        }),
         web("POST", "/tickets/views", PEOPLE_WEB)
             .form(|_, _| vec![("name", unique("Open")), ("query", "status=open".into())]),
         web("POST", "/tickets/views/{id}/delete", [L, O, H, H, H, U, U])
