@@ -89,7 +89,7 @@ pub async fn run(o: Options) -> anyhow::Result<bool> {
     let users = prepare_users(&state).await?;
     let shape = shape(&state).await?;
     let n = o.warmup + o.samples;
-    let picks = pages::picks(&state.db, users.employee, n, 42).await?;
+    let picks = pages::picks(&state.db, users.employee, users.technician.0, n, 42).await?;
     let dashboard = dashboard_compute(&state, o.dashboard_samples).await?;
 
     let running = harness::serve(state).await?;

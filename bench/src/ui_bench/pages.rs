@@ -40,8 +40,9 @@ fn one(label: &str, who: Who, path: &str) -> Page {
 /// Ids and names from the seeded database that pages take.
 #[derive(Debug, Default, Clone)]
 pub struct Picks {
-    /// The signed-in employee's id.
+    /// The signed-in employee's and technician's ids.
     pub employee: i64,
+    pub technician: i64,
     pub max_ticket: i64,
     /// Tickets the signed-in employee filed.
     pub employee_tickets: Vec<i64>,
@@ -63,8 +64,15 @@ pub struct Picks {
     pub qr_follow: Option<String>,
 }
 
-/// Reads what the pages need from the database; `employee` is the signed-in employee.
-pub async fn picks(db: &Db, employee: i64, n: usize, seed: u64) -> anyhow::Result<Picks> {
+/// Reads what the pages need from the database; `employee` and `technician` are the
+/// signed-in users.
+pub async fn picks(
+    db: &Db,
+    employee: i64,
+    technician: i64,
+    n: usize,
+    seed: u64,
+) -> anyhow::Result<Picks> {
     Ok(db
         .read(move |c| {
             let mut rng = Rng::new(seed);
@@ -140,6 +148,7 @@ pub async fn picks(db: &Db, employee: i64, n: usize, seed: u64) -> anyhow::Resul
                 .map(|t| format!("/p/{t}/t/{}", seed::FOLLOW));
             Ok(Picks {
                 employee,
+                technician,
                 qr_follow,
                 max_ticket,
                 employee_tickets: sample(&mut rng, &mine, n),
@@ -372,6 +381,16 @@ pub fn pages(p: &Picks, n: usize) -> Vec<Page> {
             "/admin/audit?actor={employee id}",
             Admin,
             &format!("/admin/audit?actor={}", p.employee),
+        ),
+        one(
+            "/admin/audit?actor={technician id} (few entries)",
+            Admin,
+            &format!("/admin/audit?actor={}", p.technician),
+        ),
+        one(
+            "/admin/audit?actor=cli (label, few entries)",
+            Admin,
+            "/admin/audit?actor=cli",
         ),
         one("/ employee home", Employee, "/"),
         one("/tickets (employee: their requests)", Employee, "/tickets"),
