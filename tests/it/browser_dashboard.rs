@@ -54,7 +54,7 @@ async fn a_technician_reads_the_dashboard_and_follows_a_tile() {
         tiles.contains("3\nOpen tickets") || tiles.contains("3 Open tickets"),
         "{tiles}"
     );
-    assert_eq!(b.find_all("svg.hbars").await.len() >= 4, true);
+    assert!(b.find_all("svg.hbars").await.len() >= 4);
     let models = b.text("#d-model").await;
     assert_eq!(models, "Tickets per 100 devices, by model");
     b.assert_clean_console(&[]).await;
