@@ -95,12 +95,14 @@ pub async fn run(o: Options) -> anyhow::Result<bool> {
     let running = harness::serve(state).await?;
     let http = session::client()?;
     let base = running.base.as_str();
+    let load_before = load_average();
     let outcome = measure_all(&http, base, &users, &picks, &o).await;
+    let load = (load_before, load_average());
     running.stop().await?;
     let (mut rows, failed) = outcome?;
     rows.insert(1, dashboard);
 
-    print_report(&o, db_path, seconds, &shape, &users, &rows, &failed);
+    print_report(&o, db_path, seconds, &shape, &users, load, &rows, &failed);
     let all_pass = failed.is_empty()
         && rows
             .iter()
@@ -357,12 +359,22 @@ fn file_size(p: &Path) -> u64 {
     std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)
 }
 
+/// The machine's 1-minute load average (`/proc/loadavg`), for how busy it was.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+#[allow(clippy::too_many_arguments)]
 fn print_report(
     o: &Options,
     db_path: &Path,
     seconds: Option<f64>,
     shape: &Shape,
     users: &Users,
+    load: (String, String),
     rows: &[Row],
     failed: &[(String, String)],
 ) {
@@ -406,6 +418,12 @@ fn print_report(
     println!(
         "requests: sequential GETs over HTTP/1.1 keep-alive to 127.0.0.1 with the session cookie, {} warm-up + {} measured per page, from sending to the whole body; random ids where a page takes one",
         o.warmup, o.samples
+    );
+    println!(
+        "load average (1 min) on this machine with {} cores: {} when measuring started, {} when it ended",
+        std::thread::available_parallelism().map_or(0, usize::from),
+        load.0,
+        load.1
     );
     println!(
         "the staff dashboard caches its figures for {} s: its first request and {} in-process computations of the figures show the uncached cost, the cached row the rest",
