@@ -88,10 +88,10 @@ pub async fn picks(
             let mine: Vec<i64> = stmt
                 .query_map([employee], |r| r.get(0))?
                 .collect::<Result<_, _>>()?;
-            // The fleet seeder's machines are the ones with software and a QR label.
             let machines = sample(
                 &mut rng,
-                &ids("SELECT id FROM assets WHERE public_token IS NOT NULL")?,
+                &ids("SELECT id FROM assets a
+                     WHERE EXISTS (SELECT 1 FROM asset_packages p WHERE p.asset_id = a.id)")?,
                 n,
             );
             let assets = sample(&mut rng, &ids("SELECT id FROM assets")?, n);
