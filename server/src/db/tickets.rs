@@ -195,7 +195,7 @@ pub fn get(c: &Connection, id: i64) -> DbResult<Option<Ticket>> {
 }
 
 /// Queue filters. `requester` scopes the list to one person's tickets (employees).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct TicketFilter {
     pub statuses: Vec<String>,
     pub assignee: Option<i64>,
@@ -220,53 +220,28 @@ pub enum Sort {
     Priority,
 }
 
-/// The share of all tickets (from `ticket_counts`) at or above which a status filter
-/// alone, newest first, is checked while walking the newest tickets.
+/// A status filter alone, newest first, that this share of the tickets or more passes
+/// (resolved and closed are most of a desk) is checked while walking the newest tickets,
+/// where a page is found within a few hundred rows; `tickets_status` would hand over every
+/// match to be sorted. The shares come from `ticket_counts`.
 const DENSE_STATUS_SHARE: f64 = 0.1;
 
-/// Whether to find the newest tickets in `f`'s statuses by walking the tickets newest
-/// first rather than through `tickets_status`: when there is no other filter and those
-/// statuses hold at least [`DENSE_STATUS_SHARE`] of the tickets (resolved and closed ones
-/// are most of a desk), a page is found within a few hundred rows, while the index would
-/// hand over every one of them to be sorted.
 fn walk_newest(c: &Connection, f: &TicketFilter, sort: Sort) -> DbResult<bool> {
-    let TicketFilter {
-        statuses,
-        assignee,
-        unassigned,
-        group,
-        priority,
-        requester,
-        category,
-        asset,
-        breached_at_now,
-        q,
-        search_internal: _,
-    } = f;
-    let others = assignee.is_some()
-        || *unassigned
-        || group.is_some()
-        || priority.is_some()
-        || requester.is_some()
-        || category.is_some()
-        || asset.is_some()
-        || breached_at_now.is_some()
-        || q.is_some();
-    if sort != Sort::Newest || statuses.is_empty() || others {
+    let only_statuses = TicketFilter {
+        statuses: f.statuses.clone(),
+        search_internal: f.search_internal,
+        ..TicketFilter::default()
+    };
+    if sort != Sort::Newest || f.statuses.is_empty() || *f != only_statuses {
         return Ok(false);
     }
-    let mut stmt =
-        c.prepare_cached("SELECT substr(key, 8), n FROM ticket_counts WHERE key LIKE 'status:%'")?;
-    let counts = stmt
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
-        .collect::<Result<Vec<_>, _>>()?;
-    let all: i64 = counts.iter().map(|c| c.1).sum();
-    let mine: i64 = counts
-        .iter()
-        .filter(|(s, _)| statuses.contains(s))
-        .map(|c| c.1)
-        .sum();
-    Ok(all > 0 && mine as f64 >= DENSE_STATUS_SHARE * all as f64)
+    let counts = counts(c)?;
+    let sum = |keep: &dyn Fn(&str) -> bool| -> i64 {
+        let of = |k: &String| k.strip_prefix("status:").is_some_and(keep);
+        counts.iter().filter(|(k, _)| of(k)).map(|c| c.1).sum()
+    };
+    let mine = sum(&|s| f.statuses.iter().any(|x| x == s));
+    Ok(mine as f64 >= DENSE_STATUS_SHARE * sum(&|_| true).max(1) as f64)
 }
 
 /// A page of tickets after the cursor (the last row's sort key).
