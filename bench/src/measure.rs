@@ -41,6 +41,15 @@ impl Timing {
         }
     }
 
+    /// How many samples were measured.
+    pub fn len(&self) -> usize {
+        self.samples.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.samples.is_empty()
+    }
+
     /// Nearest-rank percentile (`100.0` is the maximum).
     pub fn percentile(&self, p: f64) -> Duration {
         if self.samples.is_empty() {

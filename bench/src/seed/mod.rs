@@ -92,14 +92,43 @@ pub fn seed(path: &Path, o: &SeedOptions, now: i64) -> anyhow::Result<SeedSummar
         started.elapsed().as_secs_f64()
     );
 
-    let mut generator = tickets::Generator::new(
+    insert_tickets(
+        &mut conn,
         &people,
         &fleet,
         rng.next_u64(),
+        o,
         now,
-        o.tickets,
-        o.comments_per_ticket,
-    );
+        started,
+        &mut summary,
+    )?;
+    // Fold the write-ahead log into the database file, so its size on disk is the real one.
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    summary.elapsed = started.elapsed();
+    Ok(summary)
+}
+
+/// Writes `o.tickets` tickets (ids after the current maximum; requesters from `people`,
+/// linked devices from `fleet`) with their conversations, history and search rows, in
+/// transactions of [`BATCH`], reporting progress to stderr against `started`.
+#[allow(clippy::too_many_arguments)]
+pub fn insert_tickets(
+    conn: &mut Connection,
+    people: &people::People,
+    fleet: &assets::Fleet,
+    seed: u64,
+    o: &SeedOptions,
+    now: i64,
+    started: Instant,
+    summary: &mut SeedSummary,
+) -> anyhow::Result<()> {
+    let first: u64 = conn
+        .query_row("SELECT coalesce(max(id), 0) FROM tickets", [], |r| {
+            r.get::<_, i64>(0)
+        })?
+        .max(0) as u64;
+    let mut generator =
+        tickets::Generator::new(people, fleet, seed, now, o.tickets, o.comments_per_ticket);
     let mut next_comment_id: i64 = conn.query_row(
         "SELECT coalesce(max(id), 0) + 1 FROM ticket_comments",
         [],
@@ -111,15 +140,17 @@ pub fn seed(path: &Path, o: &SeedOptions, now: i64) -> anyhow::Result<SeedSummar
         let tx = conn.transaction()?;
         {
             let mut store = store::Store::new(&tx, next_comment_id)?;
-            for id in done + 1..=end {
-                let t = generator.ticket(id as i64);
+            for n in done + 1..=end {
+                let id = first + n;
+                let t = generator.ticket(n as i64);
+                let t = tickets::Ticket { id: id as i64, ..t };
                 summary.rows += store
                     .insert(&t)
                     .with_context(|| format!("inserting ticket {id}"))?;
                 summary.comments += t.comments.len() as u64;
                 summary.tickets += 1;
-                if id.is_multiple_of(PROGRESS_EVERY) || id == o.tickets {
-                    progress(&summary, o.tickets, started.elapsed());
+                if n.is_multiple_of(PROGRESS_EVERY) || n == o.tickets {
+                    progress(summary, o.tickets, started.elapsed());
                 }
             }
             next_comment_id = store.next_comment_id();
@@ -127,10 +158,7 @@ pub fn seed(path: &Path, o: &SeedOptions, now: i64) -> anyhow::Result<SeedSummar
         tx.commit()?;
         done = end;
     }
-    // Fold the write-ahead log into the database file, so its size on disk is the real one.
-    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
-    summary.elapsed = started.elapsed();
-    Ok(summary)
+    Ok(())
 }
 
 fn progress(s: &SeedSummary, total: u64, elapsed: Duration) {

@@ -203,7 +203,9 @@ fn weeks(c: &Connection, from: i64, now: i64) -> DbResult<Vec<Week>> {
 }
 
 /// The ten models (or sites) with the most tickets per 100 devices since `since`, among
-/// those with at least 5 devices (fewer make the rate noise).
+/// those with at least 5 devices (fewer make the rate noise). The queries go from the
+/// window's tickets (`tickets_created`) to their links and assets (`CROSS JOIN` keeps that
+/// order): every link ever made is many more rows than the window's tickets.
 fn rates(c: &Connection, sql: &str, since: i64) -> DbResult<Vec<Rate>> {
     let mut stmt = c.prepare_cached(sql)?;
     let rows = stmt.query_map([since], |r| {
@@ -226,8 +228,8 @@ fn per_model(c: &Connection, since: i64) -> DbResult<Vec<Rate>> {
         c,
         "WITH t AS (
              SELECT a.model AS model, count(DISTINCT ta.ticket_id) AS n
-             FROM tickets tk JOIN ticket_assets ta ON ta.ticket_id = tk.id
-             JOIN assets a ON a.id = ta.asset_id
+             FROM tickets tk CROSS JOIN ticket_assets ta ON ta.ticket_id = tk.id
+             CROSS JOIN assets a ON a.id = ta.asset_id
              WHERE tk.created_at >= ?1 AND a.model <> '' GROUP BY a.model),
          d AS (SELECT model, count(*) AS n FROM assets WHERE model <> '' GROUP BY model)
          SELECT t.model, t.n, d.n FROM t JOIN d ON d.model = t.model WHERE d.n >= 5",
@@ -244,8 +246,8 @@ fn per_site(c: &Connection, since: i64) -> DbResult<Vec<Rate>> {
              UNION ALL SELECT l.id, top.site FROM locations l JOIN top ON l.parent_id = top.id),
          t AS (
              SELECT top.site AS site, count(DISTINCT ta.ticket_id) AS n
-             FROM tickets tk JOIN ticket_assets ta ON ta.ticket_id = tk.id
-             JOIN assets a ON a.id = ta.asset_id JOIN top ON top.id = a.location_id
+             FROM tickets tk CROSS JOIN ticket_assets ta ON ta.ticket_id = tk.id
+             CROSS JOIN assets a ON a.id = ta.asset_id JOIN top ON top.id = a.location_id
              WHERE tk.created_at >= ?1 GROUP BY top.site),
          d AS (SELECT top.site AS site, count(*) AS n FROM assets a
                JOIN top ON top.id = a.location_id GROUP BY top.site)

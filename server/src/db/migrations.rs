@@ -44,6 +44,7 @@ pub const MIGRATIONS: &[(u32, &str)] = &[
         20,
         include_str!("../../migrations/0020_dashboard_indexes.sql"),
     ),
+    (21, include_str!("../../migrations/0021_page_indexes.sql")),
 ];
 
 /// The schema version this build creates.

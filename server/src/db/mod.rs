@@ -41,6 +41,8 @@ pub mod work_orders;
 mod writer;
 
 #[cfg(test)]
+mod queue_tests;
+#[cfg(test)]
 mod search_tests;
 
 pub use writer::{Lane, Mode, WriterSnapshot};

@@ -325,6 +325,9 @@ pub fn compliance(
     to: i64,
     now: i64,
 ) -> DbResult<Vec<Compliance>> {
+    // Each work order's own figures are summed per plan or per asset first, on the
+    // `work_orders_due` index alone; only those groups are joined to plans, assets and
+    // their places (not every work order).
     let (key, name, joins) = match by {
         GroupBy::Plan => (
             "w.plan_id",
@@ -346,15 +349,24 @@ pub fn compliance(
              LEFT JOIN locations l3 ON l3.id = l2.parent_id",
         ),
     };
+    let per = match by {
+        GroupBy::Plan => "plan_id",
+        GroupBy::AssetType | GroupBy::Site => "asset_id",
+    };
     let mut stmt = c.prepare(&format!(
-        "SELECT {key}, {name},
-            count(*),
-            sum(w.state = 'done' AND w.completed_at <= w.due_at + ?4),
-            sum(w.state = 'done' AND w.completed_at > w.due_at + ?4),
-            sum(w.state = 'missed'),
-            sum(w.state = 'open')
-         FROM work_orders w {joins}
-         WHERE w.due_at >= ?1 AND w.due_at < ?2 AND w.due_at <= ?3 AND w.state <> 'cancelled'
+        "WITH w AS (
+            SELECT {per},
+                count(*) AS due,
+                sum(state = 'done' AND completed_at <= due_at + ?4) AS on_time,
+                sum(state = 'done' AND completed_at > due_at + ?4) AS late,
+                sum(state = 'missed') AS missed,
+                sum(state = 'open') AS overdue
+            FROM work_orders
+            WHERE due_at >= ?1 AND due_at < ?2 AND due_at <= ?3 AND state <> 'cancelled'
+            GROUP BY {per})
+         SELECT {key}, {name},
+            sum(w.due), sum(w.on_time), sum(w.late), sum(w.missed), sum(w.overdue)
+         FROM w {joins}
          GROUP BY 1 ORDER BY 2"
     ))?;
     let rows = stmt.query_map(params![from, to, now, ON_TIME_GRACE_SECS], |r| {
