@@ -4,7 +4,9 @@
 //!
 //! The staff figures are aggregates over the whole desk and fleet; they are computed at
 //! most every [`TTL_SECS`] and shared by everyone (the page says as of when), so opening
-//! the page stays fast at a million tickets.
+//! the page stays fast at a million tickets. Figures older than that but younger than
+//! [`STALE_SECS`] are shown while a background task computes new ones (the next visit
+//! gets those): only the first visit after a quiet spell waits for the computation.
 
 use super::format::ago;
 use super::{Nav, UiUser, render};
@@ -18,19 +20,47 @@ use std::sync::{Arc, Mutex};
 
 /// How long computed staff figures are reused.
 pub const TTL_SECS: i64 = 30;
+/// How old figures may be and still be shown while new ones are computed.
+pub const STALE_SECS: i64 = 300;
 
 /// The last staff figures and when they were computed.
 #[derive(Default)]
 pub struct Cache {
     slot: Mutex<Option<(i64, Arc<StaffDashboard>)>>,
+    /// A background computation is running.
+    refreshing: std::sync::atomic::AtomicBool,
+}
+
+/// What a visit at some time gets from the cache.
+#[derive(Debug, PartialEq)]
+enum Lookup {
+    Fresh(i64, Arc<StaffDashboard>),
+    /// Show these, and compute new ones in the background.
+    Stale(i64, Arc<StaffDashboard>),
+    /// Compute now.
+    Missing,
 }
 
 impl Cache {
-    fn fresh(&self, now: i64) -> Option<(i64, Arc<StaffDashboard>)> {
+    fn lookup(&self, now: i64) -> Lookup {
         let slot = self.slot.lock().unwrap_or_else(|p| p.into_inner());
-        slot.as_ref()
-            .filter(|(at, _)| now - at < TTL_SECS && *at <= now)
-            .map(|(at, d)| (*at, d.clone()))
+        match slot.as_ref() {
+            Some((at, d)) if *at <= now && now - at < TTL_SECS => Lookup::Fresh(*at, d.clone()),
+            Some((at, d)) if *at <= now && now - at < STALE_SECS => Lookup::Stale(*at, d.clone()),
+            _ => Lookup::Missing,
+        }
+    }
+
+    /// Claims the one background refresh; `false` when one is already running.
+    fn start_refresh(&self) -> bool {
+        !self
+            .refreshing
+            .swap(true, std::sync::atomic::Ordering::AcqRel)
+    }
+
+    fn end_refresh(&self) {
+        self.refreshing
+            .store(false, std::sync::atomic::Ordering::Release);
     }
 
     fn store(&self, at: i64, d: Arc<StaffDashboard>) {
@@ -338,9 +368,22 @@ pub async fn home(user: UiUser, State(state): State<AppState>) -> Response {
     if !user.0.user.role.is_staff() {
         return employee_home(user, state, now).await;
     }
-    let (at, figures) = match state.dashboard.fresh(now) {
-        Some(hit) => hit,
-        None => match state.db.read(move |c| dashboard::staff(c, now)).await {
+    let (at, figures) = match state.dashboard.lookup(now) {
+        Lookup::Fresh(at, d) => (at, d),
+        Lookup::Stale(at, d) => {
+            if state.dashboard.start_refresh() {
+                let state = state.clone();
+                tokio::spawn(async move {
+                    match state.db.read(move |c| dashboard::staff(c, now)).await {
+                        Ok(d) => state.dashboard.store(now, Arc::new(d)),
+                        Err(e) => tracing::warn!(error = %e, "dashboard figures not refreshed"),
+                    }
+                    state.dashboard.end_refresh();
+                });
+            }
+            (at, d)
+        }
+        Lookup::Missing => match state.db.read(move |c| dashboard::staff(c, now)).await {
             Ok(d) => {
                 let d = Arc::new(d);
                 state.dashboard.store(now, d.clone());
@@ -406,6 +449,36 @@ mod tests {
         assert_eq!(c.bars[2].y, 40);
         assert!(hbars(rows(&[0.0])).bars[0].width == 0);
         assert_eq!(short(&"x".repeat(30)).chars().count(), 24);
+    }
+
+    #[test]
+    fn figures_are_fresh_then_shown_while_refreshed_then_recomputed() {
+        let cache = Cache::default();
+        assert_eq!(cache.lookup(1_000), Lookup::Missing);
+        let d = Arc::new(StaffDashboard::default());
+        cache.store(1_000, d.clone());
+        assert_eq!(
+            cache.lookup(1_000 + TTL_SECS - 1),
+            Lookup::Fresh(1_000, d.clone())
+        );
+        assert_eq!(
+            cache.lookup(1_000 + TTL_SECS),
+            Lookup::Stale(1_000, d.clone())
+        );
+        assert_eq!(
+            cache.lookup(1_000 + STALE_SECS - 1),
+            Lookup::Stale(1_000, d.clone())
+        );
+        assert_eq!(cache.lookup(1_000 + STALE_SECS), Lookup::Missing);
+        assert_eq!(
+            cache.lookup(999),
+            Lookup::Missing,
+            "figures from the future (clock set back)"
+        );
+        assert!(cache.start_refresh());
+        assert!(!cache.start_refresh(), "one refresh at a time");
+        cache.end_refresh();
+        assert!(cache.start_refresh());
     }
 
     #[test]
