@@ -58,8 +58,18 @@ pub fn table(rows: &[Timing]) -> String {
             ]
         })
         .collect();
+    markdown_table(&header, &cells, 2..=5)
+}
+
+/// A Markdown table with its columns padded to their widest cell; the columns in `right`
+/// (figures) are right-aligned, the others left-aligned.
+pub fn markdown_table<const N: usize>(
+    header: &[&str; N],
+    cells: &[[String; N]],
+    right: std::ops::RangeInclusive<usize>,
+) -> String {
     let mut widths = header.map(str::len);
-    for row in &cells {
+    for row in cells {
         for (w, c) in widths.iter_mut().zip(row) {
             *w = (*w).max(c.chars().count());
         }
@@ -67,12 +77,11 @@ pub fn table(rows: &[Timing]) -> String {
     let line = |cols: &[String]| -> String {
         let mut s = String::from("|");
         for (i, (c, w)) in cols.iter().zip(widths).enumerate() {
-            let pad = w - c.chars().count();
-            // Figures are right-aligned, text left-aligned.
-            if (2..=5).contains(&i) {
-                s += &format!(" {}{c} |", " ".repeat(pad));
+            let pad = " ".repeat(w - c.chars().count());
+            if right.contains(&i) {
+                s += &format!(" {pad}{c} |");
             } else {
-                s += &format!(" {c}{} |", " ".repeat(pad));
+                s += &format!(" {c}{pad} |");
             }
         }
         s
@@ -80,7 +89,7 @@ pub fn table(rows: &[Timing]) -> String {
     let mut out = line(&header.map(String::from));
     out.push('\n');
     out += &line(&widths.map(|w| "-".repeat(w)));
-    for row in &cells {
+    for row in cells {
         out.push('\n');
         out += &line(row);
     }

@@ -42,33 +42,7 @@ pub fn table(rows: &[Row]) -> String {
             ]
         })
         .collect();
-    let mut widths = header.map(str::len);
-    for row in &cells {
-        for (w, c) in widths.iter_mut().zip(row) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
-    let line = |cols: &[String]| -> String {
-        let mut s = String::from("|");
-        for (i, (c, w)) in cols.iter().zip(widths).enumerate() {
-            let pad = " ".repeat(w - c.chars().count());
-            // Figures are right-aligned, text left-aligned.
-            if (2..=6).contains(&i) {
-                s += &format!(" {pad}{c} |");
-            } else {
-                s += &format!(" {c}{pad} |");
-            }
-        }
-        s
-    };
-    let mut out = line(&header.map(String::from));
-    out.push('\n');
-    out += &line(&widths.map(|w| "-".repeat(w)));
-    for row in &cells {
-        out.push('\n');
-        out += &line(row);
-    }
-    out
+    crate::report::markdown_table(&header, &cells, 2..=6)
 }
 
 #[cfg(test)]

@@ -176,12 +176,7 @@ async fn upload_binary(
             ),
         )
     };
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > max) {
+    if super::attachments::content_length(req.headers()).is_some_and(|n| n > max) {
         return Err(too_large());
     }
     let blobs = crate::blobs::Blobs::agent_releases(&state.config.server.data_dir);

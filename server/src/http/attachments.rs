@@ -155,7 +155,8 @@ fn storage_error(e: std::io::Error) -> AppError {
     AppError::internal()
 }
 
-fn content_length(headers: &HeaderMap) -> Option<u64> {
+/// The request's declared body size, if it says one.
+pub(super) fn content_length(headers: &HeaderMap) -> Option<u64> {
     headers
         .get(header::CONTENT_LENGTH)?
         .to_str()

@@ -119,10 +119,11 @@ async fn groups(user: UiUser, State(state): State<AppState>) -> Response {
     })
 }
 
-/// A form's fields in order; checkboxes repeat `member`.
-type Fields = Vec<(String, String)>;
+/// A form's fields in order; checkboxes repeat their name (`member`, `id`).
+pub(super) type Fields = Vec<(String, String)>;
 
-fn field<'a>(f: &'a Fields, name: &str) -> Option<&'a str> {
+/// The first value of the field `name`.
+pub(super) fn field<'a>(f: &'a Fields, name: &str) -> Option<&'a str> {
     f.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 

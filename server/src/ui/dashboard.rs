@@ -272,30 +272,20 @@ fn alert_label(kind: &str) -> String {
 
 /// Priorities as "P2 high", each leading to its open tickets.
 fn priority_bars(counts: &[Count]) -> HBars {
-    let named: Vec<(Count, &str)> = counts
+    let named: Vec<Count> = counts
         .iter()
         .map(|c| {
             let n = c.label.trim_start_matches('P').parse::<i64>().unwrap_or(0);
-            let name = super::tickets::priority_name(n);
-            let label = format!("{} {name}", c.label);
-            (
-                Count {
-                    label,
-                    value: c.value,
-                },
-                name,
-            )
+            Count {
+                label: format!("{} {}", c.label, super::tickets::priority_name(n)),
+                value: c.value,
+            }
         })
         .collect();
-    let mut bars = count_bars(
-        &named.iter().map(|(c, _)| c.clone()).collect::<Vec<_>>(),
-        "open",
-        |_| String::new(),
-    );
-    for (bar, (_, name)) in bars.bars.iter_mut().zip(&named) {
-        bar.href = format!("/tickets?priority={name}&sort=priority");
-    }
-    bars
+    count_bars(&named, "open", |label| {
+        let name = label.split(' ').nth(1).unwrap_or_default();
+        format!("/tickets?priority={name}&sort=priority")
+    })
 }
 
 fn staff_page(nav: Option<Nav>, d: &StaffDashboard, at: i64, now: i64) -> StaffPage {

@@ -1,6 +1,7 @@
 //! Ticket lists: the technician's queues (built-in views with live counts, and their own
 //! saved views), the employee's requests, search, and saving a list as a view.
 
+use super::admin::{Fields, field};
 use super::format::{ago, url_encode};
 use super::tickets::{due_text, priority_name, refused};
 use super::{Nav, UiUser, render};
@@ -303,10 +304,6 @@ fn own_filters(raw: &str) -> String {
         .join("&")
 }
 
-/// The queue's "with selected" form: ticket ids (`id`, repeated), the action and the list
-/// to go back to.
-type BulkFields = Vec<(String, String)>;
-
 /// What a "with selected" choice changes: (status, assignee).
 fn bulk_action(action: &str, me: i64) -> Option<(Option<String>, Option<i64>)> {
     match action {
@@ -330,12 +327,10 @@ fn back_to(url: Option<&str>) -> String {
     .to_owned()
 }
 
-async fn bulk_form(
-    user: UiUser,
-    State(state): State<AppState>,
-    Form(f): Form<BulkFields>,
-) -> Response {
-    let field = |name: &str| f.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+/// The queue's "with selected" form: ticket ids (`id`, repeated), the action and the list
+/// to go back to.
+async fn bulk_form(user: UiUser, State(state): State<AppState>, Form(f): Form<Fields>) -> Response {
+    let field = |name: &str| field(&f, name);
     if !user.csrf_ok(field("csrf").unwrap_or_default()) {
         return user.csrf_refused();
     }
