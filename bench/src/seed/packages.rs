@@ -584,7 +584,9 @@ pub fn insert_licenses(c: &Connection, now: i64) -> anyhow::Result<u64> {
         rows += c.execute(
             "INSERT INTO license_seats (license_id, asset_id, assigned_at, assigned_by)
              SELECT ?1, asset_id, ?2, 'asset-bench' FROM
-               (SELECT DISTINCT asset_id FROM asset_software WHERE name = ?3 ORDER BY asset_id LIMIT ?4)",
+               (SELECT DISTINCT asset_id FROM asset_packages
+                WHERE package_id IN (SELECT id FROM software_packages WHERE name = ?3)
+                ORDER BY asset_id LIMIT ?4)",
             params![id, now, titles[0], seats],
         )? as u64;
     }

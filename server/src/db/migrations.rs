@@ -45,6 +45,7 @@ pub const MIGRATIONS: &[(u32, &str)] = &[
         include_str!("../../migrations/0020_dashboard_indexes.sql"),
     ),
     (21, include_str!("../../migrations/0021_page_indexes.sql")),
+    (22, include_str!("../../migrations/0022_package_blocks.sql")),
 ];
 
 /// The schema version this build creates.

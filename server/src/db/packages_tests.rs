@@ -123,7 +123,7 @@ fn counts_follow_reports_and_asset_deletes() {
     assert!(store(&c, 99, &[], &[sw("ghost", "a", "1")]).is_err());
     assert_consistent(&c, "failed insert");
     assert_eq!(title(&c, "ghost").unwrap(), None);
-    // Deleting an asset releases its software (the trigger of migration 0016).
+    // Deleting an asset releases its software (the trigger of migrations 0016 and 0022).
     c.execute("DELETE FROM assets WHERE id = 3", []).unwrap();
     assert_consistent(&c, "asset deleted");
     assert_eq!(

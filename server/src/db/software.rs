@@ -106,8 +106,8 @@ pub fn versions(c: &Connection, name: &str) -> DbResult<Vec<VersionCount>> {
 }
 
 /// Machines that have title `name` in one of `versions`, ordered by (asset id, version),
-/// after `after`; at most `limit`. Each package of each version is one range of the
-/// (package, asset) index, read from the cursor on; the ranges are merged here.
+/// after `after`; at most `limit`. The versions' packages are read from the cursor on,
+/// block of assets by block ([`super::packages::holders`]), until a page is full.
 pub fn holders(
     c: &Connection,
     name: &str,
@@ -122,35 +122,27 @@ pub fn holders(
     };
     let mut packages =
         c.prepare_cached("SELECT id FROM software_packages WHERE name = ?1 AND version = ?2")?;
-    let mut stmt = c.prepare_cached(
-        "SELECT asset_id FROM asset_packages
-         WHERE package_id = ?1 AND asset_id >= ?2 ORDER BY asset_id LIMIT ?3",
-    )?;
-    let mut keys: Vec<(i64, &str)> = Vec::new();
+    let mut version_of: HashMap<i64, &str> = HashMap::new();
     for v in versions {
-        let ids: Vec<i64> = packages
-            .query_map(params![name, v], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
-        let mut assets: Vec<i64> = Vec::new();
-        for package in ids {
-            // One more than a page: the cursor's own asset may be skipped below.
-            let rows = stmt.query_map(params![package, from_asset, limit as i64 + 1], |r| {
-                r.get::<_, i64>(0)
-            })?;
-            for id in rows {
-                let id = id?;
-                let skip = id == from_asset && after_version.is_some_and(|av| v.as_str() <= av);
-                if !skip {
-                    assets.push(id);
-                }
+        for id in packages.query_map(params![name, v], |r| r.get::<_, i64>(0))? {
+            version_of.insert(id?, v.as_str());
+        }
+    }
+    let ids: Vec<i64> = version_of.keys().copied().collect();
+    let mut keys: Vec<(i64, &str)> = Vec::new();
+    super::packages::holders(c, &ids, from_asset, |rows| {
+        for (asset, package) in rows {
+            let v = version_of[package];
+            let skip = *asset == from_asset && after_version.is_some_and(|av| v <= av);
+            if !skip {
+                keys.push((*asset, v));
             }
         }
         // A machine with the version in two architectures is listed once.
-        assets.sort_unstable();
-        assets.dedup();
-        keys.extend(assets.into_iter().map(|id| (id, v.as_str())));
-    }
-    keys.sort_unstable();
+        keys.sort_unstable();
+        keys.dedup();
+        keys.len() < limit
+    })?;
     keys.truncate(limit);
     let mut asset = c.prepare_cached("SELECT name, hostname FROM assets WHERE id = ?1")?;
     let mut out = Vec::with_capacity(keys.len());

@@ -147,6 +147,59 @@ fn holders_merge_versions_in_asset_order_and_page() {
     assert_eq!(paged, all);
 }
 
+#[test]
+fn holders_page_across_asset_blocks() {
+    use crate::db::packages::HOLDER_BLOCK;
+    let c = db();
+    // Machines in the first, the third and the ninth block, at their edges and between,
+    // with blocks that hold none; and one machine with the other title only.
+    let b = HOLDER_BLOCK;
+    let mut holders_by_scan: Vec<(i64, &str)> = Vec::new();
+    for (i, asset) in [1, b - 1, 2 * b, 2 * b + 7, 3 * b - 1, 8 * b, 8 * b + 200]
+        .into_iter()
+        .enumerate()
+    {
+        if asset > 6 {
+            c.execute(
+                "INSERT INTO assets (id, name, hostname, created_at, updated_at) VALUES (?1, 'x', 'x', 0, 0)",
+                [asset],
+            )
+            .expect("asset");
+        }
+        let v = if i % 2 == 0 { "1.1.1n" } else { "1.1.1w" };
+        add(&c, asset, "openssl", "amd64", v);
+        holders_by_scan.push((asset, v));
+    }
+    add(&c, 2, "curl", "amd64", "8.0");
+    let below: Vec<String> = vec!["1.1.1n".into(), "1.1.1w".into()];
+    for size in [1, 2, 3, 100] {
+        let mut paged: Vec<(i64, String)> = Vec::new();
+        let mut after: Option<(i64, String)> = None;
+        loop {
+            let page = holders(
+                &c,
+                "openssl",
+                &below,
+                after.as_ref().map(|(a, v)| (*a, v.as_str())),
+                size,
+            )
+            .expect("page");
+            assert!(page.len() <= size as usize);
+            let Some(last) = page.last() else { break };
+            after = Some((last.asset_id, last.version.clone()));
+            paged.extend(page.into_iter().map(|h| (h.asset_id, h.version)));
+        }
+        let want: Vec<(i64, String)> = holders_by_scan
+            .iter()
+            .map(|(a, v)| (*a, (*v).to_owned()))
+            .collect();
+        assert_eq!(paged, want, "pages of {size}");
+    }
+    let only_w = holders(&c, "openssl", &["1.1.1w".into()], None, 100).expect("one version");
+    let ids: Vec<i64> = only_w.iter().map(|h| h.asset_id).collect();
+    assert_eq!(ids, vec![b - 1, 2 * b + 7, 8 * b]);
+}
+
 fn sw(name: &str, version: &str) -> Software {
     Software {
         name: name.into(),

@@ -378,6 +378,7 @@ fn run_batch(conn: &mut Connection, queue: &Queue, first: Job, started: Instant)
         }
     };
     let mode = first.mode;
+    super::packages::batch_started(mode == Mode::Shared);
     if mode == Mode::Alone {
         return run_alone(tx, first);
     }
