@@ -17,6 +17,13 @@
 --    the assets_release_software trigger (which already did it before the cascade could),
 --    and packages are never deleted. SQLite cannot drop a constraint, so the table is
 --    copied (in key order) into one without them.
+--
+-- 3. The catalog counts' log (db::package_counts). While first inventories keep the
+--    writer busy, each batch appends its count changes here instead of updating
+--    software_titles and software_versions all over, and the log is folded into them at
+--    least every second and whenever the wave pauses. `version` NULL: the title's count
+--    of machines; otherwise that version's. Deleting an asset logs its titles and versions
+--    as lost; whoever deletes folds the log before committing.
 
 DROP VIEW asset_software;
 DROP TRIGGER assets_release_software;
@@ -34,24 +41,26 @@ ALTER TABLE asset_packages_new RENAME TO asset_packages;
 
 CREATE INDEX asset_packages_block ON asset_packages(asset_id / 256, package_id);
 
--- As 0016 made them.
+CREATE TABLE software_count_log (
+    name    TEXT NOT NULL,
+    version TEXT,
+    d       INTEGER NOT NULL
+);
+
+-- As 0016 made it.
 CREATE VIEW asset_software AS
     SELECT a.asset_id, p.source, p.name, p.arch, p.version, p.publisher, a.install_date
     FROM asset_packages a JOIN software_packages p ON p.id = a.package_id;
 
+-- Deleting an asset releases its titles and versions: logged, then folded (with the
+-- rule that a title or version no machine has leaves) by db::package_counts::fold_log.
 CREATE TRIGGER assets_release_software BEFORE DELETE ON assets
 BEGIN
-    UPDATE software_titles SET installs = installs - 1
-        WHERE name IN (SELECT p.name FROM asset_packages a JOIN software_packages p ON p.id = a.package_id
-                       WHERE a.asset_id = OLD.id);
-    UPDATE software_versions SET installs = installs - 1
-        WHERE (name, version) IN (SELECT p.name, p.version FROM asset_packages a
-                                  JOIN software_packages p ON p.id = a.package_id
-                                  WHERE a.asset_id = OLD.id);
-    UPDATE software_titles SET versions = versions -
-            (SELECT count(*) FROM software_versions v WHERE v.name = software_titles.name AND v.installs <= 0)
-        WHERE name IN (SELECT name FROM software_versions WHERE installs <= 0);
-    DELETE FROM software_versions WHERE installs <= 0;
-    DELETE FROM software_titles WHERE installs <= 0;
+    INSERT INTO software_count_log (name, version, d)
+        SELECT DISTINCT p.name, NULL, -1 FROM asset_packages a
+        JOIN software_packages p ON p.id = a.package_id WHERE a.asset_id = OLD.id;
+    INSERT INTO software_count_log (name, version, d)
+        SELECT DISTINCT p.name, p.version, -1 FROM asset_packages a
+        JOIN software_packages p ON p.id = a.package_id WHERE a.asset_id = OLD.id;
     DELETE FROM asset_packages WHERE asset_id = OLD.id;
 END;

@@ -28,6 +28,7 @@ pub mod licenses;
 pub mod locations;
 pub mod maintenance;
 pub mod migrations;
+pub mod package_counts;
 pub mod packages;
 pub mod retention;
 pub mod sessions;
@@ -118,6 +119,12 @@ impl Db {
     ) -> DbResult<Db> {
         let mut conn = open_connection(path, busy_timeout, false)?;
         migrations::migrate(&mut conn)?;
+        // Catalog count changes a stopped server left in the log (see package_counts.rs).
+        {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            package_counts::fold_log(&tx)?;
+            tx.commit()?;
+        }
         // The writer touches the big indexes (software, history) on every report; keep
         // more of them in memory than SQLite's 2 MB default.
         conn.pragma_update(None, "cache_size", WRITER_CACHE_KIB)?;
@@ -165,6 +172,12 @@ impl Db {
     #[cfg(test)]
     pub(crate) fn untimed_batches(&self) {
         self.inner.writer.untimed_batches();
+    }
+
+    /// How long the writer waits idle before folding the software counts a wave logged.
+    #[cfg(test)]
+    pub(crate) fn set_idle_fold(&self, after: Duration) {
+        self.inner.writer.set_idle_fold(after);
     }
 
     pub fn path(&self) -> &Path {
@@ -267,6 +280,8 @@ impl Db {
         let mut conn = self.inner.conn.lock().unwrap_or_else(|p| p.into_inner());
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let value = f(&tx)?;
+        // An asset deleted here logged its software counts (see `package_counts.rs`).
+        package_counts::fold_log(&tx)?;
         tx.commit()?;
         Ok(value)
     }

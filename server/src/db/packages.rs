@@ -5,124 +5,24 @@
 //! The counts are kept here, not by triggers: [`store`] works out which titles and
 //! versions a machine gained or lost and adds that to the pending counts. Outside the
 //! writer thread they are written at the end of [`store`]. On the writer thread
-//! (see `writer.rs`) they wait, and a batch's counts are written once before its commit:
-//! 32 first inventories share most of their titles, so that is a few thousand upserts
-//! instead of ~30,000. The writer thread also caches package ids.
+//! (see `writer.rs`) they wait, and a batch's counts are written once before its commit
+//! (or logged, see `package_counts.rs`): 32 first inventories share most of their titles,
+//! so that is a few thousand upserts instead of ~30,000. The writer thread also caches
+//! package ids.
 //!
 //! A machine has at most one row per (source, name, arch, version); the last publisher
 //! reported wins, as the text-keyed table before 0016 kept it.
 
 use super::DbResult;
+use super::package_counts::{Counts, FOLD_EVERY, fold_log, log_counts, write_counts};
 use rusqlite::{Connection, params};
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
+use std::time::Instant;
 use steward_shared::Software;
 
 /// Most package ids the writer thread keeps; past it the cache starts again.
 const MAX_CACHED_IDS: usize = 250_000;
-
-/// What changed in the catalog counts: machines gained (+) or lost (-) per title and per
-/// (title, version). Hash maps, versions under their title: a batch of first
-/// inventories adds ~500 titles and versions per machine, and ordered maps keyed by
-/// (title, version) strings spent a fifth of the writer's time comparing and copying them.
-#[derive(Debug, Default)]
-struct Counts {
-    titles: HashMap<String, TitleCounts>,
-}
-
-#[derive(Debug, Default)]
-struct TitleCounts {
-    machines: i64,
-    versions: HashMap<String, i64>,
-}
-
-impl Counts {
-    fn merge(&mut self, other: Counts) {
-        if self.is_empty() {
-            *self = other;
-            return;
-        }
-        for (name, theirs) in other.titles {
-            let mine = self.titles.entry(name).or_default();
-            mine.machines += theirs.machines;
-            for (v, d) in theirs.versions {
-                *mine.versions.entry(v).or_default() += d;
-            }
-        }
-    }
-
-    fn is_empty(&self) -> bool {
-        self.titles.is_empty()
-    }
-
-    /// Adds what replacing the rows `old` by `new` does to one machine: every title and
-    /// every version it has in one and not the other.
-    fn add_change(&mut self, old: &[Software], new: &[&Software]) {
-        let new_names: HashSet<&str> = new.iter().map(|s| s.name.as_str()).collect();
-        let new_pairs: HashSet<(&str, &str)> = new.iter().map(|s| name_version(s)).collect();
-        if old.is_empty() {
-            // A first inventory: everything it has is new.
-            for n in new_names {
-                self.title(n).machines += 1;
-            }
-            for (n, v) in new_pairs {
-                self.add_version(n, v, 1);
-            }
-            return;
-        }
-        let old_names: HashSet<&str> = old.iter().map(|s| s.name.as_str()).collect();
-        for (from, to, d) in [(&old_names, &new_names, 1), (&new_names, &old_names, -1)] {
-            for n in to.difference(from) {
-                self.title(n).machines += d;
-            }
-        }
-        let old_pairs: HashSet<(&str, &str)> = old.iter().map(name_version).collect();
-        for (from, to, d) in [(&old_pairs, &new_pairs, 1), (&new_pairs, &old_pairs, -1)] {
-            for (n, v) in to.difference(from) {
-                self.add_version(n, v, d);
-            }
-        }
-    }
-
-    /// The counts of title `name`, added if new (copying the name only then).
-    fn title(&mut self, name: &str) -> &mut TitleCounts {
-        if !self.titles.contains_key(name) {
-            self.titles.insert(name.to_owned(), TitleCounts::default());
-        }
-        self.titles.get_mut(name).expect("inserted above")
-    }
-
-    fn add_version(&mut self, name: &str, version: &str, d: i64) {
-        let versions = &mut self.title(name).versions;
-        match versions.get_mut(version) {
-            Some(n) => *n += d,
-            None => {
-                versions.insert(version.to_owned(), d);
-            }
-        }
-    }
-
-    /// The changes that are not 0, in key order, so that the writes walk the catalog
-    /// tables' pages in order.
-    #[allow(clippy::type_complexity)]
-    fn sorted(self) -> (Vec<(String, i64)>, Vec<((String, String), i64)>) {
-        let mut titles = Vec::with_capacity(self.titles.len());
-        let mut versions = Vec::new();
-        for (name, t) in self.titles {
-            for (v, d) in t.versions {
-                if d != 0 {
-                    versions.push(((name.clone(), v), d));
-                }
-            }
-            if t.machines != 0 {
-                titles.push((name, t.machines));
-            }
-        }
-        titles.sort_unstable();
-        versions.sort_unstable();
-        (titles, versions)
-    }
-}
 
 #[derive(Debug, Default)]
 struct Pending {
@@ -148,6 +48,21 @@ struct Deferred {
     /// The open batch is shared (`writer::Mode::Shared`): kept or rolled back whole, so
     /// its jobs' counts need not be kept apart.
     shared: bool,
+    /// What the open batch does with its counts before committing.
+    batch_counts: CountsWent,
+    /// When the oldest change still in `software_count_log` was committed.
+    logged_since: Option<Instant>,
+}
+
+/// Where a batch's counts went.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum CountsWent {
+    #[default]
+    Nowhere,
+    /// Appended to the log.
+    Logged,
+    /// Written to the tables, with the log folded in.
+    Written,
 }
 
 thread_local! {
@@ -181,16 +96,69 @@ pub(super) fn job_ended(kept: bool) {
     });
 }
 
-/// Writes the batch's counts; call before committing it.
-pub(super) fn before_commit(c: &Connection) -> DbResult<()> {
-    let counts = DEFERRED.with(|d| {
-        d.borrow_mut()
-            .as_mut()
-            .map(|d| std::mem::take(&mut d.batch.counts))
+/// Writes the batch's counts, with the log folded in; call before committing it. In a
+/// `wave` of whole inventories (see `writer.rs`), the counts are logged instead, unless
+/// the log has held changes for [`FOLD_EVERY`].
+pub(super) fn before_commit(c: &Connection, wave: bool) -> DbResult<()> {
+    let taken = DEFERRED.with(|d| {
+        d.borrow_mut().as_mut().map(|d| {
+            let counts = std::mem::take(&mut d.batch.counts);
+            let log = log_now(wave && d.shared, d.logged_since, Instant::now());
+            d.batch_counts = if log {
+                CountsWent::Logged
+            } else {
+                CountsWent::Written
+            };
+            (counts, log)
+        })
     });
-    match counts {
-        Some(counts) => write_counts(c, counts),
-        None => Ok(()),
+    match taken {
+        Some((counts, true)) => log_counts(c, counts),
+        Some((counts, false)) => {
+            write_counts(c, counts)?;
+            fold_log(c)
+        }
+        None => fold_log(c),
+    }
+}
+
+/// Whether a batch logs its counts: only in a wave of shared batches, and while the
+/// oldest logged change is younger than [`FOLD_EVERY`].
+fn log_now(shared_wave: bool, logged_since: Option<Instant>, now: Instant) -> bool {
+    shared_wave && logged_since.is_none_or(|t| now.duration_since(t) < FOLD_EVERY)
+}
+
+/// Whether this writer thread left counts in the log.
+pub(super) fn counts_logged() -> bool {
+    DEFERRED.with(|d| {
+        d.borrow()
+            .as_ref()
+            .is_some_and(|d| d.logged_since.is_some())
+    })
+}
+
+/// The writer has had nothing to do for a while: counts a wave left in the log are
+/// folded, in a transaction of their own. A failure is logged and tried again later.
+pub(super) fn fold_when_idle(conn: &mut Connection) {
+    if !counts_logged() {
+        return;
+    }
+    let folded = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(super::DbError::from)
+        .and_then(|tx| {
+            fold_log(&tx)?;
+            Ok(tx.commit()?)
+        });
+    match folded {
+        Ok(()) => DEFERRED.with(|d| {
+            if let Some(d) = d.borrow_mut().as_mut() {
+                d.logged_since = None;
+            }
+        }),
+        Err(e) => {
+            tracing::warn!(error = %e, "folding the software counts failed; the next pause tries again")
+        }
     }
 }
 
@@ -201,7 +169,15 @@ pub(super) fn batch_ended(committed: bool) {
             let batch = std::mem::take(&mut d.batch);
             d.job = Pending::default();
             d.shared = false;
+            let went = std::mem::take(&mut d.batch_counts);
             if committed {
+                match went {
+                    CountsWent::Logged => {
+                        d.logged_since.get_or_insert_with(Instant::now);
+                    }
+                    CountsWent::Written => d.logged_since = None,
+                    CountsWent::Nowhere => {}
+                }
                 if d.ids.len() + batch.ids.len() > MAX_CACHED_IDS {
                     d.ids.clear();
                 }
@@ -311,10 +287,6 @@ fn insert_rows(c: &Connection, asset_id: i64, rows: &[(i64, i64)]) -> DbResult<(
     Ok(())
 }
 
-fn name_version(s: &Software) -> (&str, &str) {
-    (&s.name, &s.version)
-}
-
 /// What identifies a package on one machine.
 fn key(s: &Software) -> (&str, &str, &str, &str) {
     (&s.source, &s.name, &s.arch, &s.version)
@@ -408,63 +380,6 @@ fn package_id(c: &Connection, s: &Software, buf: &mut Vec<u8>) -> DbResult<i64> 
         }
     });
     Ok(id)
-}
-
-/// Adds `counts` to software_versions and software_titles: a version whose count reaches
-/// 0 leaves (its title has one version fewer), a new one is added (one more). Plain
-/// UPDATE, then INSERT when no row was there: an upsert with RETURNING costs SQLite a
-/// temporary table per statement.
-fn write_counts(c: &Connection, counts: Counts) -> DbResult<()> {
-    if counts.is_empty() {
-        return Ok(());
-    }
-    let (title_changes, version_counts) = counts.sorted();
-    let mut version_changes: BTreeMap<String, i64> = BTreeMap::new();
-    let mut update = c.prepare_cached(
-        "UPDATE software_versions SET installs = installs + ?3 WHERE name = ?1 AND version = ?2",
-    )?;
-    let mut insert = c.prepare_cached(
-        "INSERT INTO software_versions (name, version, installs) VALUES (?1, ?2, ?3)",
-    )?;
-    let mut drop_version = c.prepare_cached(
-        "DELETE FROM software_versions WHERE name = ?1 AND version = ?2 AND installs <= 0",
-    )?;
-    for ((name, version), d) in version_counts {
-        if update.execute(params![name, version, d])? == 0 {
-            if d > 0 {
-                insert.execute(params![name, version, d])?;
-                *version_changes.entry(name).or_default() += 1;
-            }
-        } else if d < 0 && drop_version.execute(params![name, version])? > 0 {
-            *version_changes.entry(name).or_default() -= 1;
-        }
-    }
-    let mut titles: BTreeMap<String, i64> = title_changes.into_iter().collect();
-    for name in version_changes.keys() {
-        titles.entry(name.clone()).or_default();
-    }
-    let mut update = c.prepare_cached(
-        "UPDATE software_titles SET installs = installs + ?2, versions = versions + ?3 WHERE name = ?1",
-    )?;
-    let mut insert = c.prepare_cached(
-        "INSERT INTO software_titles (name, installs, versions) VALUES (?1, ?2, ?3)",
-    )?;
-    let mut drop_title =
-        c.prepare_cached("DELETE FROM software_titles WHERE name = ?1 AND installs <= 0")?;
-    for (name, d) in titles {
-        let v = version_changes.get(&name).copied().unwrap_or(0);
-        if d == 0 && v == 0 {
-            continue;
-        }
-        if update.execute(params![name, d, v])? == 0 {
-            if d > 0 {
-                insert.execute(params![name, d, v])?;
-            }
-        } else if d < 0 {
-            drop_title.execute([&name])?;
-        }
-    }
-    Ok(())
 }
 
 fn software_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Software> {

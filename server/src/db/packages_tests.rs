@@ -125,6 +125,14 @@ fn counts_follow_reports_and_asset_deletes() {
     assert_eq!(title(&c, "ghost").unwrap(), None);
     // Deleting an asset releases its software (the trigger of migrations 0016 and 0022).
     c.execute("DELETE FROM assets WHERE id = 3", []).unwrap();
+    let logged: i64 = c
+        .query_row("SELECT count(*) FROM software_count_log", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        logged, 4,
+        "openssl and curl, each as a title and as a version"
+    );
+    crate::db::package_counts::fold_log(&c).unwrap();
     assert_consistent(&c, "asset deleted");
     assert_eq!(
         title(&c, "curl").unwrap(),
@@ -132,6 +140,7 @@ fn counts_follow_reports_and_asset_deletes() {
         "a title no machine has leaves"
     );
     c.execute("DELETE FROM assets", []).unwrap();
+    crate::db::package_counts::fold_log(&c).unwrap();
     assert_consistent(&c, "all gone");
     let n: i64 = c
         .query_row(
@@ -363,6 +372,154 @@ async fn the_writer_counts_per_batch_and_forgets_rolled_back_ids() {
     assert_eq!(five, vec![sw("htop", "amd64", "3.3")]);
     let (kept, scanned) = check(&db);
     assert_eq!(kept, scanned);
+}
+
+/// A shared batch with more reports queued behind it logs its counts; the next batch
+/// that ends with nothing waiting writes its own and folds the log in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_writer_logs_counts_and_folds_them_when_the_wave_pauses() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(&dir.path().join("p.db"), Duration::from_secs(5), 2).unwrap();
+    db.untimed_batches();
+    let n: i64 = 70;
+    db.write(move |tx| {
+        for id in 1..=n {
+            tx.execute(
+                "INSERT INTO assets (id, name, created_at, updated_at) VALUES (?1, 'pc', 0, 0)",
+                [id],
+            )?;
+        }
+        Ok(())
+    })
+    .await
+    .unwrap();
+    let holder = Holder::hold(&db);
+    let before = db.writer_stats();
+    let mut jobs = Vec::new();
+    for asset in 1..=n {
+        let shared = db.clone();
+        // Each report also reads how many changes the log holds when it runs.
+        jobs.push(tokio::spawn(async move {
+            shared
+                .write_shared(move |tx| {
+                    let logged: i64 =
+                        tx.query_row("SELECT count(*) FROM software_count_log", [], |r| r.get(0))?;
+                    let v = if asset % 2 == 0 { "9.0" } else { "9.1" };
+                    store(
+                        tx,
+                        asset,
+                        &[],
+                        &[sw("vim", "amd64", v), sw("curl", "amd64", "8")],
+                    )?;
+                    Ok(logged)
+                })
+                .await
+        }));
+        until_pending(&db, &before, asset as u64).await;
+    }
+    holder.release();
+    let mut logged = Vec::new();
+    for j in jobs {
+        logged.push(j.await.unwrap().unwrap());
+    }
+    assert_eq!(
+        db.writer_stats().batches - before.batches,
+        2,
+        "64 jobs, then 6"
+    );
+    // The first batch (64 jobs) saw an empty log; the second saw the first's changes:
+    // vim (title), vim 9.0, vim 9.1, curl (title), curl 8.
+    assert!(logged[..64].iter().all(|&l| l == 0), "{logged:?}");
+    assert!(logged[64..].iter().all(|&l| l == 5), "{logged:?}");
+    let (kept, scanned) = db.read_blocking(|c| Ok(kept_and_scanned(c))).unwrap();
+    assert_eq!(kept, scanned);
+    assert_eq!(kept.0.len(), 2);
+    let left: i64 = db
+        .read_blocking(|c| {
+            Ok(c.query_row("SELECT count(*) FROM software_count_log", [], |r| r.get(0))?)
+        })
+        .unwrap();
+    assert_eq!(left, 0, "folded when the wave paused");
+
+    // A wave that simply stops (a batch of 16 or more, nothing behind it): its logged
+    // counts are folded once the writer has been idle a moment (here: when told).
+    db.set_idle_fold(Duration::from_secs(3_600));
+    let holder = Holder::hold(&db);
+    let before = db.writer_stats();
+    let mut jobs = Vec::new();
+    for asset in 1..=20 {
+        let shared = db.clone();
+        jobs.push(tokio::spawn(async move {
+            shared
+                .write_shared(move |tx| {
+                    let old = load(tx, asset)?;
+                    let mut new = old.clone();
+                    new.push(sw("htop", "amd64", "3.3"));
+                    store(tx, asset, &old, &new)
+                })
+                .await
+        }));
+        until_pending(&db, &before, asset as u64).await;
+    }
+    holder.release();
+    for j in jobs {
+        j.await.unwrap().unwrap();
+    }
+    let logged = |db: &Db| {
+        db.read_blocking(|c| {
+            Ok(
+                c.query_row("SELECT count(*) FROM software_count_log", [], |r| {
+                    r.get::<_, i64>(0)
+                })?,
+            )
+        })
+        .unwrap()
+    };
+    assert_eq!(logged(&db), 2, "htop as a title and as a version");
+    db.set_idle_fold(Duration::ZERO);
+    // A safety net, not a timing.
+    let give_up = std::time::Instant::now() + Duration::from_secs(60);
+    while logged(&db) > 0 {
+        assert!(std::time::Instant::now() < give_up, "never folded");
+        tokio::task::yield_now().await;
+    }
+    let (kept, scanned) = db.read_blocking(|c| Ok(kept_and_scanned(c))).unwrap();
+    assert_eq!(kept, scanned);
+    assert_eq!(kept.0.len(), 3, "vim, curl and htop: {kept:?}");
+}
+
+#[test]
+fn a_log_older_than_fold_every_is_folded_even_while_busy() {
+    use crate::db::package_counts::FOLD_EVERY;
+    let t0 = std::time::Instant::now();
+    assert!(log_now(true, None, t0), "busy, nothing logged yet");
+    assert!(log_now(true, Some(t0), t0 + FOLD_EVERY / 2));
+    assert!(!log_now(true, Some(t0), t0 + FOLD_EVERY), "due");
+    assert!(!log_now(false, None, t0), "nothing waiting: written");
+}
+
+/// Changes a stopped server left in the log are folded when the database opens.
+#[test]
+fn opening_the_database_folds_a_left_over_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.db");
+    drop(Db::open(&path, Duration::from_secs(5), 2).unwrap());
+    {
+        let c = Connection::open(&path).unwrap();
+        assets(&c);
+        c.execute_batch(
+            "INSERT INTO software_packages (id, name, version, arch, source, publisher)
+                 VALUES (1, 'vim', '9.0', 'amd64', 'dpkg', '');
+             INSERT INTO asset_packages (asset_id, package_id) VALUES (1, 1), (2, 1);
+             INSERT INTO software_count_log (name, version, d)
+                 VALUES ('vim', NULL, 1), ('vim', '9.0', 1), ('vim', NULL, 1), ('vim', '9.0', 1);",
+        )
+        .unwrap();
+    }
+    let db = Db::open(&path, Duration::from_secs(5), 2).unwrap();
+    let (kept, scanned) = db.read_blocking(|c| Ok(kept_and_scanned(c))).unwrap();
+    assert_eq!(kept, scanned);
+    assert_eq!(kept.0, vec![("vim".to_owned(), 2, 1)]);
 }
 
 #[test]

@@ -115,6 +115,9 @@ pub(super) struct Queue {
     /// Tests that count batches turn the batch time limits off, so that a slow machine
     /// does not split a batch they expect to be whole.
     untimed: AtomicBool,
+    /// How long the writer waits without a job before folding logged counts, in ms
+    /// ([`IDLE_FOLD`]; tests change it).
+    idle_fold_ms: AtomicU64,
 }
 
 impl Queue {
@@ -127,7 +130,17 @@ impl Queue {
             bulk_limit: bulk_limit.max(1),
             stats: WriterStats::default(),
             untimed: AtomicBool::new(false),
+            idle_fold_ms: AtomicU64::new(IDLE_FOLD.as_millis() as u64),
         })
+    }
+
+    /// Sets how long the writer waits idle before folding logged counts, and wakes it.
+    #[cfg(test)]
+    pub(super) fn set_idle_fold(&self, after: Duration) {
+        self.idle_fold_ms
+            .store(after.as_millis() as u64, Ordering::Relaxed);
+        let _lanes = self.lock();
+        self.ready.notify_all();
     }
 
     /// Batches take jobs until [`MAX_BATCH`], however long they run (for tests).
@@ -188,17 +201,33 @@ impl Queue {
         job
     }
 
-    /// The next job, waiting for one; `None` once closed and drained.
-    fn pop_wait(&self) -> Option<Job> {
+    /// The next job, waiting for one; `None` once closed and drained. With `idle_fold`,
+    /// gives up after the idle-fold time without a job (`Some(None)`: the writer is idle).
+    fn pop_wait(&self, idle_fold: bool) -> Option<Option<Job>> {
         let mut lanes = self.lock();
+        let since = Instant::now();
         loop {
+            let deadline = idle_fold
+                .then(|| since + Duration::from_millis(self.idle_fold_ms.load(Ordering::Relaxed)));
             if let Some(job) = self.pop_now(&mut lanes) {
-                return Some(job);
+                return Some(Some(job));
             }
             if lanes.closed {
                 return None;
             }
-            lanes = self.ready.wait(lanes).unwrap_or_else(|p| p.into_inner());
+            lanes = match deadline {
+                None => self.ready.wait(lanes).unwrap_or_else(|p| p.into_inner()),
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Some(None);
+                    }
+                    self.ready
+                        .wait_timeout(lanes, left)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0
+                }
+            };
         }
     }
 
@@ -315,7 +344,18 @@ fn restart_wal(conn: &Connection, busy_timeout: Duration) {
 /// transaction on the caller's thread between batches.
 pub(super) fn run(conn: Arc<Mutex<Connection>>, queue: Arc<Queue>, busy_timeout: Duration) {
     super::packages::defer_on_this_thread();
-    while let Some(first) = queue.pop_wait() {
+    loop {
+        // Counts a wave of inventories logged are folded once it pauses (see
+        // package_counts.rs): after IDLE_FOLD without a job.
+        let first = match queue.pop_wait(super::packages::counts_logged()) {
+            None => break,
+            Some(None) => {
+                let mut conn = conn.lock().unwrap_or_else(|p| p.into_inner());
+                super::packages::fold_when_idle(&mut conn);
+                continue;
+            }
+            Some(Some(job)) => job,
+        };
         let mut conn = conn.lock().unwrap_or_else(|p| p.into_inner());
         let started = Instant::now();
         // A panic outside the jobs' own guard (in a commit, say) must not stop the writer:
@@ -435,16 +475,29 @@ fn run_batch(conn: &mut Connection, queue: &Queue, first: Job, started: Instant)
         }
         return ran;
     }
-    let commit = commit(tx);
+    // A wave of whole inventories: the catalog counts may wait in the log.
+    let wave =
+        mode == Mode::Shared && (finishes.len() >= WAVE_JOBS || !queue.lock().bulk.is_empty());
+    let commit = commit(tx, wave);
     for finish in finishes {
         finish(commit.clone());
     }
     ran
 }
 
-/// Writes the batch's deferred software counts and commits; rolls back if either fails.
-fn commit(tx: Transaction<'_>) -> Result<(), Abort> {
-    let result = match super::packages::before_commit(&tx) {
+/// How long the writer waits without a job before folding logged counts: longer than a
+/// wave's clients take to send their next reports, short enough that people see
+/// current counts as soon as it ends.
+const IDLE_FOLD: Duration = Duration::from_millis(50);
+
+/// A shared batch this big, or with more queued behind it, is part of a wave of whole
+/// inventories (enrollment of a fleet): its catalog counts may wait in the log.
+const WAVE_JOBS: usize = 16;
+
+/// Writes the batch's deferred software counts (may log them in a `wave`, see
+/// `package_counts.rs`) and commits; rolls back if either fails.
+fn commit(tx: Transaction<'_>, wave: bool) -> Result<(), Abort> {
+    let result = match super::packages::before_commit(&tx, wave) {
         Ok(()) => tx.commit().map_err(|e| {
             tracing::error!(error = %e, "commit failed");
             Abort::Failed(format!("commit failed: {e}"))
@@ -480,7 +533,7 @@ fn run_alone(tx: Transaction<'_>, job: Job) -> usize {
     match outcome {
         Ok((true, finish)) => {
             super::packages::job_ended(true);
-            finish(commit(tx));
+            finish(commit(tx, false));
         }
         Ok((false, finish)) => {
             drop(tx);

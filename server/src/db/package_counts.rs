@@ -1,0 +1,234 @@
+//! The software catalog's counts (`software_titles`, `software_versions`): what reports
+//! change in them, added up in memory, and how they reach the tables.
+//!
+//! The writer thread adds a batch's changes up and writes them once before its commit.
+//! While a wave of first inventories keeps it busy, a batch appends its changes to
+//! `software_count_log` instead (a few pages at the end of a table, where the updates
+//! dirtied pages all over the catalog), and the log is folded into the tables at the end
+//! of the first batch that is not part of the wave, or at least every [`FOLD_EVERY`].
+//! Deleting an asset logs its titles and versions as lost (the trigger of migration
+//! 0022), folded at the end of the same transaction. The log is folded when the database
+//! opens, too, so a crash loses no count.
+
+use super::DbResult;
+use rusqlite::{Connection, params};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Duration;
+use steward_shared::Software;
+
+/// The longest the writer leaves changes in the log while first inventories keep coming.
+pub(super) const FOLD_EVERY: Duration = Duration::from_secs(1);
+
+/// What changed in the catalog counts: machines gained (+) or lost (-) per title and per
+/// (title, version). Hash maps, versions under their title: a batch of first
+/// inventories adds ~500 titles and versions per machine, and ordered maps keyed by
+/// (title, version) strings spent a fifth of the writer's time comparing and copying them.
+#[derive(Debug, Default)]
+pub(super) struct Counts {
+    titles: HashMap<String, TitleCounts>,
+}
+
+#[derive(Debug, Default)]
+struct TitleCounts {
+    machines: i64,
+    versions: HashMap<String, i64>,
+}
+
+impl Counts {
+    pub(super) fn merge(&mut self, other: Counts) {
+        if self.is_empty() {
+            *self = other;
+            return;
+        }
+        for (name, theirs) in other.titles {
+            let mine = self.titles.entry(name).or_default();
+            mine.machines += theirs.machines;
+            for (v, d) in theirs.versions {
+                *mine.versions.entry(v).or_default() += d;
+            }
+        }
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.titles.is_empty()
+    }
+
+    /// Adds what replacing the rows `old` by `new` does to one machine: every title and
+    /// every version it has in one and not the other.
+    pub(super) fn add_change(&mut self, old: &[Software], new: &[&Software]) {
+        let new_names: HashSet<&str> = new.iter().map(|s| s.name.as_str()).collect();
+        let new_pairs: HashSet<(&str, &str)> = new
+            .iter()
+            .map(|s| (s.name.as_str(), s.version.as_str()))
+            .collect();
+        if old.is_empty() {
+            // A first inventory: everything it has is new.
+            for n in new_names {
+                self.title(n).machines += 1;
+            }
+            for (n, v) in new_pairs {
+                self.add_version(n, v, 1);
+            }
+            return;
+        }
+        let old_names: HashSet<&str> = old.iter().map(|s| s.name.as_str()).collect();
+        for (from, to, d) in [(&old_names, &new_names, 1), (&new_names, &old_names, -1)] {
+            for n in to.difference(from) {
+                self.title(n).machines += d;
+            }
+        }
+        let old_pairs: HashSet<(&str, &str)> = old
+            .iter()
+            .map(|s| (s.name.as_str(), s.version.as_str()))
+            .collect();
+        for (from, to, d) in [(&old_pairs, &new_pairs, 1), (&new_pairs, &old_pairs, -1)] {
+            for (n, v) in to.difference(from) {
+                self.add_version(n, v, d);
+            }
+        }
+    }
+
+    /// The counts of title `name`, added if new (copying the name only then).
+    fn title(&mut self, name: &str) -> &mut TitleCounts {
+        if !self.titles.contains_key(name) {
+            self.titles.insert(name.to_owned(), TitleCounts::default());
+        }
+        self.titles.get_mut(name).expect("inserted above")
+    }
+
+    fn add_version(&mut self, name: &str, version: &str, d: i64) {
+        let versions = &mut self.title(name).versions;
+        match versions.get_mut(version) {
+            Some(n) => *n += d,
+            None => {
+                versions.insert(version.to_owned(), d);
+            }
+        }
+    }
+
+    /// The changes that are not 0, in key order, so that the writes walk the catalog
+    /// tables' pages in order.
+    #[allow(clippy::type_complexity)]
+    fn sorted(self) -> (Vec<(String, i64)>, Vec<((String, String), i64)>) {
+        let mut titles = Vec::with_capacity(self.titles.len());
+        let mut versions = Vec::new();
+        for (name, t) in self.titles {
+            for (v, d) in t.versions {
+                if d != 0 {
+                    versions.push(((name.clone(), v), d));
+                }
+            }
+            if t.machines != 0 {
+                titles.push((name, t.machines));
+            }
+        }
+        titles.sort_unstable();
+        versions.sort_unstable();
+        (titles, versions)
+    }
+}
+
+/// Adds `counts` to software_versions and software_titles: a version whose count reaches
+/// 0 leaves (its title has one version fewer), a new one is added (one more). Plain
+/// UPDATE, then INSERT when no row was there: an upsert with RETURNING costs SQLite a
+/// temporary table per statement.
+pub(super) fn write_counts(c: &Connection, counts: Counts) -> DbResult<()> {
+    if counts.is_empty() {
+        return Ok(());
+    }
+    let (title_changes, version_counts) = counts.sorted();
+    let mut version_changes: BTreeMap<String, i64> = BTreeMap::new();
+    let mut update = c.prepare_cached(
+        "UPDATE software_versions SET installs = installs + ?3 WHERE name = ?1 AND version = ?2",
+    )?;
+    let mut insert = c.prepare_cached(
+        "INSERT INTO software_versions (name, version, installs) VALUES (?1, ?2, ?3)",
+    )?;
+    let mut drop_version = c.prepare_cached(
+        "DELETE FROM software_versions WHERE name = ?1 AND version = ?2 AND installs <= 0",
+    )?;
+    for ((name, version), d) in version_counts {
+        if update.execute(params![name, version, d])? == 0 {
+            if d > 0 {
+                insert.execute(params![name, version, d])?;
+                *version_changes.entry(name).or_default() += 1;
+            }
+        } else if d < 0 && drop_version.execute(params![name, version])? > 0 {
+            *version_changes.entry(name).or_default() -= 1;
+        }
+    }
+    let mut titles: BTreeMap<String, i64> = title_changes.into_iter().collect();
+    for name in version_changes.keys() {
+        titles.entry(name.clone()).or_default();
+    }
+    let mut update = c.prepare_cached(
+        "UPDATE software_titles SET installs = installs + ?2, versions = versions + ?3 WHERE name = ?1",
+    )?;
+    let mut insert = c.prepare_cached(
+        "INSERT INTO software_titles (name, installs, versions) VALUES (?1, ?2, ?3)",
+    )?;
+    let mut drop_title =
+        c.prepare_cached("DELETE FROM software_titles WHERE name = ?1 AND installs <= 0")?;
+    for (name, d) in titles {
+        let v = version_changes.get(&name).copied().unwrap_or(0);
+        if d == 0 && v == 0 {
+            continue;
+        }
+        if update.execute(params![name, d, v])? == 0 {
+            if d > 0 {
+                insert.execute(params![name, d, v])?;
+            }
+        } else if d < 0 {
+            drop_title.execute([&name])?;
+        }
+    }
+    Ok(())
+}
+
+/// Appends `counts` to the log (see the module's notes).
+pub(super) fn log_counts(c: &Connection, counts: Counts) -> DbResult<()> {
+    let mut insert =
+        c.prepare_cached("INSERT INTO software_count_log (name, version, d) VALUES (?1, ?2, ?3)")?;
+    for (name, t) in counts.titles {
+        for (version, d) in t.versions {
+            if d != 0 {
+                insert.execute(params![name, version, d])?;
+            }
+        }
+        if t.machines != 0 {
+            insert.execute(params![name, None::<String>, t.machines])?;
+        }
+    }
+    Ok(())
+}
+
+/// Folds the log into the tables and empties it; does nothing when it is empty.
+pub fn fold_log(c: &Connection) -> DbResult<()> {
+    let any: bool = c
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM software_count_log)")?
+        .query_row([], |r| r.get(0))?;
+    if !any {
+        return Ok(());
+    }
+    let mut counts = Counts::default();
+    let mut stmt = c.prepare_cached(
+        "SELECT name, version, sum(d) FROM software_count_log GROUP BY name, version",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, Option<String>>(1)?,
+            r.get::<_, i64>(2)?,
+        ))
+    })?;
+    for row in rows {
+        match row? {
+            (name, None, d) => counts.title(&name).machines += d,
+            (name, Some(version), d) => counts.add_version(&name, &version, d),
+        }
+    }
+    write_counts(c, counts)?;
+    c.prepare_cached("DELETE FROM software_count_log")?
+        .execute([])?;
+    Ok(())
+}
