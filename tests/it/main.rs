@@ -18,6 +18,7 @@ mod backpressure;
 mod backup;
 mod bad_input;
 mod browser;
+mod browser_a11y;
 mod browser_dashboard;
 mod browser_journeys;
 mod browser_queue;

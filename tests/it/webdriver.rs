@@ -354,6 +354,19 @@ impl Browser {
             .await;
     }
 
+    /// Makes the page report `prefers-color-scheme: scheme` (`light` or `dark`), as the
+    /// system setting would, through chromedriver's DevTools passthrough (not W3C). Holds
+    /// across navigations until changed.
+    pub async fn emulate_color_scheme(&self, scheme: &str) {
+        let features = json!([{"name": "prefers-color-scheme", "value": scheme}]);
+        self.post(
+            "/goog/cdp/execute",
+            json!({"cmd": "Emulation.setEmulatedMedia", "params": {"features": features}}),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("emulating {scheme}: {e}"));
+    }
+
     /// Saves a PNG of the viewport as `target/screenshots/<name>.png`; returns its path.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
         let b64 = self.get("/screenshot").await.unwrap();
