@@ -1,8 +1,50 @@
 // Steward: small progressive enhancements. Every page works without this file.
+// Loaded without `defer`, so the theme is applied before the page paints; the rest waits
+// for the document.
 "use strict";
-(function () {
-  // Search as you type: fetch the result page and swap the main content, keeping focus.
+applyTheme(storedTheme());
+if (document.readyState === "loading") {
+  document.addEventListener("DOMContentLoaded", enhance);
+} else {
+  enhance();
+}
+
+function enhance() {
+  themeSwitch();
   queueKeys();
+  liveSearch();
+}
+
+// The theme: "light" or "dark" as chosen in the header, kept in this browser's local
+// storage; none (the system's setting) by default.
+function storedTheme() {
+  try { return localStorage.getItem("steward-theme") || "system"; } catch (_) { return "system"; }
+}
+
+function applyTheme(theme) {
+  if (theme === "light" || theme === "dark") {
+    document.documentElement.dataset.theme = theme;
+  } else {
+    delete document.documentElement.dataset.theme;
+  }
+}
+
+function themeSwitch() {
+  const select = document.getElementById("theme");
+  if (!select) return;
+  select.value = storedTheme();
+  select.closest(".theme").hidden = false;
+  select.addEventListener("change", function () {
+    try {
+      if (select.value === "system") localStorage.removeItem("steward-theme");
+      else localStorage.setItem("steward-theme", select.value);
+    } catch (_) { /* storage off: the choice lasts for this page */ }
+    applyTheme(select.value);
+  });
+}
+
+// Search as you type: fetch the result page and swap the main content, keeping focus.
+function liveSearch() {
   const input = document.querySelector("input[data-live-search]");
   if (!input || !window.fetch) return;
   let timer = null;
@@ -32,7 +74,7 @@
       } catch (_) { /* offline: the form still works */ }
     }, 200);
   });
-})();
+}
 
 // The technician's queue from the keyboard: j/k move between tickets, o (or Enter on the
 // row's link) opens one, x ticks its box for "with selected", / goes to the search box.

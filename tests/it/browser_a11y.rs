@@ -14,7 +14,7 @@ use std::path::Path;
 use steward_server::domain::roles::Role;
 
 /// axe-core's single-file build, where `tests/setup.sh` puts it.
-fn axe_source() -> String {
+pub(crate) fn axe_source() -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(".node/node_modules/axe-core/axe.min.js");
     std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(

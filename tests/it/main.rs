@@ -22,6 +22,7 @@ mod browser_a11y;
 mod browser_dashboard;
 mod browser_journeys;
 mod browser_queue;
+mod browser_theme;
 mod canned;
 mod events;
 mod exports;
