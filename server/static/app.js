@@ -76,12 +76,13 @@ function liveSearch() {
   });
 }
 
-// The technician's queue from the keyboard: j/k move between tickets, o (or Enter on the
-// row's link) opens one, x ticks its box for "with selected", / goes to the search box.
+// The technician's queue and the asset list from the keyboard: j/k move between rows,
+// o (or Enter on the row's link) opens one, x ticks its box for "with selected", / goes
+// to the search box.
 function queueKeys() {
-  const table = document.querySelector("table[data-queue]");
-  if (!table) return;
-  const rows = Array.from(table.querySelectorAll("tbody tr"));
+  if (!document.querySelector("table[data-queue]")) return;
+  // Read afresh on each key: search as you type swaps the table.
+  let rows = [];
   let at = -1;
   function move(to) {
     if (!rows.length) return;
@@ -95,6 +96,8 @@ function queueKeys() {
     if (e.ctrlKey || e.metaKey || e.altKey) return;
     const t = e.target;
     if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) return;
+    const now = Array.from(document.querySelectorAll("table[data-queue] tbody tr"));
+    if (now.length !== rows.length || now.some((r, i) => r !== rows[i])) { rows = now; at = -1; }
     if (e.key === "j") { move(at + 1); e.preventDefault(); }
     else if (e.key === "k") { move(at - 1); e.preventDefault(); }
     else if (e.key === "o" && at >= 0) {

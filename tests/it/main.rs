@@ -19,6 +19,7 @@ mod backup;
 mod bad_input;
 mod browser;
 mod browser_a11y;
+mod browser_asset_bulk;
 mod browser_dashboard;
 mod browser_journeys;
 mod browser_queue;
