@@ -3,6 +3,8 @@
 // for the document.
 "use strict";
 applyTheme(storedTheme());
+// Controls that need this script (`.js` in style.css) show only when it runs.
+document.documentElement.classList.add("js");
 if (document.readyState === "loading") {
   document.addEventListener("DOMContentLoaded", enhance);
 } else {
@@ -92,8 +94,10 @@ function queueKeys() {
     const link = rows[at].querySelector("a");
     if (link) link.focus();
   }
+  const help = keysHelp();
   document.addEventListener("keydown", function (e) {
     if (e.ctrlKey || e.metaKey || e.altKey) return;
+    if (document.querySelector("dialog[open]")) return;
     const t = e.target;
     if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) return;
     const now = Array.from(document.querySelectorAll("table[data-queue] tbody tr"));
@@ -106,9 +110,36 @@ function queueKeys() {
     } else if (e.key === "x" && at >= 0) {
       const box = rows[at].querySelector("input[type=checkbox]");
       if (box) { box.checked = !box.checked; e.preventDefault(); }
+    } else if (e.key === "?") {
+      help(); e.preventDefault();
     } else if (e.key === "/") {
       const search = document.querySelector("form.search input[type=search]");
       if (search) { search.focus(); e.preventDefault(); }
     }
   });
+}
+
+// The shortcuts' help (`?`, or its button): a modal dialog, so the focus stays inside it;
+// Esc or Close shuts it and the focus goes back where it was. Looked up when used, as
+// search as you type swaps the page's content.
+function keysHelp() {
+  let before = null;
+  function open() {
+    const dialog = document.getElementById("keys-help");
+    if (!dialog || !dialog.showModal || dialog.open) return;
+    before = document.activeElement;
+    dialog.showModal();
+    dialog.querySelector("[data-close]").focus();
+  }
+  document.addEventListener("click", function (e) {
+    const t = e.target.closest && e.target.closest("[data-keys-help], #keys-help [data-close]");
+    if (!t) return;
+    if (t.matches("[data-close]")) t.closest("dialog").close();
+    else open();
+  });
+  // `close` does not bubble: listen while it goes down.
+  document.addEventListener("close", function (e) {
+    if (e.target.id === "keys-help" && before && before.isConnected) before.focus();
+  }, true);
+  return open;
 }

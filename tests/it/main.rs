@@ -22,6 +22,7 @@ mod browser_a11y;
 mod browser_asset_bulk;
 mod browser_dashboard;
 mod browser_journeys;
+mod browser_keys_help;
 mod browser_queue;
 mod browser_theme;
 mod canned;
