@@ -12,6 +12,7 @@ if (document.readyState === "loading") {
 }
 
 function enhance() {
+  menu();
   themeSwitch();
   queueKeys();
   liveSearch();
@@ -42,6 +43,16 @@ function themeSwitch() {
       else localStorage.setItem("steward-theme", select.value);
     } catch (_) { /* storage off: the choice lasts for this page */ }
     applyTheme(select.value);
+  });
+}
+
+// The header's Menu button (shown on narrow screens only) folds the navigation away.
+function menu() {
+  const button = document.querySelector(".top .menu-toggle");
+  if (!button) return;
+  button.addEventListener("click", function () {
+    const open = button.closest(".top").classList.toggle("open");
+    button.setAttribute("aria-expanded", String(open));
   });
 }
 

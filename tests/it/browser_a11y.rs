@@ -81,14 +81,14 @@ async fn audit(b: &Browser, s: &TestServer, paths: &[String]) -> Vec<String> {
 /// What the pages show: a ticket with a reply, an agent-reported asset with software,
 /// a location, a maintenance plan with a work order, a device checked out to the
 /// employee, and an asset's public QR page with a problem report to follow.
-struct Seeded {
-    ticket: i64,
-    asset: i64,
-    location: i64,
-    plan: i64,
-    work_order: i64,
-    public: String,
-    follow: String,
+pub(crate) struct Seeded {
+    pub(crate) ticket: i64,
+    pub(crate) asset: i64,
+    pub(crate) location: i64,
+    pub(crate) plan: i64,
+    pub(crate) work_order: i64,
+    pub(crate) public: String,
+    pub(crate) follow: String,
 }
 
 async fn made(s: &TestServer, path: &str, token: &str, body: Value) -> Value {
@@ -97,7 +97,7 @@ async fn made(s: &TestServer, path: &str, token: &str, body: Value) -> Value {
     v
 }
 
-async fn seed(s: &TestServer) -> Seeded {
+pub(crate) async fn seed(s: &TestServer) -> Seeded {
     let admin = s.admin_token().await;
     let (emma_id, emma) = person(s, Role::Employee, "emma@example.test").await;
     let tech = user(s, Role::Technician, "tess@example.test", "Tess Tech").await;

@@ -23,6 +23,7 @@ mod browser_asset_bulk;
 mod browser_dashboard;
 mod browser_journeys;
 mod browser_keys_help;
+mod browser_phone;
 mod browser_queue;
 mod browser_theme;
 mod canned;
