@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What the test suite needs beyond Rust, on a fresh Debian/Ubuntu machine: the legacy
 # agents the end-to-end tests run against (Debian's fusioninventory-agent and
-# ocsinventory-agent) and the browser the UI journeys drive (chromium, chromium-driver).
+# ocsinventory-agent), the browser the UI journeys drive (chromium, chromium-driver) and
+# the accessibility checker they inject (axe-core, from npm).
 # README's test command runs this, then `cargo test --workspace`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,6 +55,21 @@ if ! "$venv/bin/python" -c 'import schemathesis, openapi_spec_validator' 2>/dev/
   rm -rf "$venv"
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q --disable-pip-version-check $want
+fi
+
+# The accessibility audit (tests/it/browser_a11y.rs) injects axe-core into each page:
+# from the npm registry, pinned, into a folder of its own (tests/.node).
+axe_version=4.10.3
+axe_pkg=tests/.node/node_modules/axe-core/package.json
+if ! grep -qs "\"version\": \"$axe_version\"" "$axe_pkg"; then
+  if ! command -v npm >/dev/null; then
+    echo "== installing npm"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends npm >/dev/null
+  fi
+  echo "== installing axe-core $axe_version into tests/.node (accessibility audit)"
+  mkdir -p tests/.node
+  npm install --prefix tests/.node --no-audit --no-fund --no-save --silent "axe-core@$axe_version"
 fi
 
 # The package and install-script tests use the real packages from packaging/build.sh

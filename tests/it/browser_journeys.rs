@@ -13,7 +13,7 @@ use steward_server::accounts;
 use steward_server::domain::roles::Role;
 
 /// A user with a name (what the pages and screenshots show); returns an API token.
-async fn user(s: &TestServer, role: Role, email: &str, name: &str) -> String {
+pub(crate) async fn user(s: &TestServer, role: Role, email: &str, name: &str) -> String {
     let (email, name) = (email.to_owned(), name.to_owned());
     s.with_db(move |db| {
         accounts::add_user(db, &email, &name, role, USER_PASSWORD).unwrap();
@@ -23,7 +23,7 @@ async fn user(s: &TestServer, role: Role, email: &str, name: &str) -> String {
 }
 
 /// Signs in through the login form and waits to leave it.
-async fn sign_in(b: &Browser, s: &TestServer, email: &str, password: &str) {
+pub(crate) async fn sign_in(b: &Browser, s: &TestServer, email: &str, password: &str) {
     b.goto(&s.url("/login")).await;
     b.find("#email").await.fill(email).await;
     b.find("#password").await.fill(password).await;

@@ -1,6 +1,7 @@
 //! The technician's queue from the keyboard, in a real browser: j/k move between tickets,
 //! x selects, "with selected" assigns them in one go, / jumps to search, o opens a ticket.
-//! Saves `target/screenshots/queue_keyboard.png`.
+//! A filtered list keeps its filters when searched. Saves
+//! `target/screenshots/queue_keyboard.png`.
 
 use crate::helpers::*;
 use crate::webdriver::Browser;
@@ -83,6 +84,59 @@ async fn a_technician_works_the_queue_from_the_keyboard() {
         b.url().await.contains("/tickets/")
     })
     .await;
+    b.assert_clean_console(&[]).await;
+    b.quit().await;
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn searching_a_filtered_list_keeps_its_filters() {
+    let s = TestServer::spawn().await;
+    let (ann, _) = person(&s, Role::Employee, "ann@example.test").await;
+    let (_, tess) = person(&s, Role::Technician, "tess@example.test").await;
+    let mut ids = Vec::new();
+    for title in [
+        "VPN drops hourly",
+        "VPN certificate expired",
+        "Printer jams",
+    ] {
+        let t = file_ticket_with(&s, &tess, json!({"title": title, "requester_id": ann})).await;
+        ids.push(t["id"].as_i64().unwrap());
+    }
+    let (status, t) = patch(
+        &s,
+        &format!("/api/v1/tickets/{}", ids[1]),
+        &tess,
+        json!({"status": "open"}),
+    )
+    .await;
+    assert!(status.is_success(), "{t}");
+
+    let b = Browser::start().await;
+    b.goto(&s.url("/login?next=%2Ftickets%3Fstatus%3Dnew"))
+        .await;
+    b.find("#email").await.fill("tess@example.test").await;
+    b.find("#password").await.fill(USER_PASSWORD).await;
+    b.find("form[action='/login'] button[type=submit]")
+        .await
+        .click()
+        .await;
+    b.wait_for_url("status=new").await;
+    assert_eq!(b.find_all("table[data-queue] tbody tr").await.len(), 2);
+
+    // Searching the new tickets for VPN finds the new one only, and says so in the address.
+    b.find("#tq").await.send_keys("VPN\n").await;
+    b.wait_for_url("q=VPN").await;
+    let url = b.url().await;
+    assert!(url.contains("status=new"), "the filter stays: {url}");
+    let rows = b.text("table[data-queue] tbody").await;
+    assert!(rows.contains("VPN drops hourly"), "{rows}");
+    assert!(
+        !rows.contains("VPN certificate expired"),
+        "an open ticket: {rows}"
+    );
+    assert!(!rows.contains("Printer jams"), "{rows}");
+    assert_eq!(b.find("#tq").await.property("value").await, json!("VPN"));
     b.assert_clean_console(&[]).await;
     b.quit().await;
     s.stop().await;

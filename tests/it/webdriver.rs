@@ -354,6 +354,39 @@ impl Browser {
             .await;
     }
 
+    /// Resizes the window so that its viewport is `width` x `height` CSS pixels (a phone:
+    /// 375 x 800); waits until the page reports that width.
+    pub async fn set_viewport(&self, width: i64, height: i64) {
+        let inner = self
+            .execute("return [window.outerWidth - window.innerWidth, window.outerHeight - window.innerHeight];", vec![])
+            .await;
+        let (dw, dh) = (inner[0].as_i64().unwrap(), inner[1].as_i64().unwrap());
+        self.post(
+            "/window/rect",
+            json!({"width": width + dw, "height": height + dh}),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("resizing to {width}x{height}: {e}"));
+        let what = format!("a viewport {width} pixels wide");
+        self.wait_until(&what, async |b| {
+            b.execute("return window.innerWidth;", vec![]).await == json!(width)
+        })
+        .await;
+    }
+
+    /// Makes the page report `prefers-color-scheme: scheme` (`light` or `dark`), as the
+    /// system setting would, through chromedriver's DevTools passthrough (not W3C). Holds
+    /// across navigations until changed.
+    pub async fn emulate_color_scheme(&self, scheme: &str) {
+        let features = json!([{"name": "prefers-color-scheme", "value": scheme}]);
+        self.post(
+            "/goog/cdp/execute",
+            json!({"cmd": "Emulation.setEmulatedMedia", "params": {"features": features}}),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("emulating {scheme}: {e}"));
+    }
+
     /// Saves a PNG of the viewport as `target/screenshots/<name>.png`; returns its path.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
         let b64 = self.get("/screenshot").await.unwrap();

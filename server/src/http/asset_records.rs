@@ -178,19 +178,30 @@ async fn update(
     let auditor = user.actor(&ip);
     state
         .db
-        .write(move |tx| {
-            let (Some(a), Some(r)) = (db::assets::get(tx, id)?, db::asset_records::record(tx, id)?)
-            else {
-                return Ok(Err(AppError::not_found("asset")));
-            };
-            let done = apply(tx, id, &a.summary.kind, &r, &input, &who, now)?;
-            if done.is_ok() {
-                audit_if_archived(tx, &auditor, id, r.state_kind.as_deref(), now)?;
-            }
-            Ok(done)
-        })
+        .write(move |tx| update_one(tx, id, &input, &who, &auditor, now))
         .await??;
     Ok(Json(super::assets::full_asset(&state, id).await?))
+}
+
+/// One asset's edit, as `PATCH /api/v1/assets/{id}` and the asset list's "with selected"
+/// make it: the change with its history entries (by `who`) and, when it archives the
+/// asset, the audit entry (by `auditor`). The caller has checked the role.
+pub fn update_one(
+    tx: &rusqlite::Connection,
+    id: i64,
+    input: &AssetInput,
+    who: &str,
+    auditor: &Actor,
+    now: i64,
+) -> db::DbResult<Result<bool, AppError>> {
+    let (Some(a), Some(r)) = (db::assets::get(tx, id)?, db::asset_records::record(tx, id)?) else {
+        return Ok(Err(AppError::not_found("asset")));
+    };
+    let done = apply(tx, id, &a.summary.kind, &r, input, who, now)?;
+    if done.is_ok() {
+        audit_if_archived(tx, auditor, id, r.state_kind.as_deref(), now)?;
+    }
+    Ok(done)
 }
 
 async fn types(

@@ -129,77 +129,108 @@ async fn check_out(
     state
         .db
         .write(move |tx| {
-            let Some(rec) = db::asset_records::record(tx, id)? else {
-                return Ok(Err(AppError::not_found("asset")));
+            let target = Target {
+                kind,
+                id: target,
+                expected_back: expected_back.as_deref(),
+                note: b.note.trim(),
             };
-            if db::checkouts::open(tx, id)?.is_some() {
-                return Ok(Err(conflict(
-                    "already_checked_out",
-                    "check the asset in first",
-                )));
-            }
-            if rec.state_kind.as_deref() != Some(StateKind::Deployable.as_str()) {
-                return Ok(Err(conflict(
-                    "not_deployable",
-                    format!(
-                        "the asset is {}; only a deployable asset (in stock) can be checked out",
-                        rec.state.as_deref().unwrap_or("in no state")
-                    ),
-                )));
-            }
-            // The target, how the history names it, and where the asset now is.
-            let (label, location) = match kind {
-                "user" => match db::users::by_id(tx, target)? {
-                    Some(u) if !u.disabled => (u.email, db_user_location(tx, target)?),
-                    _ => {
-                        return Ok(Err(bad(
-                            "invalid_target",
-                            format!("no active user {target}"),
-                        )));
-                    }
-                },
-                "location" => match db::locations::get(tx, target)? {
-                    Some(l) => (l.path, Some(target)),
-                    None => return Ok(Err(bad("invalid_target", format!("no location {target}")))),
-                },
-                _ => {
-                    if target == id {
-                        return Ok(Err(bad("invalid_target", "an asset cannot hold itself")));
-                    }
-                    match db::asset_records::record(tx, target)? {
-                        Some(r) => (format!("asset {target}"), r.location_id),
-                        None => {
-                            return Ok(Err(bad("invalid_target", format!("no asset {target}"))));
-                        }
-                    }
-                }
-            };
-            let Some(deployed) = db::asset_types::first_state_of(tx, StateKind::Deployed)? else {
-                return Ok(Err(conflict(
-                    "no_deployed_state",
-                    "define a state of kind deployed first",
-                )));
-            };
-            db::checkouts::check_out(
-                tx,
-                &NewCheckout {
-                    asset_id: id,
-                    target_kind: kind,
-                    target_id: target,
-                    target_label: &label,
-                    expected_back: expected_back.as_deref(),
-                    note: b.note.trim(),
-                    state_id: deployed.id,
-                    state_name: &deployed.name,
-                    location_id: location,
-                },
-                &who,
-                now,
-            )?;
-            Ok(Ok(()))
+            check_out_one(tx, id, &target, &who, now)
         })
         .await??;
     Ok(Json(super::assets::full_asset(&state, id).await?))
+}
+
+/// Who or where an asset is checked out to, and on what terms.
+pub struct Target<'a> {
+    /// "user", "location" or "asset".
+    pub kind: &'a str,
+    pub id: i64,
+    /// YYYY-MM-DD, checked.
+    pub expected_back: Option<&'a str>,
+    pub note: &'a str,
+}
+
+/// Checks asset `id` out to `t`, as `POST /api/v1/assets/{id}/checkout` and the asset
+/// list's "with selected" do: refused when it is already out or not deployable, or the
+/// target does not exist; otherwise the asset becomes deployed there, with a history
+/// entry by `who`. The caller has checked the role.
+pub fn check_out_one(
+    tx: &rusqlite::Connection,
+    id: i64,
+    t: &Target,
+    who: &str,
+    now: i64,
+) -> db::DbResult<Result<(), AppError>> {
+    let (kind, target) = (t.kind, t.id);
+    let Some(rec) = db::asset_records::record(tx, id)? else {
+        return Ok(Err(AppError::not_found("asset")));
+    };
+    if db::checkouts::open(tx, id)?.is_some() {
+        return Ok(Err(conflict(
+            "already_checked_out",
+            "check the asset in first",
+        )));
+    }
+    if rec.state_kind.as_deref() != Some(StateKind::Deployable.as_str()) {
+        return Ok(Err(conflict(
+            "not_deployable",
+            format!(
+                "the asset is {}; only a deployable asset (in stock) can be checked out",
+                rec.state.as_deref().unwrap_or("in no state")
+            ),
+        )));
+    }
+    // The target, how the history names it, and where the asset now is.
+    let (label, location) = match kind {
+        "user" => match db::users::by_id(tx, target)? {
+            Some(u) if !u.disabled => (u.email, db_user_location(tx, target)?),
+            _ => {
+                return Ok(Err(bad(
+                    "invalid_target",
+                    format!("no active user {target}"),
+                )));
+            }
+        },
+        "location" => match db::locations::get(tx, target)? {
+            Some(l) => (l.path, Some(target)),
+            None => return Ok(Err(bad("invalid_target", format!("no location {target}")))),
+        },
+        _ => {
+            if target == id {
+                return Ok(Err(bad("invalid_target", "an asset cannot hold itself")));
+            }
+            match db::asset_records::record(tx, target)? {
+                Some(r) => (format!("asset {target}"), r.location_id),
+                None => {
+                    return Ok(Err(bad("invalid_target", format!("no asset {target}"))));
+                }
+            }
+        }
+    };
+    let Some(deployed) = db::asset_types::first_state_of(tx, StateKind::Deployed)? else {
+        return Ok(Err(conflict(
+            "no_deployed_state",
+            "define a state of kind deployed first",
+        )));
+    };
+    db::checkouts::check_out(
+        tx,
+        &NewCheckout {
+            asset_id: id,
+            target_kind: kind,
+            target_id: target,
+            target_label: &label,
+            expected_back: t.expected_back,
+            note: t.note,
+            state_id: deployed.id,
+            state_name: &deployed.name,
+            location_id: location,
+        },
+        who,
+        now,
+    )?;
+    Ok(Ok(()))
 }
 
 fn db_user_location(c: &rusqlite::Connection, user_id: i64) -> db::DbResult<Option<i64>> {

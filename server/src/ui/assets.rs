@@ -46,6 +46,11 @@ struct ListPage {
     total: i64,
     rows: Vec<AssetRow>,
     next_url: Option<String>,
+    /// What "with selected" offers: (id, name) of each state and location.
+    states: Vec<(i64, String)>,
+    locations: Vec<(i64, String)>,
+    /// This list's address, to come back to after "with selected".
+    back: String,
 }
 
 async fn list(user: UiUser, State(state): State<AppState>, Query(q): Query<ListQuery>) -> Response {
@@ -58,8 +63,16 @@ async fn list(user: UiUser, State(state): State<AppState>, Query(q): Query<ListQ
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
-    let total = match state.db.read(assets::count).await {
-        Ok(n) => n,
+    let loaded = state
+        .db
+        .read(|c| {
+            let states = crate::db::asset_types::states(c)?;
+            let locations = crate::db::locations::list(c, crate::db::locations::MAX_LOCATIONS)?;
+            Ok((assets::count(c)?, states, locations))
+        })
+        .await;
+    let (total, states, locations) = match loaded {
+        Ok(l) => l,
         Err(e) => return AppError::from(e).into_response(),
     };
     let now = crate::clock::now();
@@ -93,10 +106,17 @@ async fn list(user: UiUser, State(state): State<AppState>, Query(q): Query<ListQ
         nav: user.nav("assets"),
         q_encoded: url_encode(&query),
         label_ids,
+        back: if query.is_empty() {
+            "/assets".to_owned()
+        } else {
+            format!("/assets?q={}", url_encode(&query))
+        },
         q: query,
         total,
         rows,
         next_url,
+        states: states.into_iter().map(|s| (s.id, s.name)).collect(),
+        locations: locations.into_iter().map(|l| (l.id, l.path)).collect(),
     })
 }
 

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod alerts;
+pub mod asset_bulk;
 pub mod asset_import;
 pub mod asset_new;
 pub mod asset_record;
@@ -42,6 +43,7 @@ pub fn router() -> Routes {
         .route("/static/app.js", get(script))
         .merge(auth::router())
         .merge(assets::router())
+        .merge(asset_bulk::router())
         .merge(alerts::router())
         .merge(tickets::router())
         .merge(queues::router())

@@ -93,6 +93,8 @@ struct ListPage {
     q: String,
     /// This list's own address, where "with selected" comes back to.
     back: String,
+    /// A filtered list's filters (name, value), which the search box keeps.
+    filters: Vec<(String, String)>,
     rows: Vec<Row>,
     next_url: Option<String>,
 }
@@ -135,7 +137,7 @@ async fn list(
             Ok(v) => (String::new(), v.query, v.name, format!("saved={id}")),
             Err(e) => return refused(&user, e),
         },
-        None if staff && p.view.is_none() && !filters.is_empty() => (
+        None if staff && p.view.as_deref().is_none_or(str::is_empty) && !filters.is_empty() => (
             String::new(),
             filters.clone(),
             "Filtered list".to_owned(),
@@ -229,6 +231,11 @@ async fn list(
     };
     render(&ListPage {
         back,
+        filters: if view.is_empty() && p.saved.is_none() {
+            filter_fields(&filters)
+        } else {
+            Vec::new()
+        },
         nav: user.nav("tickets"),
         staff,
         view,
@@ -302,6 +309,20 @@ fn own_filters(raw: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("&")
+}
+
+/// The fields of a filters query string (`status=new&q=vpn` -> status new, q vpn), decoded,
+/// without the search: the search box's hidden inputs.
+fn filter_fields(filters: &str) -> Vec<(String, String)> {
+    let Ok(uri) = format!("/?{filters}").parse::<axum::http::Uri>() else {
+        return Vec::new();
+    };
+    Query::<Vec<(String, String)>>::try_from_uri(&uri)
+        .map(|Query(v)| v)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(k, _)| k != "q")
+        .collect()
 }
 
 /// What a "with selected" choice changes: (status, assignee).
@@ -401,7 +422,24 @@ async fn bulk_form(user: UiUser, State(state): State<AppState>, Form(f): Form<Fi
 
 #[cfg(test)]
 mod tests {
-    use super::{back_to, bulk_action, own_filters, with_search};
+    use super::{back_to, bulk_action, filter_fields, own_filters, with_search};
+
+    #[test]
+    fn the_search_box_keeps_a_filtered_lists_filters() {
+        let kept = |f: &str| -> Vec<(String, String)> { filter_fields(f) };
+        assert_eq!(
+            kept("status=resolved%2Cclosed&priority=high&q=vpn"),
+            vec![
+                ("status".to_owned(), "resolved,closed".to_owned()),
+                ("priority".to_owned(), "high".to_owned())
+            ]
+        );
+        assert_eq!(
+            kept("requester=a%26b%40x.test"),
+            vec![("requester".to_owned(), "a&b@x.test".to_owned())]
+        );
+        assert!(kept("").is_empty());
+    }
 
     #[test]
     fn filters_in_the_address_leave_out_the_pages_own_parameters() {

@@ -325,6 +325,12 @@ fn web_rows() -> Vec<Row> {
             .form(no_fields),
         web("GET", "/assets", STAFF_WEB),
         web("GET", "/assets/{id}", STAFF_WEB).ids(&[Asset]),
+        web("POST", "/assets/bulk", STAFF_WEB).form(|fx, _| {
+            vec![
+                ("id", fx.id(Asset).to_owned()),
+                ("action", format!("location:{}", fx.id(Location))),
+            ]
+        }),
         web("GET", "/alerts", STAFF_WEB),
         web("GET", "/tickets/new", PEOPLE_WEB),
         web("POST", "/tickets/new", PEOPLE_WEB).form(|_, _| vec![("title", "Chair broken".into())]),
