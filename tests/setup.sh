@@ -23,6 +23,8 @@ command -v chromium >/dev/null || need+=(chromium)
 command -v chromedriver >/dev/null || need+=(chromium-driver)
 # The packaging source test (tests/it/packaging_sources) lints the macOS pkg scripts.
 command -v shellcheck >/dev/null || need+=(shellcheck)
+# axe-core (below) comes from the npm registry's tarball.
+command -v curl >/dev/null || need+=(curl ca-certificates)
 # The OCS agent reads /etc/ocsinventory/ocsinventory-agent.cfg before its flags; Debian's
 # default there (local=...) makes it write files instead of sending, which --server cannot
 # override. Configure the package for HTTP (the tests pass their own --server).
@@ -58,18 +60,19 @@ if ! "$venv/bin/python" -c 'import schemathesis, openapi_spec_validator' 2>/dev/
 fi
 
 # The accessibility audit (tests/it/browser_a11y.rs) injects axe-core into each page:
-# from the npm registry, pinned, into a folder of its own (tests/.node).
+# the npm registry's tarball, pinned by version and digest, unpacked where npm would put
+# it (tests/.node/node_modules/axe-core). No Node.js needed.
 axe_version=4.10.3
-axe_pkg=tests/.node/node_modules/axe-core/package.json
-if ! grep -qs "\"version\": \"$axe_version\"" "$axe_pkg"; then
-  if ! command -v npm >/dev/null; then
-    echo "== installing npm"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends npm >/dev/null
-  fi
-  echo "== installing axe-core $axe_version into tests/.node (accessibility audit)"
-  mkdir -p tests/.node
-  npm install --prefix tests/.node --no-audit --no-fund --no-save --silent "axe-core@$axe_version"
+axe_sha256=0f2b4d7dcdf7d1219df8d1959ad68e565f51d14c3f0d88bb71cd59abeb956292
+axe_dir=tests/.node/node_modules/axe-core
+if ! grep -qs "\"version\": \"$axe_version\"" "$axe_dir/package.json"; then
+  echo "== fetching axe-core $axe_version into $axe_dir (accessibility audit)"
+  tgz="$(mktemp)"
+  curl -sSfL -o "$tgz" "https://registry.npmjs.org/axe-core/-/axe-core-$axe_version.tgz"
+  echo "$axe_sha256  $tgz" | sha256sum -c --quiet
+  rm -rf "$axe_dir" && mkdir -p "$axe_dir"
+  tar -xzf "$tgz" -C "$axe_dir" --strip-components=1
+  rm -f "$tgz"
 fi
 
 # The package and install-script tests use the real packages from packaging/build.sh
