@@ -105,8 +105,14 @@ pub async fn run(o: Options) -> anyhow::Result<()> {
             Duration::from_millis(200),
         );
         let before = summary::Writer::scrape(&http, &srv.base).await;
+        let cpu = (srv.stats().cpu_secs, server::proc_stats("self").cpu_secs);
         let (tally, wall) =
             drive::full_reports(&ctx, pending, o.clients, "first inventories").await;
+        sum.first_cpu = Some(summary::FirstCpu {
+            inventories: tally.latencies.len(),
+            server_secs: srv.stats().cpu_secs - cpu.0,
+            client_secs: server::proc_stats("self").cpu_secs - cpu.1,
+        });
         let after = summary::Writer::scrape(&http, &srv.base).await;
         sum.first_per_commit =
             (after.jobs - before.jobs) / (after.batches - before.batches).max(1.0);

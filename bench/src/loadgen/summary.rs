@@ -95,6 +95,15 @@ impl Row {
     }
 }
 
+/// CPU seconds spent in the first-inventory phase, by the server and by the generator
+/// (drawing each machine, JSON, gzip: what real agents do on their own machines).
+#[derive(Debug, Clone, Copy)]
+pub struct FirstCpu {
+    pub inventories: usize,
+    pub server_secs: f64,
+    pub client_secs: f64,
+}
+
 pub struct Summary {
     agents: usize,
     clients: usize,
@@ -116,6 +125,8 @@ pub struct Summary {
     pub writer: Writer,
     /// Inventories per transaction in the first-inventory phase.
     pub first_per_commit: f64,
+    /// CPU the server and this generator used in the first-inventory phase.
+    pub first_cpu: Option<FirstCpu>,
     rate_target: f64,
 }
 
@@ -127,6 +138,7 @@ impl Summary {
             rows: Vec::new(),
             probes: Vec::new(),
             mix_cpu_secs: 0.0,
+            first_cpu: None,
             mix_acknowledged: 0,
             mix_db_growth: 0,
             max_rate: 0.0,
@@ -213,6 +225,15 @@ impl Summary {
                 raw.batched,
                 self.max_rate / raw.per_commit.max(1e-9),
                 self.max_rate / raw.batched.max(1e-9)
+            );
+        }
+        if let Some(f) = self.first_cpu.filter(|f| f.inventories > 0) {
+            let ms = |secs: f64| secs * 1e3 / f.inventories as f64;
+            println!(
+                "- first inventories: the server used {:.2} ms of CPU each (HTTP, gzip, JSON and the writer; {:.0}/s per core), the load generator {:.2} ms each on the same cores (drawing, JSON and gzip, which agents do on their own machines)",
+                ms(f.server_secs),
+                1e3 / ms(f.server_secs).max(1e-9),
+                ms(f.client_secs)
             );
         }
         if self.mix_acknowledged > 0 {
