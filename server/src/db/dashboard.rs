@@ -6,6 +6,7 @@
 
 use super::DbResult;
 use rusqlite::{Connection, params};
+use std::collections::HashMap;
 
 /// Statuses that count as open work.
 const OPEN: &str = "('new', 'open', 'pending')";
@@ -87,6 +88,7 @@ pub fn staff(c: &Connection, now: i64) -> DbResult<StaffDashboard> {
         params![since, now, super::work_orders::ON_TIME_GRACE_SECS],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
+    let (per_model, per_site) = rates_by_model_and_site(c, since)?;
     Ok(StaffDashboard {
         by_status: counts(
             c,
@@ -118,8 +120,8 @@ pub fn staff(c: &Connection, now: i64) -> DbResult<StaffDashboard> {
             |r| r.get(0),
         )?,
         weeks: weeks(c, week_start, now)?,
-        per_model: per_model(c, since)?,
-        per_site: per_site(c, since)?,
+        per_model,
+        per_site,
         agents: c.query_row(
             "SELECT count(*) FROM agents WHERE revoked_at IS NULL",
             [],
@@ -202,59 +204,107 @@ fn weeks(c: &Connection, from: i64, now: i64) -> DbResult<Vec<Week>> {
     Ok(out)
 }
 
-/// The ten models (or sites) with the most tickets per 100 devices since `since`, among
-/// those with at least 5 devices (fewer make the rate noise). The queries go from the
-/// window's tickets (`tickets_created`) to their links and assets (`CROSS JOIN` keeps that
-/// order): every link ever made is many more rows than the window's tickets.
-fn rates(c: &Connection, sql: &str, since: i64) -> DbResult<Vec<Rate>> {
-    let mut stmt = c.prepare_cached(sql)?;
-    let rows = stmt.query_map([since], |r| {
-        let (tickets, devices): (i64, i64) = (r.get(1)?, r.get(2)?);
-        Ok(Rate {
-            label: r.get(0)?,
-            tickets,
-            devices,
-            per_100: tickets as f64 * 100.0 / devices.max(1) as f64,
-        })
-    })?;
-    let mut out: Vec<Rate> = rows.collect::<Result<_, _>>()?;
-    out.sort_by(|a, b| b.per_100.total_cmp(&a.per_100).then(a.label.cmp(&b.label)));
-    out.truncate(10);
-    Ok(out)
-}
-
-fn per_model(c: &Connection, since: i64) -> DbResult<Vec<Rate>> {
-    rates(
-        c,
-        "WITH t AS (
-             SELECT a.model AS model, count(DISTINCT ta.ticket_id) AS n
-             FROM tickets tk CROSS JOIN ticket_assets ta ON ta.ticket_id = tk.id
-             CROSS JOIN assets a ON a.id = ta.asset_id
-             WHERE tk.created_at >= ?1 AND a.model <> '' GROUP BY a.model),
-         d AS (SELECT model, count(*) AS n FROM assets WHERE model <> '' GROUP BY model)
-         SELECT t.model, t.n, d.n FROM t JOIN d ON d.model = t.model WHERE d.n >= 5",
-        since,
-    )
-}
-
-/// Sites: the top of each asset's location chain (rooms sit in floors, buildings, sites).
-fn per_site(c: &Connection, since: i64) -> DbResult<Vec<Rate>> {
-    rates(
-        c,
+/// The ten models and the ten sites with the most tickets per 100 devices since `since`,
+/// among those with at least 5 devices (fewer make the rate noise). Sites are the top of
+/// each asset's location chain (rooms sit in floors, buildings, sites).
+///
+/// One pass over the window's tickets (`tickets_created`) and their links, and one over
+/// the assets (`assets_dashboard` covers both): the counting is done here. In SQL, one
+/// query per chart with `count(DISTINCT ...)` per group took ~170 ms each with 1,000,000
+/// tickets (bench/ui-bench.sh).
+fn rates_by_model_and_site(c: &Connection, since: i64) -> DbResult<(Vec<Rate>, Vec<Rate>)> {
+    let mut site_of: HashMap<i64, i64> = HashMap::new();
+    let mut stmt = c.prepare_cached(
         "WITH RECURSIVE top(id, site) AS (
              SELECT id, id FROM locations WHERE parent_id IS NULL
-             UNION ALL SELECT l.id, top.site FROM locations l JOIN top ON l.parent_id = top.id),
-         t AS (
-             SELECT top.site AS site, count(DISTINCT ta.ticket_id) AS n
-             FROM tickets tk CROSS JOIN ticket_assets ta ON ta.ticket_id = tk.id
-             CROSS JOIN assets a ON a.id = ta.asset_id JOIN top ON top.id = a.location_id
-             WHERE tk.created_at >= ?1 GROUP BY top.site),
-         d AS (SELECT top.site AS site, count(*) AS n FROM assets a
-               JOIN top ON top.id = a.location_id GROUP BY top.site)
-         SELECT l.name, t.n, d.n FROM t JOIN d ON d.site = t.site
-         JOIN locations l ON l.id = t.site WHERE d.n >= 5",
-        since,
-    )
+             UNION ALL SELECT l.id, top.site FROM locations l JOIN top ON l.parent_id = top.id)
+         SELECT id, site FROM top",
+    )?;
+    for row in stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))? {
+        let (id, site) = row?;
+        site_of.insert(id, site);
+    }
+    let mut model_devices: HashMap<String, i64> = HashMap::new();
+    let mut site_devices: HashMap<i64, i64> = HashMap::new();
+    let mut stmt = c.prepare_cached("SELECT model, location_id FROM assets")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let model = r.get_ref(0)?.as_str().unwrap_or("");
+        if !model.is_empty() {
+            match model_devices.get_mut(model) {
+                Some(n) => *n += 1,
+                None => {
+                    model_devices.insert(model.to_owned(), 1);
+                }
+            }
+        }
+        if let Some(site) = r.get::<_, Option<i64>>(1)?.and_then(|l| site_of.get(&l)) {
+            *site_devices.entry(*site).or_default() += 1;
+        }
+    }
+    // (model, ticket) and (site, ticket) pairs, each ticket once per model and per site.
+    let mut by_model: Vec<(&str, i64)> = Vec::new();
+    let mut by_site: Vec<(i64, i64)> = Vec::new();
+    let mut stmt = c.prepare_cached(
+        "SELECT ta.ticket_id, a.model, a.location_id
+         FROM tickets tk CROSS JOIN ticket_assets ta ON ta.ticket_id = tk.id
+         CROSS JOIN assets a INDEXED BY assets_dashboard ON a.id = ta.asset_id
+         WHERE tk.created_at >= ?1",
+    )?;
+    let mut rows = stmt.query([since])?;
+    while let Some(r) = rows.next()? {
+        let ticket: i64 = r.get(0)?;
+        let model = r.get_ref(1)?.as_str().unwrap_or("");
+        if let Some((model, _)) = model_devices.get_key_value(model) {
+            by_model.push((model.as_str(), ticket));
+        }
+        if let Some(site) = r.get::<_, Option<i64>>(2)?.and_then(|l| site_of.get(&l)) {
+            by_site.push((*site, ticket));
+        }
+    }
+    let model_rates = top_rates(by_model, |m| {
+        Some((m.to_owned(), model_devices.get(m).copied().unwrap_or(0)))
+    });
+    let mut names: HashMap<i64, String> = HashMap::new();
+    let mut stmt = c.prepare_cached("SELECT id, name FROM locations WHERE parent_id IS NULL")?;
+    for row in stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))? {
+        let (id, name) = row?;
+        names.insert(id, name);
+    }
+    let site_rates = top_rates(by_site, |site| {
+        let devices = site_devices.get(&site).copied().unwrap_or(0);
+        names.get(&site).map(|name| (name.clone(), devices))
+    });
+    Ok((model_rates, site_rates))
+}
+
+/// The ten groups with the most distinct tickets per 100 devices, from (group, ticket)
+/// pairs; `label` names a group and gives its devices (`None`: left out).
+fn top_rates<K: Ord + Copy>(
+    mut pairs: Vec<(K, i64)>,
+    label: impl Fn(K) -> Option<(String, i64)>,
+) -> Vec<Rate> {
+    pairs.sort_unstable();
+    pairs.dedup();
+    let mut out: Vec<Rate> = Vec::new();
+    for chunk in pairs.chunk_by(|a, b| a.0 == b.0) {
+        let Some((label, devices)) = label(chunk[0].0) else {
+            continue;
+        };
+        if devices < 5 {
+            continue;
+        }
+        let tickets = chunk.len() as i64;
+        out.push(Rate {
+            label,
+            tickets,
+            devices,
+            per_100: tickets as f64 * 100.0 / devices as f64,
+        });
+    }
+    out.sort_by(|a, b| b.per_100.total_cmp(&a.per_100).then(a.label.cmp(&b.label)));
+    out.truncate(10);
+    out
 }
 
 /// Assets by years since purchase; archived ones (retired, disposed) aside.

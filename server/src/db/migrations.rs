@@ -46,6 +46,10 @@ pub const MIGRATIONS: &[(u32, &str)] = &[
     ),
     (21, include_str!("../../migrations/0021_page_indexes.sql")),
     (22, include_str!("../../migrations/0022_package_blocks.sql")),
+    (
+        23,
+        include_str!("../../migrations/0023_dashboard_assets.sql"),
+    ),
 ];
 
 /// The schema version this build creates.
