@@ -29,6 +29,11 @@ struct Args {
     /// Clients for the closed-loop phases (enrollment, full inventories, maximum).
     #[arg(long, default_value_t = 32)]
     clients: usize,
+    /// Clients for the whole-inventory phases (first inventories, full re-reports). A
+    /// fleet being onboarded sends many at once; with few clients the server idles
+    /// while each client draws, encodes and compresses its next report.
+    #[arg(long, default_value_t = 128)]
+    inventory_clients: usize,
     /// Check-ins per second offered in the open-loop phase.
     #[arg(long, default_value_t = 2_000.0)]
     rate: f64,
@@ -64,6 +69,9 @@ async fn main() -> anyhow::Result<()> {
     if a.clients == 0 || a.clients > 1_024 {
         anyhow::bail!("--clients must be from 1 to 1024");
     }
+    if a.inventory_clients == 0 || a.inventory_clients > 1_024 {
+        anyhow::bail!("--inventory-clients must be from 1 to 1024");
+    }
     if !(a.rate > 0.0 && a.rate <= 100_000.0) {
         anyhow::bail!("--rate must be above 0 and at most 100000");
     }
@@ -81,6 +89,7 @@ async fn main() -> anyhow::Result<()> {
         data_dir: a.data_dir,
         agents: a.agents,
         clients: a.clients,
+        inventory_clients: a.inventory_clients,
         rate: a.rate,
         duration: Duration::from_secs(a.duration.max(1)),
         max_in_flight: a.max_in_flight.max(1),

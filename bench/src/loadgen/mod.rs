@@ -32,6 +32,8 @@ pub struct Options {
     pub data_dir: PathBuf,
     pub agents: usize,
     pub clients: usize,
+    /// Clients sending whole inventories (first and repeated full reports).
+    pub inventory_clients: usize,
     pub rate: f64,
     pub duration: Duration,
     pub max_in_flight: usize,
@@ -97,7 +99,11 @@ pub async fn run(o: Options) -> anyhow::Result<()> {
         .rev()
         .collect();
     if !pending.is_empty() {
-        eprintln!("first full inventories of {} agents", pending.len());
+        eprintln!(
+            "first full inventories of {} agents with {} clients",
+            pending.len(),
+            o.inventory_clients
+        );
         let probe = Probe::start(
             http.clone(),
             srv.base.clone(),
@@ -107,7 +113,7 @@ pub async fn run(o: Options) -> anyhow::Result<()> {
         let before = summary::Writer::scrape(&http, &srv.base).await;
         let cpu = (srv.stats().cpu_secs, server::proc_stats("self").cpu_secs);
         let (tally, wall) =
-            drive::full_reports(&ctx, pending, o.clients, "first inventories").await;
+            drive::full_reports(&ctx, pending, o.inventory_clients, "first inventories").await;
         sum.first_cpu = Some(summary::FirstCpu {
             inventories: tally.latencies.len(),
             server_secs: srv.stats().cpu_secs - cpu.0,
@@ -131,7 +137,7 @@ pub async fn run(o: Options) -> anyhow::Result<()> {
         .step_by((agents.len() / 2_000).max(1))
         .collect();
     eprintln!("full re-reports of {} known machines", sample.len());
-    let (tally, wall) = drive::full_reports(&ctx, sample, o.clients, "full re-reports").await;
+    let (tally, wall) = drive::full_reports(&ctx, sample, o.inventory_clients, "full re-reports").await;
     sum.rows.push(Row::from_tally(
         "full inventory (known asset)",
         &tally,

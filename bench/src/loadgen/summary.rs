@@ -107,6 +107,7 @@ pub struct FirstCpu {
 pub struct Summary {
     agents: usize,
     clients: usize,
+    inventory_clients: usize,
     pub rows: Vec<Row>,
     probes: Vec<(String, Vec<Duration>, usize)>,
     pub mix_cpu_secs: f64,
@@ -135,6 +136,7 @@ impl Summary {
         Summary {
             agents: o.agents,
             clients: o.clients,
+            inventory_clients: o.inventory_clients,
             rows: Vec::new(),
             probes: Vec::new(),
             mix_cpu_secs: 0.0,
@@ -165,9 +167,10 @@ impl Summary {
 
     pub fn print(&self) {
         println!(
-            "\n## loadgen: {} agents, {} clients, release server on this machine ({} cores)\n",
+            "\n## loadgen: {} agents, {} clients ({} for whole inventories), release server on this machine ({} cores)\n",
             thousands(self.agents as u64),
             self.clients,
+            self.inventory_clients,
             std::thread::available_parallelism().map_or(0, |n| n.get())
         );
         println!(
