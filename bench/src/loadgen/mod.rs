@@ -137,7 +137,8 @@ pub async fn run(o: Options) -> anyhow::Result<()> {
         .step_by((agents.len() / 2_000).max(1))
         .collect();
     eprintln!("full re-reports of {} known machines", sample.len());
-    let (tally, wall) = drive::full_reports(&ctx, sample, o.inventory_clients, "full re-reports").await;
+    let (tally, wall) =
+        drive::full_reports(&ctx, sample, o.inventory_clients, "full re-reports").await;
     sum.rows.push(Row::from_tally(
         "full inventory (known asset)",
         &tally,
