@@ -81,6 +81,36 @@ async fn audit(b: &Browser, s: &TestServer, paths: &[String]) -> Vec<String> {
 /// What the pages show: a ticket with a reply, an agent-reported asset with software,
 /// a location, a maintenance plan with a work order, a device checked out to the
 /// employee, and an asset's public QR page with a problem report to follow.
+/// The pages a technician works in, for the audits (this one and the phone-width one).
+pub(crate) fn staff_pages(x: &Seeded) -> Vec<String> {
+    vec![
+        "/".to_owned(),
+        "/tickets".into(),
+        "/tickets?view=unassigned".into(),
+        format!("/tickets/{}", x.ticket),
+        "/tickets/new".into(),
+        "/assets".into(),
+        format!("/assets/{}", x.asset),
+        "/assets/new".into(),
+        "/assets/new?type=monitor".into(),
+        "/assets/import".into(),
+        "/software".into(),
+        "/software/postgresql".into(),
+        "/licenses".into(),
+        "/locations".into(),
+        format!("/locations/{}", x.location),
+        "/maintenance".into(),
+        format!("/maintenance/plans/{}", x.plan),
+        "/maintenance/plans/new".into(),
+        format!("/maintenance/plans/{}/edit", x.plan),
+        "/maintenance/calendar".into(),
+        "/maintenance/compliance".into(),
+        format!("/work-orders/{}", x.work_order),
+        "/alerts".into(),
+        "/me/devices".into(),
+    ]
+}
+
 pub(crate) struct Seeded {
     pub(crate) ticket: i64,
     pub(crate) asset: i64,
@@ -200,31 +230,7 @@ async fn a_technicians_pages_pass_axe() {
     let x = seed(&s).await;
     let b = Browser::start().await;
     sign_in(&b, &s, "tess@example.test", USER_PASSWORD).await;
-    let paths = [
-        "/".to_owned(),
-        "/tickets".into(),
-        "/tickets?view=unassigned".into(),
-        format!("/tickets/{}", x.ticket),
-        "/tickets/new".into(),
-        "/assets".into(),
-        format!("/assets/{}", x.asset),
-        "/assets/new".into(),
-        "/assets/import".into(),
-        "/software".into(),
-        "/software/postgresql".into(),
-        "/licenses".into(),
-        "/locations".into(),
-        format!("/locations/{}", x.location),
-        "/maintenance".into(),
-        format!("/maintenance/plans/{}", x.plan),
-        "/maintenance/plans/new".into(),
-        format!("/maintenance/plans/{}/edit", x.plan),
-        "/maintenance/calendar".into(),
-        "/maintenance/compliance".into(),
-        format!("/work-orders/{}", x.work_order),
-        "/alerts".into(),
-        "/me/devices".into(),
-    ];
+    let paths = staff_pages(&x);
     let found = audit(&b, &s, &paths).await;
     b.quit().await;
     s.stop().await;

@@ -3,7 +3,7 @@
 //! behind a Menu button) and axe still passes, as a technician, an admin, an employee and
 //! on the public QR pages. Saves `target/screenshots/phone_*.png`.
 
-use crate::browser_a11y::{axe_source, axe_violations, seed};
+use crate::browser_a11y::{axe_source, axe_violations, seed, staff_pages};
 use crate::browser_journeys::sign_in;
 use crate::helpers::*;
 use crate::webdriver::Browser;
@@ -66,30 +66,7 @@ async fn every_page_fits_a_phone_for_staff() {
     let b = Browser::start().await;
     sign_in(&b, &s, "tess@example.test", USER_PASSWORD).await;
     b.set_viewport(375, 800).await;
-    let paths = [
-        "/".to_owned(),
-        "/tickets".into(),
-        format!("/tickets/{}", x.ticket),
-        "/tickets/new".into(),
-        "/assets".into(),
-        format!("/assets/{}", x.asset),
-        "/assets/new".into(),
-        "/assets/new?type=monitor".into(),
-        "/assets/import".into(),
-        "/software".into(),
-        "/software/postgresql".into(),
-        "/licenses".into(),
-        "/locations".into(),
-        format!("/locations/{}", x.location),
-        "/maintenance".into(),
-        format!("/maintenance/plans/{}", x.plan),
-        "/maintenance/plans/new".into(),
-        "/maintenance/calendar".into(),
-        "/maintenance/compliance".into(),
-        format!("/work-orders/{}", x.work_order),
-        "/alerts".into(),
-        "/me/devices".into(),
-    ];
+    let paths = staff_pages(&x);
     let mut found = too_wide(&b, &s, &paths).await;
     b.goto(&s.url("/tickets")).await;
     b.screenshot("phone_queue").await;

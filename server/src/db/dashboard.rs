@@ -213,15 +213,26 @@ fn weeks(c: &Connection, from: i64, now: i64) -> DbResult<Vec<Week>> {
 /// query per chart with `count(DISTINCT ...)` per group took ~170 ms each with 1,000,000
 /// tickets (bench/ui-bench.sh).
 fn rates_by_model_and_site(c: &Connection, since: i64) -> DbResult<(Vec<Rate>, Vec<Rate>)> {
+    // Each location's site, and each site's name (sites are the top rows).
     let mut site_of: HashMap<i64, i64> = HashMap::new();
+    let mut names: HashMap<i64, String> = HashMap::new();
     let mut stmt = c.prepare_cached(
         "WITH RECURSIVE top(id, site) AS (
              SELECT id, id FROM locations WHERE parent_id IS NULL
              UNION ALL SELECT l.id, top.site FROM locations l JOIN top ON l.parent_id = top.id)
-         SELECT id, site FROM top",
+         SELECT top.id, top.site, l.name FROM top JOIN locations l ON l.id = top.id",
     )?;
-    for row in stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))? {
-        let (id, site) = row?;
+    for row in stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, String>(2)?,
+        ))
+    })? {
+        let (id, site, name) = row?;
+        if id == site {
+            names.insert(id, name);
+        }
         site_of.insert(id, site);
     }
     let mut model_devices: HashMap<String, i64> = HashMap::new();
@@ -265,12 +276,6 @@ fn rates_by_model_and_site(c: &Connection, since: i64) -> DbResult<(Vec<Rate>, V
     let model_rates = top_rates(by_model, |m| {
         Some((m.to_owned(), model_devices.get(m).copied().unwrap_or(0)))
     });
-    let mut names: HashMap<i64, String> = HashMap::new();
-    let mut stmt = c.prepare_cached("SELECT id, name FROM locations WHERE parent_id IS NULL")?;
-    for row in stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))? {
-        let (id, name) = row?;
-        names.insert(id, name);
-    }
     let site_rates = top_rates(by_site, |site| {
         let devices = site_devices.get(&site).copied().unwrap_or(0);
         names.get(&site).map(|name| (name.clone(), devices))

@@ -127,24 +127,22 @@ fn holders_merge_versions_in_asset_order_and_page() {
     );
     assert_eq!(all[0].hostname, "pc-1");
     // Two at a time, each page after the last key of the one before.
-    let mut paged = Vec::new();
-    let mut after: Option<(i64, String)> = None;
+    assert_eq!(all_pages(&c, "openssl", &below, 2), all);
+}
+
+/// Every holder of `name` in `versions`, read `size` at a time, each page after the last
+/// key of the one before.
+fn all_pages(c: &Connection, name: &str, versions: &[String], size: u32) -> Vec<Holder> {
+    let mut paged: Vec<Holder> = Vec::new();
     loop {
-        let page = holders(
-            &c,
-            "openssl",
-            &below,
-            after.as_ref().map(|(a, v)| (*a, v.as_str())),
-            2,
-        )
-        .expect("page");
+        let after = paged.last().map(|h| (h.asset_id, h.version.as_str()));
+        let page = holders(c, name, versions, after, size).expect("page");
+        assert!(page.len() <= size as usize);
         if page.is_empty() {
-            break;
+            return paged;
         }
-        after = page.last().map(|h| (h.asset_id, h.version.clone()));
         paged.extend(page);
     }
-    assert_eq!(paged, all);
 }
 
 #[test]
@@ -173,22 +171,10 @@ fn holders_page_across_asset_blocks() {
     add(&c, 2, "curl", "amd64", "8.0");
     let below: Vec<String> = vec!["1.1.1n".into(), "1.1.1w".into()];
     for size in [1, 2, 3, 100] {
-        let mut paged: Vec<(i64, String)> = Vec::new();
-        let mut after: Option<(i64, String)> = None;
-        loop {
-            let page = holders(
-                &c,
-                "openssl",
-                &below,
-                after.as_ref().map(|(a, v)| (*a, v.as_str())),
-                size,
-            )
-            .expect("page");
-            assert!(page.len() <= size as usize);
-            let Some(last) = page.last() else { break };
-            after = Some((last.asset_id, last.version.clone()));
-            paged.extend(page.into_iter().map(|h| (h.asset_id, h.version)));
-        }
+        let paged: Vec<(i64, String)> = all_pages(&c, "openssl", &below, size)
+            .into_iter()
+            .map(|h| (h.asset_id, h.version))
+            .collect();
         let want: Vec<(i64, String)> = holders_by_scan
             .iter()
             .map(|(a, v)| (*a, (*v).to_owned()))

@@ -56,11 +56,7 @@ fn action(action: &str, person: &str) -> Result<Action, &'static str> {
 
 /// Where to go back after the change: an asset list of this site, or the list.
 fn back_to(url: Option<&str>) -> String {
-    url.filter(|u| {
-        (*u == "/assets" || u.starts_with("/assets?")) && !u.contains(['\\', '\r', '\n'])
-    })
-    .unwrap_or("/assets")
-    .to_owned()
+    super::back_to_list(url, "/assets")
 }
 
 fn refused(user: &UiUser, status: StatusCode, why: &str) -> Response {

@@ -174,6 +174,17 @@ pub fn message(status: StatusCode, nav: Option<Nav>, heading: &str, text: &str) 
     resp
 }
 
+/// Where a bulk form goes back to: `url` when it is `list` itself or `list` with a query
+/// on this site (no other host, no header breaks), or else `list`.
+pub(crate) fn back_to_list(url: Option<&str>, list: &str) -> String {
+    url.filter(|u| {
+        (*u == list || u.strip_prefix(list).is_some_and(|q| q.starts_with('?')))
+            && !u.contains(['\\', '\r', '\n'])
+    })
+    .unwrap_or(list)
+    .to_owned()
+}
+
 pub fn not_found_page() -> Response {
     message(
         StatusCode::NOT_FOUND,

@@ -341,11 +341,7 @@ fn bulk_action(action: &str, me: i64) -> Option<(Option<String>, Option<i64>)> {
 
 /// Where to go back after a bulk change: a ticket list of this site, or the queues.
 fn back_to(url: Option<&str>) -> String {
-    url.filter(|u| {
-        (*u == "/tickets" || u.starts_with("/tickets?")) && !u.contains(['\\', '\r', '\n'])
-    })
-    .unwrap_or("/tickets")
-    .to_owned()
+    super::back_to_list(url, "/tickets")
 }
 
 /// The queue's "with selected" form: ticket ids (`id`, repeated), the action and the list
