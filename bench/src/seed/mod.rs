@@ -10,6 +10,7 @@ pub mod fleet;
 pub mod machines;
 pub mod packages;
 pub mod people;
+pub mod reports;
 pub mod store;
 pub mod tickets;
 

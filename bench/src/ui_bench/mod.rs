@@ -85,6 +85,8 @@ pub async fn run(o: Options) -> anyhow::Result<bool> {
         );
     };
     let seconds = seeded.or_else(|| saved_seconds(data_dir));
+    let (path, now) = (db_path.clone(), steward_server::clock::now());
+    tokio::task::spawn_blocking(move || seed::reports(&path, now)).await??;
 
     let users = prepare_users(&state).await?;
     let shape = shape(&state).await?;

@@ -56,6 +56,8 @@ pub struct Picks {
     pub rooms: Vec<i64>,
     pub plans: Vec<i64>,
     pub work_orders: Vec<i64>,
+    /// `?ids=` for sheets of QR labels: 24 assets each (one A4 page).
+    pub label_sheets: Vec<String>,
     /// (site id for `location=`, a host name for `q=`)
     pub site_filter: i64,
     pub hostname: String,
@@ -97,6 +99,17 @@ pub async fn picks(
             let assets = sample(&mut rng, &ids("SELECT id FROM assets")?, n);
             let plans = sample(&mut rng, &ids("SELECT id FROM maintenance_plans")?, n);
             let work_orders = sample(&mut rng, &ids("SELECT id FROM work_orders")?, n);
+            let all_assets = ids("SELECT id FROM assets")?;
+            let label_sheets = (0..n)
+                .map(|_| {
+                    let sheet: Vec<String> = sample(&mut rng, &all_assets, 24)
+                        .iter()
+                        .map(i64::to_string)
+                        .collect();
+                    sheet.join(",")
+                })
+                .filter(|s| !s.is_empty())
+                .collect();
             let sites = ids("SELECT id FROM locations WHERE kind = 'site'")?;
             let rooms = sample(
                 &mut rng,
@@ -160,6 +173,7 @@ pub async fn picks(
                 rooms,
                 plans,
                 work_orders,
+                label_sheets,
                 site_filter,
                 hostname,
                 previous_month,
@@ -362,6 +376,14 @@ pub fn pages(p: &Picks, n: usize) -> Vec<Page> {
             paths(&p.work_orders, |id| format!("/work-orders/{id}")),
         ),
         one("/alerts", Technician, "/alerts"),
+        page(
+            "/api/v1/assets/labels.svg?ids= (24 QR labels)",
+            Technician,
+            p.label_sheets
+                .iter()
+                .map(|ids| format!("/api/v1/assets/labels.svg?ids={ids}"))
+                .collect(),
+        ),
         one("/me/devices (technician)", Technician, "/me/devices"),
         one("/admin/groups", Admin, "/admin/groups"),
         one("/admin/enrollment", Admin, "/admin/enrollment"),

@@ -74,6 +74,12 @@ fn connect(path: &Path) -> anyhow::Result<Connection> {
     Ok(conn)
 }
 
+/// Stores a last inventory and health report for each machine that has none (a database
+/// seeded before the reports were gets them on its next run).
+pub fn reports(path: &Path, now: i64) -> anyhow::Result<u64> {
+    crate::seed::reports::fill(&mut connect(path)?, now)
+}
+
 /// Seeds the (migrated, empty) database at `path`; `now` is the newest ticket's time.
 /// The work orders come from the server's own evaluator, on `state`.
 pub fn seed(

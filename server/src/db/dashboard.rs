@@ -1,15 +1,15 @@
-//! The figures of the staff dashboard, each one aggregate query over an index:
-//! open tickets by status and priority, SLA breaches and tickets at risk, mean time to
-//! resolve per week, tickets per 100 devices by model and by site, fleet health from the
-//! open alerts, assets by state and by age, warranties ending soon, and maintenance
-//! (overdue work orders, on-time rate). `crate::ui::dashboard` caches the result.
+//! The figures of the staff dashboard: open tickets by status and priority, SLA breaches
+//! and tickets at risk, mean time to resolve per week, tickets per 100 devices by model and
+//! by site, fleet health from the open alerts, assets by state and by age, warranties
+//! ending soon, and maintenance (overdue work orders, on-time rate).
+//!
+//! The counts that would need a scan of the open tickets, the ticket links or the assets
+//! are kept on write by triggers (migration 0024); the rest are range queries over an
+//! index. `crate::ui::dashboard` caches the result.
 
 use super::DbResult;
 use rusqlite::{Connection, params};
 use std::collections::HashMap;
-
-/// Statuses that count as open work.
-const OPEN: &str = "('new', 'open', 'pending')";
 
 /// A named count (a bar).
 #[derive(Debug, Clone, PartialEq)]
@@ -74,9 +74,9 @@ pub const WEEKS: i64 = 12;
 pub const WINDOW_DAYS: i64 = 90;
 /// Days ahead for warranties ending.
 pub const WARRANTY_DAYS: i64 = 90;
-/// A running ticket with less than this share of its resolution time left is at risk
-/// (by the wall clock; the queue's own flag counts business hours).
-pub const AT_RISK_FRACTION: f64 = 0.2;
+// A running ticket with less than a fifth of its resolution time left is at risk (by the
+// wall clock; the queue's own flag counts business hours). The fifth is written into the
+// index `tickets_at_risk` (migration 0024), which the query must match.
 
 /// Everything, as of `now` (Unix seconds, UTC).
 pub fn staff(c: &Connection, now: i64) -> DbResult<StaffDashboard> {
@@ -89,34 +89,22 @@ pub fn staff(c: &Connection, now: i64) -> DbResult<StaffDashboard> {
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     let (per_model, per_site) = rates_by_model_and_site(c, since)?;
+    let tickets = ticket_counts(c)?;
+    let (by_state, by_age) = by_state_and_age(c, now)?;
     Ok(StaffDashboard {
-        by_status: counts(
-            c,
-            &format!(
-                "SELECT status, count(*) FROM tickets WHERE status IN {OPEN}
-                 GROUP BY status ORDER BY CASE status WHEN 'new' THEN 0 WHEN 'open' THEN 1 ELSE 2 END"
-            ),
-            [],
-        )?,
-        by_priority: counts(
-            c,
-            &format!(
-                "SELECT 'P' || priority, count(*) FROM tickets WHERE status IN {OPEN}
-                 GROUP BY priority ORDER BY priority"
-            ),
-            [],
-        )?,
-        breached: c.query_row(
-            &format!("SELECT count(*) FROM tickets WHERE status IN {OPEN} AND breached_at IS NOT NULL"),
-            [],
-            |r| r.get(0),
-        )?,
+        by_status: ["new", "open", "pending"]
+            .iter()
+            .filter_map(|s| nonzero(&tickets, &format!("status:{s}"), s))
+            .collect(),
+        by_priority: (1..=5)
+            .filter_map(|p| nonzero(&tickets, &format!("priority:{p}"), &format!("P{p}")))
+            .collect(),
+        breached: tickets.get("breached").copied().unwrap_or(0),
         at_risk: c.query_row(
-            "SELECT count(*) FROM tickets
-             WHERE status IN ('new', 'open') AND resolution_due_at >= ?1 AND breached_at IS NULL
-               AND sla_paused = 0
-               AND resolution_due_at - ?1 < ?2 * (resolution_due_at - created_at)",
-            params![now, AT_RISK_FRACTION],
+            "SELECT count(*) FROM tickets INDEXED BY tickets_at_risk
+             WHERE status IN ('new', 'open') AND breached_at IS NULL AND sla_paused = 0
+               AND 4 * resolution_due_at + created_at < 5 * ?1 AND resolution_due_at >= ?1",
+            [now],
             |r| r.get(0),
         )?,
         weeks: weeks(c, week_start, now)?,
@@ -133,14 +121,8 @@ pub fn staff(c: &Connection, now: i64) -> DbResult<StaffDashboard> {
              GROUP BY kind ORDER BY 2 DESC, 1",
             [],
         )?,
-        by_state: counts(
-            c,
-            "SELECT coalesce(s.name, 'No state'), count(*) FROM assets a
-             LEFT JOIN asset_states s ON s.id = a.state_id
-             GROUP BY a.state_id ORDER BY coalesce(a.state_id, 1e9)",
-            [],
-        )?,
-        by_age: by_age(c, now)?,
+        by_state,
+        by_age,
         warranties: warranties(c, now)?,
         warranties_total: c.query_row(
             "SELECT count(*) FROM assets WHERE warranty_end >= date(?1, 'unixepoch')
@@ -155,6 +137,27 @@ pub fn staff(c: &Connection, now: i64) -> DbResult<StaffDashboard> {
         )?,
         maintenance_on_time,
         maintenance_due,
+    })
+}
+
+/// The open-ticket counts kept on write (migrations 0004 and 0024): `status:new`,
+/// `priority:2`, `breached`, ...
+fn ticket_counts(c: &Connection) -> DbResult<HashMap<String, i64>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT key, n FROM ticket_counts
+         WHERE key IN ('status:new', 'status:open', 'status:pending', 'breached')
+            OR key LIKE 'priority:%'",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// A bar named `label` for the count under `key`, when there is something to show.
+fn nonzero(counts: &HashMap<String, i64>, key: &str, label: &str) -> Option<Count> {
+    let value = counts.get(key).copied().filter(|n| *n > 0)?;
+    Some(Count {
+        label: label.to_owned(),
+        value,
     })
 }
 
@@ -204,14 +207,14 @@ fn weeks(c: &Connection, from: i64, now: i64) -> DbResult<Vec<Week>> {
     Ok(out)
 }
 
-/// The ten models and the ten sites with the most tickets per 100 devices since `since`,
-/// among those with at least 5 devices (fewer make the rate noise). Sites are the top of
-/// each asset's location chain (rooms sit in floors, buildings, sites).
+/// The ten models and the ten sites with the most tickets per 100 devices since `since`
+/// (whole UTC days), among those with at least 5 devices (fewer make the rate noise).
+/// Sites are the top of each asset's location chain (rooms sit in floors, buildings, sites).
 ///
-/// One pass over the window's tickets (`tickets_created`) and their links, and one over
-/// the assets (`assets_dashboard` covers both): the counting is done here. In SQL, one
-/// query per chart with `count(DISTINCT ...)` per group took ~170 ms each with 1,000,000
-/// tickets (bench/ui-bench.sh).
+/// Both sides are kept on write (migration 0024): distinct tickets per day and model or
+/// site, each counted where its device was when the ticket was linked, and devices per
+/// model and location. Counting from the links instead took ~100 ms with 1,000,000 tickets
+/// (bench/ui-bench.sh).
 fn rates_by_model_and_site(c: &Connection, since: i64) -> DbResult<(Vec<Rate>, Vec<Rate>)> {
     // Each location's site, and each site's name (sites are the top rows).
     let mut site_of: HashMap<i64, i64> = HashMap::new();
@@ -235,96 +238,97 @@ fn rates_by_model_and_site(c: &Connection, since: i64) -> DbResult<(Vec<Rate>, V
         }
         site_of.insert(id, site);
     }
-    let mut model_devices: HashMap<String, i64> = HashMap::new();
+    let model_devices: HashMap<String, i64> =
+        pairs(c, "SELECT model, n FROM asset_model_counts WHERE n > 0", [])?;
     let mut site_devices: HashMap<i64, i64> = HashMap::new();
-    let mut stmt = c.prepare_cached("SELECT model, location_id FROM assets")?;
-    let mut rows = stmt.query([])?;
-    while let Some(r) = rows.next()? {
-        let model = r.get_ref(0)?.as_str().unwrap_or("");
-        if !model.is_empty() {
-            match model_devices.get_mut(model) {
-                Some(n) => *n += 1,
-                None => {
-                    model_devices.insert(model.to_owned(), 1);
-                }
-            }
-        }
-        if let Some(site) = r.get::<_, Option<i64>>(1)?.and_then(|l| site_of.get(&l)) {
-            *site_devices.entry(*site).or_default() += 1;
-        }
-    }
-    // (model, ticket) and (site, ticket) pairs, each ticket once per model and per site.
-    let mut by_model: Vec<(&str, i64)> = Vec::new();
-    let mut by_site: Vec<(i64, i64)> = Vec::new();
-    let mut stmt = c.prepare_cached(
-        "SELECT ta.ticket_id, a.model, a.location_id
-         FROM tickets tk CROSS JOIN ticket_assets ta ON ta.ticket_id = tk.id
-         CROSS JOIN assets a INDEXED BY assets_dashboard ON a.id = ta.asset_id
-         WHERE tk.created_at >= ?1",
+    let by_location: Vec<(i64, i64)> = pairs(
+        c,
+        "SELECT location_id, n FROM asset_location_counts WHERE n > 0",
+        [],
     )?;
-    let mut rows = stmt.query([since])?;
-    while let Some(r) = rows.next()? {
-        let ticket: i64 = r.get(0)?;
-        let model = r.get_ref(1)?.as_str().unwrap_or("");
-        if let Some((model, _)) = model_devices.get_key_value(model) {
-            by_model.push((model.as_str(), ticket));
-        }
-        if let Some(site) = r.get::<_, Option<i64>>(2)?.and_then(|l| site_of.get(&l)) {
-            by_site.push((*site, ticket));
+    for (location, n) in by_location {
+        if let Some(site) = site_of.get(&location) {
+            *site_devices.entry(*site).or_default() += n;
         }
     }
-    let model_rates = top_rates(by_model, |m| {
-        Some((m.to_owned(), model_devices.get(m).copied().unwrap_or(0)))
-    });
-    let site_rates = top_rates(by_site, |site| {
+    let day = since.div_euclid(86_400);
+    let model_tickets: Vec<(String, i64)> = pairs(
+        c,
+        "SELECT model, sum(tickets) FROM ticket_link_models WHERE day >= ?1
+         GROUP BY model HAVING sum(tickets) > 0",
+        [day],
+    )?;
+    let site_tickets: Vec<(i64, i64)> = pairs(
+        c,
+        "SELECT site_id, sum(tickets) FROM ticket_link_sites WHERE day >= ?1
+         GROUP BY site_id HAVING sum(tickets) > 0",
+        [day],
+    )?;
+    let model_rates = top_rates(model_tickets.into_iter().map(|(model, tickets)| {
+        let devices = model_devices.get(&model).copied().unwrap_or(0);
+        (model, tickets, devices)
+    }));
+    let site_rates = top_rates(site_tickets.into_iter().filter_map(|(site, tickets)| {
         let devices = site_devices.get(&site).copied().unwrap_or(0);
-        names.get(&site).map(|name| (name.clone(), devices))
-    });
+        names
+            .get(&site)
+            .map(|name| (name.clone(), tickets, devices))
+    }));
     Ok((model_rates, site_rates))
 }
 
-/// The ten groups with the most distinct tickets per 100 devices, from (group, ticket)
-/// pairs; `label` names a group and gives its devices (`None`: left out).
-fn top_rates<K: Ord + Copy>(
-    mut pairs: Vec<(K, i64)>,
-    label: impl Fn(K) -> Option<(String, i64)>,
-) -> Vec<Rate> {
-    pairs.sort_unstable();
-    pairs.dedup();
-    let mut out: Vec<Rate> = Vec::new();
-    for chunk in pairs.chunk_by(|a, b| a.0 == b.0) {
-        let Some((label, devices)) = label(chunk[0].0) else {
-            continue;
-        };
-        if devices < 5 {
-            continue;
-        }
-        let tickets = chunk.len() as i64;
-        out.push(Rate {
+/// Two-column rows, collected.
+fn pairs<A, B, C, P>(c: &Connection, sql: &str, p: P) -> DbResult<C>
+where
+    A: rusqlite::types::FromSql,
+    B: rusqlite::types::FromSql,
+    C: FromIterator<(A, B)>,
+    P: rusqlite::Params,
+{
+    let mut stmt = c.prepare_cached(sql)?;
+    let rows = stmt.query_map(p, |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The ten groups with the most tickets per 100 devices, from (label, tickets, devices).
+fn top_rates(groups: impl Iterator<Item = (String, i64, i64)>) -> Vec<Rate> {
+    let mut out: Vec<Rate> = groups
+        .filter(|(_, _, devices)| *devices >= 5)
+        .map(|(label, tickets, devices)| Rate {
             label,
             tickets,
             devices,
             per_100: tickets as f64 * 100.0 / devices as f64,
-        });
-    }
+        })
+        .collect();
     out.sort_by(|a, b| b.per_100.total_cmp(&a.per_100).then(a.label.cmp(&b.label)));
     out.truncate(10);
     out
 }
 
-/// Assets by years since purchase; archived ones (retired, disposed) aside.
-fn by_age(c: &Connection, now: i64) -> DbResult<Vec<Count>> {
+/// Assets by state, and by years since purchase with archived ones (retired, disposed)
+/// aside, from the counts per state and purchase date kept on write (migration 0024).
+fn by_state_and_age(c: &Connection, now: i64) -> DbResult<(Vec<Count>, Vec<Count>)> {
+    let by_state = counts(
+        c,
+        "SELECT coalesce(s.name, 'No state'), sum(n) FROM asset_age_counts a
+         LEFT JOIN asset_states s ON s.id = a.state_id
+         GROUP BY a.state_id HAVING sum(n) > 0
+         ORDER BY CASE a.state_id WHEN 0 THEN 1e9 ELSE a.state_id END",
+        [],
+    )?;
     let (under1, one_to3, three_to5, over5, unknown): (i64, i64, i64, i64, i64) = c.query_row(
-        "SELECT coalesce(sum(age < 1), 0), coalesce(sum(age >= 1 AND age < 3), 0),
-                coalesce(sum(age >= 3 AND age < 5), 0), coalesce(sum(age >= 5), 0),
-                coalesce(sum(age IS NULL), 0)
-         FROM (SELECT (julianday(?1, 'unixepoch') - julianday(a.purchase_date)) / 365.25 AS age
-               FROM assets a LEFT JOIN asset_states s ON s.id = a.state_id
-               WHERE s.kind IS NOT 'archived')",
+        "SELECT coalesce(sum(n * (age < 1)), 0), coalesce(sum(n * (age >= 1 AND age < 3)), 0),
+                coalesce(sum(n * (age >= 3 AND age < 5)), 0), coalesce(sum(n * (age >= 5)), 0),
+                coalesce(sum(n * (age IS NULL)), 0)
+         FROM (SELECT a.n, (julianday(?1, 'unixepoch') - julianday(nullif(a.purchase_date, '')))
+                           / 365.25 AS age
+               FROM asset_age_counts a LEFT JOIN asset_states s ON s.id = a.state_id
+               WHERE s.kind IS NOT 'archived' AND a.n > 0)",
         [now],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
     )?;
-    Ok([
+    let by_age = [
         ("Under 1 year", under1),
         ("1-3 years", one_to3),
         ("3-5 years", three_to5),
@@ -336,7 +340,8 @@ fn by_age(c: &Connection, now: i64) -> DbResult<Vec<Count>> {
         label: label.into(),
         value,
     })
-    .collect())
+    .collect();
+    Ok((by_state, by_age))
 }
 
 fn warranties(c: &Connection, now: i64) -> DbResult<Vec<Warranty>> {

@@ -50,6 +50,10 @@ pub const MIGRATIONS: &[(u32, &str)] = &[
         23,
         include_str!("../../migrations/0023_dashboard_assets.sql"),
     ),
+    (
+        24,
+        include_str!("../../migrations/0024_dashboard_tallies.sql"),
+    ),
 ];
 
 /// The schema version this build creates.

@@ -42,6 +42,8 @@ pub mod work_orders;
 mod writer;
 
 #[cfg(test)]
+mod dashboard_tests;
+#[cfg(test)]
 mod queue_tests;
 #[cfg(test)]
 mod search_tests;
