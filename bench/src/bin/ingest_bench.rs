@@ -152,8 +152,18 @@ async fn send(
                 disk_used_percent: 90.0,
                 memory_used_percent: 95.0,
             };
+            // As the HTTP handler does: the digest is worked out before the writer.
+            let digest = db::checkin::full_digest(&req);
             db.write_shared(move |tx| {
-                db::checkin::handle(tx, &agent_id, req, "10.0.0.1", 1_790_000_000, &thresholds)
+                db::checkin::handle(
+                    tx,
+                    &agent_id,
+                    req,
+                    digest.as_deref(),
+                    "10.0.0.1",
+                    1_790_000_000,
+                    &thresholds,
+                )
             })
             .await
             .map(|_| ())

@@ -58,6 +58,11 @@ struct Args {
     /// Passed to the server as database.write_queue_limit.
     #[arg(long)]
     write_queue_limit: Option<usize>,
+    /// Draw, encode and gzip each first inventory while sending, on the server's cores
+    /// (by default they are prepared before the phase's clock starts, as agents prepare
+    /// theirs on their own machines; that needs ~10 KB of memory per agent).
+    #[arg(long)]
+    draw_while_sending: bool,
 }
 
 #[tokio::main]
@@ -98,6 +103,7 @@ async fn main() -> anyhow::Result<()> {
             delta_per_mille: a.delta_per_mille,
         },
         overload_factor: a.overload_factor.max(1.0),
+        draw_while_sending: a.draw_while_sending,
         overload_duration: Duration::from_secs(a.overload_secs.max(1)),
         write_queue_limit: a.write_queue_limit,
     })

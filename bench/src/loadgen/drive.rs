@@ -80,6 +80,74 @@ fn now_secs() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
+/// A report as the agent sends it: JSON, gzipped when large.
+pub struct Encoded {
+    pub seq: u64,
+    pub body: Vec<u8>,
+    pub gzip: bool,
+}
+
+/// The next report of `agent` of `kind` (a full one while the server has none), encoded.
+pub fn encode(fleet: &mut Fleet, agent: &Agent, kind: Kind) -> (Kind, Encoded) {
+    let kind = if agent.has_full.load(Ordering::Acquire) {
+        kind
+    } else {
+        Kind::Full
+    };
+    let req = fleet::report(fleet, agent, kind, now_secs());
+    let (body, gzip) = steward_agent::report::wire::encode(&req);
+    (
+        kind,
+        Encoded {
+            seq: req.seq,
+            body,
+            gzip,
+        },
+    )
+}
+
+/// Every agent in `indexes`'s first full report, encoded on all cores before a phase
+/// sends them: agents draw, encode and compress their reports on their own machines, so
+/// the load generator does not take that CPU from the server while the clock runs.
+pub fn prepare_full(agents: &[Agent], indexes: &[usize]) -> Vec<(usize, Encoded)> {
+    let threads = std::thread::available_parallelism().map_or(2, usize::from);
+    let per = indexes.len().div_ceil(threads).max(1);
+    let done = AtomicUsize::new(0);
+    let started = Instant::now();
+    std::thread::scope(|s| {
+        let workers: Vec<_> = indexes
+            .chunks(per)
+            .map(|chunk| {
+                let done = &done;
+                s.spawn(move || {
+                    let mut fleet = Fleet::default();
+                    let mut out = Vec::with_capacity(chunk.len());
+                    for &i in chunk {
+                        let agent = &agents[i];
+                        agent.has_full.store(false, Ordering::Release);
+                        out.push((i, encode(&mut fleet, agent, Kind::Full).1));
+                        let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                        if n.is_multiple_of(10_000) {
+                            eprint!(
+                                "\rpreparing first inventories: {n}/{} ({:.0}/s)   ",
+                                indexes.len(),
+                                n as f64 / started.elapsed().as_secs_f64()
+                            );
+                        }
+                    }
+                    out
+                })
+            })
+            .collect();
+        let mut all = Vec::with_capacity(indexes.len());
+        for w in workers {
+            all.extend(w.join().unwrap_or_default());
+        }
+        eprintln!();
+        all
+    })
+}
+
 /// Sends one report of `agent` (claimed by the caller), retrying 503s after their
 /// `Retry-After`. Latency runs from `due` to the acknowledgement.
 async fn deliver(
@@ -90,15 +158,13 @@ async fn deliver(
     due: Instant,
     t: &mut Tally,
 ) {
-    let kind = if agent.has_full.load(Ordering::Acquire) {
-        kind
-    } else {
-        Kind::Full
-    };
-    let req = fleet::report(fleet, agent, kind, now_secs());
-    let seq = req.seq;
-    let (body, gzip) = steward_agent::report::wire::encode(&req);
-    drop(req);
+    let (kind, report) = encode(fleet, agent, kind);
+    send(ctx, agent, kind, report, due, t).await;
+}
+
+/// Sends `report` of `agent` of `kind`, retrying 503s after their `Retry-After`.
+async fn send(ctx: &Ctx, agent: &Agent, kind: Kind, report: Encoded, due: Instant, t: &mut Tally) {
+    let Encoded { seq, body, gzip } = report;
     let mut rng = Rng::new(seq ^ agent.index);
     let mut started = due;
     loop {
@@ -287,14 +353,25 @@ pub async fn closed_loop(
     (tally, start.elapsed())
 }
 
-/// Every agent in `indexes` sends a full report once: `clients` senders.
+/// What a full-report phase sends: agents whose reports are drawn as they go, or reports
+/// encoded beforehand ([`prepare_full`]).
+pub enum Fulls {
+    Draw(Vec<usize>),
+    Prepared(Vec<(usize, Encoded)>),
+}
+
+/// Every agent in `fulls` sends a full report once: `clients` senders.
 pub async fn full_reports(
     ctx: &Ctx,
-    indexes: Vec<usize>,
+    fulls: Fulls,
     clients: usize,
     progress: &str,
 ) -> (Tally, Duration) {
-    let queue = Arc::new(Mutex::new(indexes));
+    let items: Vec<(usize, Option<Encoded>)> = match fulls {
+        Fulls::Draw(indexes) => indexes.into_iter().map(|i| (i, None)).collect(),
+        Fulls::Prepared(reports) => reports.into_iter().map(|(i, r)| (i, Some(r))).collect(),
+    };
+    let queue = Arc::new(Mutex::new(items));
     let total = lock(&queue).len();
     let start = Instant::now();
     let done = Arc::new(AtomicUsize::new(0));
@@ -305,13 +382,22 @@ pub async fn full_reports(
             let mut t = Tally::default();
             let mut fleet = Fleet::default();
             loop {
-                let Some(i) = lock(&queue).pop() else { break };
+                let Some((i, prepared)) = lock(&queue).pop() else {
+                    break;
+                };
                 let agent = &ctx.agents[i];
                 if !agent.claim() {
                     continue;
                 }
                 agent.has_full.store(false, Ordering::Release);
-                deliver(&ctx, &mut fleet, agent, Kind::Full, Instant::now(), &mut t).await;
+                match prepared {
+                    Some(report) => {
+                        send(&ctx, agent, Kind::Full, report, Instant::now(), &mut t).await
+                    }
+                    None => {
+                        deliver(&ctx, &mut fleet, agent, Kind::Full, Instant::now(), &mut t).await
+                    }
+                }
                 agent.release();
                 done.fetch_add(1, Ordering::Relaxed);
             }

@@ -42,6 +42,9 @@ pub struct Options {
     pub overload_factor: f64,
     pub overload_duration: Duration,
     pub write_queue_limit: Option<usize>,
+    /// Draw and encode first inventories while sending them, on the server's cores,
+    /// instead of beforehand.
+    pub draw_while_sending: bool,
 }
 
 pub async fn run(o: Options) -> anyhow::Result<()> {
@@ -104,6 +107,22 @@ pub async fn run(o: Options) -> anyhow::Result<()> {
             pending.len(),
             o.inventory_clients
         );
+        let fulls = if o.draw_while_sending {
+            drive::Fulls::Draw(pending)
+        } else {
+            let agents = agents.clone();
+            let started = std::time::Instant::now();
+            let cpu = server::proc_stats("self").cpu_secs;
+            let reports =
+                tokio::task::spawn_blocking(move || drive::prepare_full(&agents, &pending)).await?;
+            sum.prepared = Some(summary::Prepared {
+                reports: reports.len(),
+                bytes: reports.iter().map(|(_, r)| r.body.len() as u64).sum(),
+                secs: started.elapsed().as_secs_f64(),
+                cpu_secs: server::proc_stats("self").cpu_secs - cpu,
+            });
+            drive::Fulls::Prepared(reports)
+        };
         let probe = Probe::start(
             http.clone(),
             srv.base.clone(),
@@ -113,7 +132,7 @@ pub async fn run(o: Options) -> anyhow::Result<()> {
         let before = summary::Writer::scrape(&http, &srv.base).await;
         let cpu = (srv.stats().cpu_secs, server::proc_stats("self").cpu_secs);
         let (tally, wall) =
-            drive::full_reports(&ctx, pending, o.inventory_clients, "first inventories").await;
+            drive::full_reports(&ctx, fulls, o.inventory_clients, "first inventories").await;
         sum.first_cpu = Some(summary::FirstCpu {
             inventories: tally.latencies.len(),
             server_secs: srv.stats().cpu_secs - cpu.0,
@@ -137,8 +156,13 @@ pub async fn run(o: Options) -> anyhow::Result<()> {
         .step_by((agents.len() / 2_000).max(1))
         .collect();
     eprintln!("full re-reports of {} known machines", sample.len());
-    let (tally, wall) =
-        drive::full_reports(&ctx, sample, o.inventory_clients, "full re-reports").await;
+    let (tally, wall) = drive::full_reports(
+        &ctx,
+        drive::Fulls::Draw(sample),
+        o.inventory_clients,
+        "full re-reports",
+    )
+    .await;
     sum.rows.push(Row::from_tally(
         "full inventory (known asset)",
         &tally,

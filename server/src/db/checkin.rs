@@ -61,11 +61,19 @@ fn software_only(d: &steward_shared::InventoryDelta) -> bool {
     d.system.is_none() && d.disks.is_none() && d.network.is_none() && d.logged_in_users.is_none()
 }
 
+/// The [`super::packages::digest`] of a full report's software, worked out before the
+/// report goes to the writer thread (it is a sort and a hash of ~500 keys), else `None`.
+pub fn full_digest(req: &CheckinRequest) -> Option<String> {
+    (req.kind == ReportKind::Full).then(|| super::packages::digest(&req.inventory.software))
+}
+
 /// Handles one check-in from an authenticated agent, inside the caller's transaction.
+/// `digest`: [`full_digest`] of `req`, when the caller has it.
 pub fn handle(
     c: &Connection,
     agent_id: &str,
     req: CheckinRequest,
+    digest: Option<&str>,
     ip: &str,
     now: i64,
     thresholds: &Thresholds,
@@ -90,11 +98,12 @@ pub fn handle(
         |base: &str| chain.asset_id.is_some() && !chain.digest.is_empty() && base == chain.digest;
     let (asset_id, outcome) = match (req.kind, chain.asset_id) {
         (ReportKind::Full, _) => {
-            let o = inventory::apply(
+            let o = inventory::apply_with_digest(
                 c,
                 agent_id,
                 chain.enrolled_at,
                 &req.inventory,
+                digest,
                 &req.health,
                 ip,
                 now,

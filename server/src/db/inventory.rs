@@ -31,6 +31,22 @@ pub fn apply(
     ip: &str,
     now: i64,
 ) -> DbResult<CheckinOutcome> {
+    apply_with_digest(c, agent_id, enrolled_at, inv, None, health, ip, now)
+}
+
+/// [`apply`], with `digest` the [`super::packages::digest`] of `inv.software` when the
+/// caller worked it out already (off the writer thread).
+#[allow(clippy::too_many_arguments)]
+pub fn apply_with_digest(
+    c: &Connection,
+    agent_id: &str,
+    enrolled_at: i64,
+    inv: &Inventory,
+    digest: Option<&str>,
+    health: &Health,
+    ip: &str,
+    now: i64,
+) -> DbResult<CheckinOutcome> {
     let keys = identity::keys(inv);
     let previous: Option<i64> = optional(c.query_row(
         "SELECT asset_id FROM agents WHERE id = ?1",
@@ -50,8 +66,8 @@ pub fn apply(
     };
     let actor = format!("agent:{agent_id}");
     let outcome = match target {
-        Some(asset_id) => update_asset(c, asset_id, inv, &actor, now)?,
-        None => create_asset(c, inv, &actor, now)?,
+        Some(asset_id) => update_asset_with(c, asset_id, inv, None, digest, &actor, now)?,
+        None => create_asset(c, inv, digest, &actor, now)?,
     };
     if let Some((original, other_agent)) = clone_of {
         flag_clone(c, outcome.asset_id, original, &other_agent, &actor, now)?;
@@ -283,6 +299,7 @@ fn write_columns(
 fn create_asset(
     c: &Connection,
     inv: &Inventory,
+    digest: Option<&str>,
     actor: &str,
     now: i64,
 ) -> DbResult<CheckinOutcome> {
@@ -297,7 +314,7 @@ fn create_asset(
     )?;
     let asset_id = c.last_insert_rowid();
     super::packages::store(c, asset_id, &[], &inv.software)?;
-    let digest = super::packages::digest(&inv.software);
+    let digest = digest.map_or_else(|| super::packages::digest(&inv.software), str::to_owned);
     write_columns(c, asset_id, inv, name, Some(Some(&digest)), now)?;
     history(
         c,
@@ -320,24 +337,16 @@ fn create_asset(
     })
 }
 
-fn update_asset(
-    c: &Connection,
-    asset_id: i64,
-    inv: &Inventory,
-    actor: &str,
-    now: i64,
-) -> DbResult<CheckinOutcome> {
-    update_asset_with(c, asset_id, inv, None, actor, now)
-}
-
-/// [`update_asset`]; with `old_titles`, `inv.software` holds only some titles (every
-/// stored row of each, changed) and `old_titles` their stored rows: the other titles are
-/// left alone instead of loaded and compared.
+/// Applies `inv` to asset `asset_id`. With `old_titles`, `inv.software` holds only some
+/// titles (every stored row of each, changed) and `old_titles` their stored rows: the
+/// other titles are left alone instead of loaded and compared. `digest`: as for
+/// [`apply_with_digest`].
 fn update_asset_with(
     c: &Connection,
     asset_id: i64,
     inv: &Inventory,
     old_titles: Option<Vec<Software>>,
+    digest: Option<&str>,
     actor: &str,
     now: i64,
 ) -> DbResult<CheckinOutcome> {
@@ -366,7 +375,7 @@ fn update_asset_with(
     // A full report whose software digest is the stored one changes no row.
     let new_digest = old_titles
         .is_none()
-        .then(|| super::packages::digest(&inv.software));
+        .then(|| digest.map_or_else(|| super::packages::digest(&inv.software), str::to_owned));
     let unchanged = new_digest.is_some() && new_digest == old_digest;
     let old_software = match old_titles {
         Some(rows) => rows,
@@ -450,7 +459,7 @@ pub fn apply_software_delta(
     inv.software = old_titles.clone();
     delta.clone().apply_to(&mut inv);
     let actor = format!("agent:{agent_id}");
-    let outcome = update_asset_with(c, asset_id, &inv, Some(old_titles), &actor, now)?;
+    let outcome = update_asset_with(c, asset_id, &inv, Some(old_titles), None, &actor, now)?;
     store_health(c, asset_id, health, now)?;
     super::agents::mark_seen(
         c,

@@ -11,8 +11,9 @@
 //! opens, too, so a crash loses no count.
 
 use super::DbResult;
+use foldhash::{HashMap, HashSet};
 use rusqlite::{Connection, params};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 use std::time::Duration;
 use steward_shared::Software;
 

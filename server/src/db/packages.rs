@@ -15,9 +15,9 @@
 
 use super::DbResult;
 use super::package_counts::{Counts, FOLD_EVERY, fold_log, log_counts, write_counts};
+use foldhash::{HashMap, HashSet};
 use rusqlite::{Connection, params};
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 use steward_shared::Software;
 
@@ -318,7 +318,8 @@ pub fn digest(list: &[Software]) -> String {
 /// their keys.
 #[allow(clippy::type_complexity)]
 fn dedup(list: &[Software]) -> (Vec<&Software>, HashMap<(&str, &str, &str, &str), usize>) {
-    let mut seen: HashMap<(&str, &str, &str, &str), usize> = HashMap::with_capacity(list.len());
+    let mut seen: HashMap<(&str, &str, &str, &str), usize> =
+        HashMap::with_capacity_and_hasher(list.len(), Default::default());
     let mut out: Vec<&Software> = Vec::with_capacity(list.len());
     for s in list {
         let k = key(s);

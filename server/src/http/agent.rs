@@ -344,9 +344,11 @@ async fn checkin(
     // A full report writes a whole inventory: it shares a transaction only with other
     // inventories. Heartbeats and deltas are small and share commits in savepoints.
     let full = req.kind == ReportKind::Full;
+    let digest = db::checkin::full_digest(&req);
     let work = move |tx: &rusqlite::Transaction<'_>| {
         let status = req.update.clone();
-        let reply = db::checkin::handle(tx, &agent_id, req, &ip, now, &thresholds)?;
+        let reply =
+            db::checkin::handle(tx, &agent_id, req, digest.as_deref(), &ip, now, &thresholds)?;
         let offer = match &status {
             Some(s) if reply.outcome != db::checkin::Outcome::Revoked => {
                 super::agent_releases::offer_for(tx, &agent_id, s)?
