@@ -54,6 +54,10 @@ pub const MIGRATIONS: &[(u32, &str)] = &[
         24,
         include_str!("../../migrations/0024_dashboard_tallies.sql"),
     ),
+    (
+        25,
+        include_str!("../../migrations/0025_software_count_batches.sql"),
+    ),
 ];
 
 /// The schema version this build creates.

@@ -2,13 +2,15 @@
 //! change in them, added up in memory, and how they reach the tables.
 //!
 //! The writer thread adds a batch's changes up and writes them once before its commit.
-//! While a wave of first inventories keeps it busy, a batch appends its changes to
-//! `software_count_log` instead (a few pages at the end of a table, where the updates
-//! dirtied pages all over the catalog), and the log is folded into the tables at the end
-//! of the first batch that is not part of the wave, or at least every [`FOLD_EVERY`].
-//! Deleting an asset logs its titles and versions as lost (the trigger of migration
-//! 0022), folded at the end of the same transaction. The log is folded when the database
-//! opens, too, so a crash loses no count.
+//! While a wave of first inventories keeps it busy, a batch appends its changes to the
+//! log instead, as one encoded row of `software_count_batches` (migration 0025; a few
+//! pages at the end of a table, where the updates dirtied pages all over the catalog).
+//! The writer also keeps the logged changes added up in memory, and folds them into the
+//! tables at the end of the first batch that is not part of the wave, or at least every
+//! [`FOLD_EVERY`], without reading the log back. Deleting an asset logs its titles and
+//! versions as lost, as rows of `software_count_log` (the trigger of migration 0022),
+//! folded at the end of the same transaction. The log is folded when the database opens,
+//! too, from the rows themselves, so a crash loses no count.
 
 use super::DbResult;
 use foldhash::{HashMap, HashSet};
@@ -87,6 +89,65 @@ impl Counts {
                 self.add_version(n, v, d);
             }
         }
+    }
+
+    /// The changes as bytes for the log: per title its name, machines and number of
+    /// versions, then each version's name and count; strings after their length, numbers
+    /// little-endian.
+    pub(super) fn encode(&self) -> Vec<u8> {
+        fn text(out: &mut Vec<u8>, s: &str) {
+            out.extend_from_slice(&(s.len() as u32).to_le_bytes());
+            out.extend_from_slice(s.as_bytes());
+        }
+        let mut out = Vec::with_capacity(self.titles.len() * 64);
+        out.extend_from_slice(&(self.titles.len() as u32).to_le_bytes());
+        for (name, t) in &self.titles {
+            text(&mut out, name);
+            out.extend_from_slice(&t.machines.to_le_bytes());
+            out.extend_from_slice(&(t.versions.len() as u32).to_le_bytes());
+            for (version, d) in &t.versions {
+                text(&mut out, version);
+                out.extend_from_slice(&d.to_le_bytes());
+            }
+        }
+        out
+    }
+
+    /// What [`Counts::encode`] wrote; `None` when `bytes` are not that.
+    fn decode(bytes: &[u8]) -> Option<Counts> {
+        struct Reader<'a>(&'a [u8]);
+        impl<'a> Reader<'a> {
+            fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+                let (head, rest) = self.0.split_at_checked(n)?;
+                self.0 = rest;
+                Some(head)
+            }
+            fn u32(&mut self) -> Option<usize> {
+                let b = self.take(4)?.try_into().ok()?;
+                usize::try_from(u32::from_le_bytes(b)).ok()
+            }
+            fn i64(&mut self) -> Option<i64> {
+                Some(i64::from_le_bytes(self.take(8)?.try_into().ok()?))
+            }
+            fn text(&mut self) -> Option<&'a str> {
+                let n = self.u32()?;
+                std::str::from_utf8(self.take(n)?).ok()
+            }
+        }
+        let mut r = Reader(bytes);
+        let mut counts = Counts::default();
+        for _ in 0..r.u32()? {
+            let name = r.text()?;
+            let machines = r.i64()?;
+            let title = counts.title(name);
+            title.machines += machines;
+            for _ in 0..r.u32()? {
+                let version = r.text()?;
+                let d = r.i64()?;
+                *title.versions.entry(version.to_owned()).or_default() += d;
+            }
+        }
+        r.0.is_empty().then_some(counts)
     }
 
     /// The counts of title `name`, added if new (copying the name only then).
@@ -186,32 +247,83 @@ pub(super) fn write_counts(c: &Connection, counts: Counts) -> DbResult<()> {
     Ok(())
 }
 
-/// Appends `counts` to the log (see the module's notes).
-pub(super) fn log_counts(c: &Connection, counts: Counts) -> DbResult<()> {
-    let mut insert =
-        c.prepare_cached("INSERT INTO software_count_log (name, version, d) VALUES (?1, ?2, ?3)")?;
-    for (name, t) in counts.titles {
-        for (version, d) in t.versions {
-            if d != 0 {
-                insert.execute(params![name, version, d])?;
-            }
-        }
-        if t.machines != 0 {
-            insert.execute(params![name, None::<String>, t.machines])?;
-        }
-    }
-    Ok(())
+/// Appends `counts` to the log as one row (see the module's notes); returns its id.
+pub(super) fn log_counts(c: &Connection, counts: &Counts) -> DbResult<i64> {
+    c.prepare_cached("INSERT INTO software_count_batches (counts) VALUES (?1)")?
+        .execute([counts.encode()])?;
+    Ok(c.last_insert_rowid())
 }
 
 /// Folds the log into the tables and empties it; does nothing when it is empty.
 pub fn fold_log(c: &Connection) -> DbResult<()> {
-    let any: bool = c
+    fold_log_with(c, Counts::default(), &[], Counts::default())
+}
+
+/// [`fold_log`] for the writer, with its batch's own changes `batch` written too:
+/// `memory` holds the changes it logged as the rows `ids`, added up. When those are the
+/// log's rows, `memory` is written instead of reading and decoding them; otherwise
+/// (someone else folded meanwhile, or a fold failed) the rows are read.
+pub(super) fn fold_log_with(
+    c: &Connection,
+    memory: Counts,
+    ids: &[i64],
+    batch: Counts,
+) -> DbResult<()> {
+    let mut stmt = c.prepare_cached("SELECT id FROM software_count_batches ORDER BY id")?;
+    let logged: Vec<i64> = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut counts = if logged.as_slice() == ids {
+        memory
+    } else {
+        read_batches(c)?
+    };
+    counts.merge(batch);
+    if !logged.is_empty() {
+        c.prepare_cached("DELETE FROM software_count_batches")?
+            .execute([])?;
+    }
+    let any_rows: bool = c
         .prepare_cached("SELECT EXISTS (SELECT 1 FROM software_count_log)")?
         .query_row([], |r| r.get(0))?;
-    if !any {
-        return Ok(());
+    if any_rows {
+        read_rows(c, &mut counts)?;
+        c.prepare_cached("DELETE FROM software_count_log")?
+            .execute([])?;
     }
+    write_counts(c, counts)
+}
+
+/// The changes in the log's encoded rows, added up.
+fn read_batches(c: &Connection) -> DbResult<Counts> {
     let mut counts = Counts::default();
+    let mut stmt = c.prepare_cached("SELECT id, counts FROM software_count_batches")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let id: i64 = r.get(0)?;
+        let decoded = Counts::decode(r.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?)
+            .ok_or_else(|| {
+                super::DbError::Corrupt(format!("software_count_batches row {id} does not decode"))
+            })?;
+        counts.merge(decoded);
+    }
+    Ok(counts)
+}
+
+/// Changes logged in the log's encoded rows and plain rows (for tests and diagnostics).
+pub fn logged_changes(c: &Connection) -> DbResult<usize> {
+    let rows: i64 = c.query_row("SELECT count(*) FROM software_count_log", [], |r| r.get(0))?;
+    let batches = read_batches(c)?;
+    let encoded: usize = batches
+        .titles
+        .values()
+        .map(|t| usize::from(t.machines != 0) + t.versions.values().filter(|d| **d != 0).count())
+        .sum();
+    Ok(encoded + usize::try_from(rows).unwrap_or(0))
+}
+
+/// Adds the log's plain rows (asset deletes) to `counts`.
+fn read_rows(c: &Connection, counts: &mut Counts) -> DbResult<()> {
     let mut stmt = c.prepare_cached(
         "SELECT name, version, sum(d) FROM software_count_log GROUP BY name, version",
     )?;
@@ -228,8 +340,5 @@ pub fn fold_log(c: &Connection) -> DbResult<()> {
             (name, Some(version), d) => counts.add_version(&name, &version, d),
         }
     }
-    write_counts(c, counts)?;
-    c.prepare_cached("DELETE FROM software_count_log")?
-        .execute([])?;
     Ok(())
 }

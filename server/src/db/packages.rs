@@ -14,7 +14,9 @@
 //! reported wins, as the text-keyed table before 0016 kept it.
 
 use super::DbResult;
-use super::package_counts::{Counts, FOLD_EVERY, fold_log, log_counts, write_counts};
+use super::package_counts::{
+    Counts, FOLD_EVERY, fold_log, fold_log_with, log_counts, write_counts,
+};
 use foldhash::{HashMap, HashSet};
 use rusqlite::{Connection, params};
 use std::cell::RefCell;
@@ -50,8 +52,13 @@ struct Deferred {
     shared: bool,
     /// What the open batch does with its counts before committing.
     batch_counts: CountsWent,
-    /// When the oldest change still in `software_count_log` was committed.
+    /// When the oldest change still in the log was committed.
     logged_since: Option<Instant>,
+    /// The changes this thread logged and committed, added up, and their log rows.
+    logged: Counts,
+    logged_ids: Vec<i64>,
+    /// What the open batch logged (its changes and row), once it commits.
+    batch_logged: Option<(Counts, i64)>,
 }
 
 /// Where a batch's counts went.
@@ -100,25 +107,46 @@ pub(super) fn job_ended(kept: bool) {
 /// `wave` of whole inventories (see `writer.rs`), the counts are logged instead, unless
 /// the log has held changes for [`FOLD_EVERY`].
 pub(super) fn before_commit(c: &Connection, wave: bool) -> DbResult<()> {
-    let taken = DEFERRED.with(|d| {
-        d.borrow_mut().as_mut().map(|d| {
-            let counts = std::mem::take(&mut d.batch.counts);
-            let log = log_now(wave && d.shared, d.logged_since, Instant::now());
-            d.batch_counts = if log {
-                CountsWent::Logged
+    enum Plan {
+        Log(Counts),
+        Write {
+            batch: Counts,
+            memory: Counts,
+            ids: Vec<i64>,
+        },
+        Fold,
+    }
+    let plan = DEFERRED.with(|d| match d.borrow_mut().as_mut() {
+        None => Plan::Fold,
+        Some(d) => {
+            let batch = std::mem::take(&mut d.batch.counts);
+            if log_now(wave && d.shared, d.logged_since, Instant::now()) {
+                d.batch_counts = CountsWent::Logged;
+                Plan::Log(batch)
             } else {
-                CountsWent::Written
-            };
-            (counts, log)
-        })
-    });
-    match taken {
-        Some((counts, true)) => log_counts(c, counts),
-        Some((counts, false)) => {
-            write_counts(c, counts)?;
-            fold_log(c)
+                d.batch_counts = CountsWent::Written;
+                // Taken: if the batch fails, the log's rows are read back instead.
+                Plan::Write {
+                    batch,
+                    memory: std::mem::take(&mut d.logged),
+                    ids: std::mem::take(&mut d.logged_ids),
+                }
+            }
         }
-        None => fold_log(c),
+    });
+    match plan {
+        Plan::Log(counts) if counts.is_empty() => Ok(()),
+        Plan::Log(counts) => {
+            let id = log_counts(c, &counts)?;
+            DEFERRED.with(|d| {
+                if let Some(d) = d.borrow_mut().as_mut() {
+                    d.batch_logged = Some((counts, id));
+                }
+            });
+            Ok(())
+        }
+        Plan::Write { batch, memory, ids } => fold_log_with(c, memory, &ids, batch),
+        Plan::Fold => fold_log(c),
     }
 }
 
@@ -143,11 +171,19 @@ pub(super) fn fold_when_idle(conn: &mut Connection) {
     if !counts_logged() {
         return;
     }
+    let (memory, ids) = DEFERRED.with(|d| {
+        d.borrow_mut().as_mut().map_or_else(Default::default, |d| {
+            (
+                std::mem::take(&mut d.logged),
+                std::mem::take(&mut d.logged_ids),
+            )
+        })
+    });
     let folded = conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .map_err(super::DbError::from)
         .and_then(|tx| {
-            fold_log(&tx)?;
+            fold_log_with(&tx, memory, &ids, Counts::default())?;
             Ok(tx.commit()?)
         });
     match folded {
@@ -170,10 +206,15 @@ pub(super) fn batch_ended(committed: bool) {
             d.job = Pending::default();
             d.shared = false;
             let went = std::mem::take(&mut d.batch_counts);
+            let logged = d.batch_logged.take();
             if committed {
                 match went {
                     CountsWent::Logged => {
                         d.logged_since.get_or_insert_with(Instant::now);
+                        if let Some((counts, id)) = logged {
+                            d.logged.merge(counts);
+                            d.logged_ids.push(id);
+                        }
                     }
                     CountsWent::Written => d.logged_since = None,
                     CountsWent::Nowhere => {}
