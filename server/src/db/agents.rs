@@ -1,6 +1,7 @@
 //! Enrolled agents: an id and a hashed secret per machine; revocable.
 
 use super::{DbResult, optional};
+use super::{execute_cached, query_row_cached};
 use rusqlite::{Connection, params};
 use serde::Serialize;
 
@@ -52,7 +53,7 @@ pub fn insert(
     agent_version: &str,
     now: i64,
 ) -> DbResult<()> {
-    c.execute(
+    execute_cached(c,
         "INSERT INTO agents (id, secret_hash, enrollment_token_id, hostname, agent_version, enrolled_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![id, crate::crypto::token_hash(secret), enrollment_token_id, hostname, agent_version, now],
@@ -62,7 +63,8 @@ pub fn insert(
 
 /// Checks an agent's `id.secret` credential.
 pub fn authenticate(c: &Connection, id: &str, secret: &str) -> DbResult<Result<(), AgentRefusal>> {
-    let row: Option<(String, Option<i64>)> = optional(c.query_row(
+    let row: Option<(String, Option<i64>)> = optional(query_row_cached(
+        c,
         "SELECT secret_hash, revoked_at FROM agents WHERE id = ?1",
         [id],
         |r| Ok((r.get(0)?, r.get(1)?)),
@@ -80,7 +82,8 @@ pub fn authenticate(c: &Connection, id: &str, secret: &str) -> DbResult<Result<(
 }
 
 pub fn revoke(c: &Connection, id: &str, now: i64) -> DbResult<bool> {
-    Ok(c.execute(
+    Ok(execute_cached(
+        c,
         "UPDATE agents SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
         params![id, now],
     )? == 1)
@@ -96,7 +99,8 @@ pub fn by_asset(c: &Connection, asset_id: i64) -> DbResult<Vec<Agent>> {
 }
 
 pub fn get(c: &Connection, id: &str) -> DbResult<Option<Agent>> {
-    optional(c.query_row(
+    optional(query_row_cached(
+        c,
         "SELECT id, asset_id, hostname, agent_version, enrolled_at, last_seen_at, revoked_at, last_seq, platform, update_error FROM agents WHERE id = ?1",
         [id],
         from_row,
@@ -112,7 +116,8 @@ pub fn mark_seen(
     ip: &str,
     now: i64,
 ) -> DbResult<()> {
-    c.execute(
+    execute_cached(
+        c,
         "UPDATE agents SET asset_id = ?2, hostname = ?3, agent_version = ?4, last_ip = ?5, last_seen_at = ?6 WHERE id = ?1",
         params![id, asset_id, hostname, version, ip, now],
     )?;

@@ -5,6 +5,7 @@
 //! reply is never applied twice); a broken chain (restored backup, dropped spool, lost
 //! agent state) is answered with `SendFullReport` and nothing is applied.
 
+use super::query_row_cached;
 use super::{DbResult, alerts, commands, inventory};
 use crate::domain::alerts::{Thresholds, evaluate};
 use rusqlite::{Connection, params};
@@ -40,7 +41,8 @@ struct Chain {
 }
 
 fn chain(c: &Connection, agent_id: &str) -> DbResult<Chain> {
-    Ok(c.query_row(
+    Ok(query_row_cached(
+        c,
         "SELECT last_seq, inventory_digest, asset_id, enrolled_at, revoked_at IS NOT NULL FROM agents WHERE id = ?1",
         [agent_id],
         |r| {

@@ -4,6 +4,7 @@
 
 use super::asset_records::history;
 use super::{DbResult, optional};
+use super::{execute_cached, query_row_cached};
 use crate::domain::changes::{self, SoftwareChange};
 use crate::domain::identity::{self, IdentityKey};
 use rusqlite::{Connection, params};
@@ -48,7 +49,8 @@ pub fn apply_with_digest(
     now: i64,
 ) -> DbResult<CheckinOutcome> {
     let keys = identity::keys(inv);
-    let previous: Option<i64> = optional(c.query_row(
+    let previous: Option<i64> = optional(query_row_cached(
+        c,
         "SELECT asset_id FROM agents WHERE id = ?1",
         [agent_id],
         |r| r.get(0),
@@ -101,7 +103,7 @@ fn live_agent_elsewhere(
     agent_id: &str,
     enrolled_at: i64,
 ) -> DbResult<Option<String>> {
-    optional(c.query_row(
+    optional(query_row_cached(c,
         "SELECT id FROM agents WHERE asset_id = ?1 AND id <> ?2 AND revoked_at IS NULL AND last_seen_at > ?3
              AND kind = (SELECT kind FROM agents WHERE id = ?2)
          ORDER BY last_seen_at DESC LIMIT 1",
@@ -118,7 +120,8 @@ fn flag_clone(
     actor: &str,
     now: i64,
 ) -> DbResult<()> {
-    let already: Option<i64> = c.query_row(
+    let already: Option<i64> = query_row_cached(
+        c,
         "SELECT clone_of FROM assets WHERE id = ?1",
         [asset_id],
         |r| r.get(0),
@@ -126,7 +129,8 @@ fn flag_clone(
     if already == Some(original) {
         return Ok(());
     }
-    c.execute(
+    execute_cached(
+        c,
         "UPDATE assets SET clone_of = ?2 WHERE id = ?1",
         params![asset_id, original],
     )?;
@@ -172,7 +176,8 @@ pub fn stored_inventory(c: &Connection, asset_id: i64) -> DbResult<Inventory> {
 
 /// The stored inventory of an asset without its software (`assets.inventory_json`).
 fn stored_without_software(c: &Connection, asset_id: i64) -> DbResult<Inventory> {
-    let json: Option<String> = c.query_row(
+    let json: Option<String> = query_row_cached(
+        c,
         "SELECT inventory_json FROM assets WHERE id = ?1",
         [asset_id],
         |r| r.get(0),
@@ -194,7 +199,8 @@ pub(crate) fn match_asset(c: &Connection, keys: &[IdentityKey]) -> DbResult<Opti
     let found = identity::choose_asset(
         keys,
         |k| {
-            keep(optional(c.query_row(
+            keep(optional(query_row_cached(
+                c,
                 "SELECT asset_id FROM asset_identities WHERE kind = ?1 AND value = ?2",
                 params![k.kind, k.value],
                 |r| r.get(0),
@@ -308,7 +314,8 @@ fn create_asset(
     } else {
         inv.hostname.as_str()
     };
-    c.execute(
+    execute_cached(
+        c,
         "INSERT INTO assets (kind, name, state_id, first_seen_at, created_at, updated_at) VALUES ('computer', ?1, 2, ?2, ?2, ?2)",
         params![name, now],
     )?;
@@ -350,7 +357,8 @@ fn update_asset_with(
     actor: &str,
     now: i64,
 ) -> DbResult<CheckinOutcome> {
-    let (name, old_json, old_digest): (String, Option<String>, Option<String>) = c.query_row(
+    let (name, old_json, old_digest): (String, Option<String>, Option<String>) = query_row_cached(
+        c,
         "SELECT name, inventory_json, software_digest FROM assets WHERE id = ?1",
         [asset_id],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),

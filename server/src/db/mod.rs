@@ -343,7 +343,7 @@ fn open_connection(path: &Path, busy_timeout: Duration, read_only: bool) -> DbRe
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
     }
-    conn.set_prepared_statement_cache_capacity(64);
+    conn.set_prepared_statement_cache_capacity(256);
     Ok(conn)
 }
 
@@ -386,6 +386,32 @@ pub fn json_column<T: serde::de::DeserializeOwned + Default>(r: &rusqlite::Row<'
         .ok()
         .and_then(|s| serde_json::from_str(&s).ok())
         .unwrap_or_default()
+}
+
+/// `Connection::query_row` on the connection's cached statement for `sql`: the check-in
+/// path runs the same statements for every report, and preparing one that writes to
+/// `assets` compiles its triggers and indexes each time (a twentieth of the writer's
+/// time for first inventories).
+pub(crate) fn query_row_cached<T, P, F>(
+    c: &Connection,
+    sql: &str,
+    params: P,
+    f: F,
+) -> rusqlite::Result<T>
+where
+    P: rusqlite::Params,
+    F: FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+{
+    c.prepare_cached(sql)?.query_row(params, f)
+}
+
+/// `Connection::execute` on a cached statement; see [`query_row_cached`].
+pub(crate) fn execute_cached<P: rusqlite::Params>(
+    c: &Connection,
+    sql: &str,
+    params: P,
+) -> rusqlite::Result<usize> {
+    c.prepare_cached(sql)?.execute(params)
 }
 
 pub fn optional<T>(r: rusqlite::Result<T>) -> DbResult<Option<T>> {

@@ -59,21 +59,34 @@ impl Counts {
     /// Adds what replacing the rows `old` by `new` does to one machine: every title and
     /// every version it has in one and not the other.
     pub(super) fn add_change(&mut self, old: &[Software], new: &[&Software]) {
+        if old.is_empty() {
+            // A first inventory: everything it has is new. Sorted (title, version) pairs
+            // take one lookup per title and one per version.
+            let mut pairs: Vec<(&str, &str)> = new
+                .iter()
+                .map(|s| (s.name.as_str(), s.version.as_str()))
+                .collect();
+            pairs.sort_unstable();
+            pairs.dedup();
+            for same_title in pairs.chunk_by(|a, b| a.0 == b.0) {
+                let title = self.title(same_title[0].0);
+                title.machines += 1;
+                for (_, version) in same_title {
+                    match title.versions.get_mut(*version) {
+                        Some(n) => *n += 1,
+                        None => {
+                            title.versions.insert((*version).to_owned(), 1);
+                        }
+                    }
+                }
+            }
+            return;
+        }
         let new_names: HashSet<&str> = new.iter().map(|s| s.name.as_str()).collect();
         let new_pairs: HashSet<(&str, &str)> = new
             .iter()
             .map(|s| (s.name.as_str(), s.version.as_str()))
             .collect();
-        if old.is_empty() {
-            // A first inventory: everything it has is new.
-            for n in new_names {
-                self.title(n).machines += 1;
-            }
-            for (n, v) in new_pairs {
-                self.add_version(n, v, 1);
-            }
-            return;
-        }
         let old_names: HashSet<&str> = old.iter().map(|s| s.name.as_str()).collect();
         for (from, to, d) in [(&old_names, &new_names, 1), (&new_names, &old_names, -1)] {
             for n in to.difference(from) {
