@@ -93,6 +93,10 @@ struct Inner {
     writer: Arc<writer::Queue>,
     conn: Arc<Mutex<Connection>>,
     readers: Mutex<Vec<Connection>>,
+    /// One per pooled reader: [`Db::read`] waits for one instead of opening a connection
+    /// past the pool, whose first statement would parse the whole schema (with 128 agents
+    /// reporting at once that took a fifth of the request handlers' CPU).
+    read_permits: Arc<tokio::sync::Semaphore>,
 }
 
 impl Drop for Inner {
@@ -160,6 +164,7 @@ impl Db {
                 writer: queue,
                 conn,
                 readers: Mutex::new(Vec::new()),
+                read_permits: Arc::new(tokio::sync::Semaphore::new(max_readers.max(1))),
             }),
         })
     }
@@ -194,9 +199,19 @@ impl Db {
     {
         let db = self.clone();
         let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || span.in_scope(|| db.read_blocking(f)))
+        let permit = self
+            .inner
+            .read_permits
+            .clone()
+            .acquire_owned()
             .await
-            .map_err(|e| DbError::Task(e.to_string()))?
+            .map_err(|e| DbError::Task(e.to_string()))?;
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            span.in_scope(|| db.read_blocking(f))
+        })
+        .await
+        .map_err(|e| DbError::Task(e.to_string()))?
     }
 
     /// Runs `f` in a transaction of its own on the single writer, off the async runtime:
