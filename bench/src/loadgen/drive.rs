@@ -106,7 +106,7 @@ pub fn encode(fleet: &mut Fleet, agent: &Agent, kind: Kind) -> (Kind, Encoded) {
     )
 }
 
-/// Every agent in `indexes`'s first full report, encoded on all cores before a phase
+/// The next full report of every agent in `indexes`, encoded on all cores before a phase
 /// sends them: agents draw, encode and compress their reports on their own machines, so
 /// the load generator does not take that CPU from the server while the clock runs.
 pub fn prepare_full(agents: &[Agent], indexes: &[usize]) -> Vec<(usize, Encoded)> {
@@ -129,7 +129,7 @@ pub fn prepare_full(agents: &[Agent], indexes: &[usize]) -> Vec<(usize, Encoded)
                         let n = done.fetch_add(1, Ordering::Relaxed) + 1;
                         if n.is_multiple_of(10_000) {
                             eprint!(
-                                "\rpreparing first inventories: {n}/{} ({:.0}/s)   ",
+                                "\rpreparing full reports: {n}/{} ({:.0}/s)   ",
                                 indexes.len(),
                                 n as f64 / started.elapsed().as_secs_f64()
                             );

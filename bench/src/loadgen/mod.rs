@@ -156,13 +156,16 @@ pub async fn run(o: Options) -> anyhow::Result<()> {
         .step_by((agents.len() / 2_000).max(1))
         .collect();
     eprintln!("full re-reports of {} known machines", sample.len());
-    let (tally, wall) = drive::full_reports(
-        &ctx,
-        drive::Fulls::Draw(sample),
-        o.inventory_clients,
-        "full re-reports",
-    )
-    .await;
+    let fulls = if o.draw_while_sending {
+        drive::Fulls::Draw(sample)
+    } else {
+        let agents = agents.clone();
+        drive::Fulls::Prepared(
+            tokio::task::spawn_blocking(move || drive::prepare_full(&agents, &sample)).await?,
+        )
+    };
+    let (tally, wall) =
+        drive::full_reports(&ctx, fulls, o.inventory_clients, "full re-reports").await;
     sum.rows.push(Row::from_tally(
         "full inventory (known asset)",
         &tally,
