@@ -233,19 +233,23 @@ async fn shape(state: &AppState) -> anyhow::Result<Shape> {
 /// The staff dashboard's figures computed `n` times in-process, as the page does when its
 /// cache is empty or older than `ui::dashboard::TTL_SECS` (no HTTP, no rendering).
 async fn dashboard_compute(state: &AppState, n: usize) -> anyhow::Result<Row> {
+    let compute = || async {
+        let now = steward_server::clock::now();
+        let started = Instant::now();
+        state
+            .db
+            .read(move |c| steward_server::db::dashboard::staff(c, now))
+            .await?;
+        anyhow::Ok(started.elapsed())
+    };
     // One unmeasured computation first, as every page gets its warm-up requests: the
     // first after the server opens a database reads its pages from disk when the
     // operating system's cache lost them (546 ms once, after the 100,000-agent loadgen
     // run had filled the machine's memory; 25 ms warm).
-    let now = steward_server::clock::now();
-    let started = Instant::now();
-    state
-        .db
-        .read(move |c| steward_server::db::dashboard::staff(c, now))
-        .await?;
+    let warm_up = compute().await?;
     eprintln!(
         "computing the dashboard's figures (warm-up, not counted): {:.1} ms",
-        started.elapsed().as_secs_f64() * 1e3
+        warm_up.as_secs_f64() * 1e3
     );
     let mut samples = Vec::with_capacity(n);
     for i in 0..n.max(1) {
@@ -254,13 +258,7 @@ async fn dashboard_compute(state: &AppState, n: usize) -> anyhow::Result<Row> {
             i + 1,
             n.max(1)
         );
-        let now = steward_server::clock::now();
-        let started = Instant::now();
-        state
-            .db
-            .read(move |c| steward_server::db::dashboard::staff(c, now))
-            .await?;
-        samples.push(started.elapsed());
+        samples.push(compute().await?);
     }
     Ok(Row {
         who: Who::Technician,

@@ -494,30 +494,6 @@ fn a_log_older_than_fold_every_is_folded_even_while_busy() {
     assert!(!log_now(false, None, t0), "nothing waiting: written");
 }
 
-/// Changes a stopped server left in the log are folded when the database opens.
-#[test]
-fn opening_the_database_folds_a_left_over_log() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("p.db");
-    drop(Db::open(&path, Duration::from_secs(5), 2).unwrap());
-    {
-        let c = Connection::open(&path).unwrap();
-        assets(&c);
-        c.execute_batch(
-            "INSERT INTO software_packages (id, name, version, arch, source, publisher)
-                 VALUES (1, 'vim', '9.0', 'amd64', 'dpkg', '');
-             INSERT INTO asset_packages (asset_id, package_id) VALUES (1, 1), (2, 1);
-             INSERT INTO software_count_log (name, version, d)
-                 VALUES ('vim', NULL, 1), ('vim', '9.0', 1), ('vim', NULL, 1), ('vim', '9.0', 1);",
-        )
-        .unwrap();
-    }
-    let db = Db::open(&path, Duration::from_secs(5), 2).unwrap();
-    let (kept, scanned) = db.read_blocking(|c| Ok(kept_and_scanned(c))).unwrap();
-    assert_eq!(kept, scanned);
-    assert_eq!(kept.0, vec![("vim".to_owned(), 2, 1)]);
-}
-
 #[test]
 fn the_digest_is_of_the_key_set() {
     let a = sw("vim", "amd64", "9.0");
@@ -536,93 +512,5 @@ fn the_digest_is_of_the_key_set() {
     assert_ne!(digest(&[sw("ab", "c", "1")]), digest(&[sw("a", "bc", "1")]));
 }
 
-/// A wave's counts logged as encoded rows and left there by a stopped server are folded
-/// when the database opens, from the rows (the writer's sum in memory is gone).
-#[test]
-fn opening_the_database_folds_left_over_encoded_batches() {
-    use crate::db::package_counts::{Counts, log_counts};
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("p.db");
-    drop(Db::open(&path, Duration::from_secs(5), 2).unwrap());
-    {
-        let c = Connection::open(&path).unwrap();
-        assets(&c);
-        for (asset, software) in [
-            (1, vec![sw("vim", "amd64", "9.0"), sw("curl", "amd64", "8")]),
-            (2, vec![sw("vim", "amd64", "9.1"), sw("vim", "i386", "9.1")]),
-        ] {
-            // What a first inventory stores, with its counts logged instead of written.
-            let mut counts = Counts::default();
-            let new: Vec<&Software> = software.iter().collect();
-            counts.add_change(&[], &new);
-            let mut buf = Vec::new();
-            let mut rows: Vec<(i64, i64)> = Vec::new();
-            for s in &software {
-                rows.push((package_id(&c, s, &mut buf).unwrap(), 0));
-            }
-            insert_rows(&c, asset, &rows).unwrap();
-            log_counts(&c, &counts).unwrap();
-        }
-        // Summed over both rows: vim, vim 9.0, vim 9.1, curl, curl 8.
-        assert_eq!(logged_changes(&c).unwrap(), 5);
-    }
-    let db = Db::open(&path, Duration::from_secs(5), 2).unwrap();
-    let (kept, scanned) = db.read_blocking(|c| Ok(kept_and_scanned(c))).unwrap();
-    assert_eq!(kept, scanned);
-    assert_eq!(kept.0.len(), 2, "vim and curl: {kept:?}");
-    assert_eq!(db.read_blocking(logged_changes).unwrap(), 0);
-}
-
-/// The log folded by someone else (`write_blocking`, on another thread) while the writer
-/// still has the same changes in memory: the writer's next fold must not count them again.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_log_folded_elsewhere_is_not_counted_twice() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = Db::open(&dir.path().join("p.db"), Duration::from_secs(5), 2).unwrap();
-    db.untimed_batches();
-    db.set_idle_fold(Duration::from_secs(3_600));
-    db.write(|tx| {
-        assets(tx);
-        Ok(())
-    })
-    .await
-    .unwrap();
-    let holder = Holder::hold(&db);
-    let before = db.writer_stats();
-    let mut jobs = Vec::new();
-    for asset in 1..=6 {
-        let shared = db.clone();
-        jobs.push(tokio::spawn(async move {
-            shared
-                .write_shared(move |tx| store(tx, asset, &[], &[sw("vim", "amd64", "9.0")]))
-                .await
-        }));
-        until_pending(&db, &before, asset as u64).await;
-    }
-    // Enough behind them to make their batch part of a wave.
-    for _ in 0..16 {
-        let shared = db.clone();
-        jobs.push(tokio::spawn(async move {
-            shared.write_shared(|_| Ok(())).await
-        }));
-    }
-    until_pending(&db, &before, 22).await;
-    holder.release();
-    for j in jobs {
-        j.await.unwrap().unwrap();
-    }
-    assert_eq!(
-        db.read_blocking(logged_changes).unwrap(),
-        2,
-        "vim as a title and as a version, logged"
-    );
-    db.write_blocking(|_| Ok(())).unwrap();
-    assert_eq!(db.read_blocking(logged_changes).unwrap(), 0);
-    // A batch that is not part of a wave writes its counts and folds the writer's.
-    db.write(|tx| store(tx, 6, &[sw("vim", "amd64", "9.0")], &[]))
-        .await
-        .unwrap();
-    let (kept, scanned) = db.read_blocking(|c| Ok(kept_and_scanned(c))).unwrap();
-    assert_eq!(kept, scanned);
-    assert_eq!(kept.0, vec![("vim".to_owned(), 5, 1)]);
-}
+#[path = "packages_log_tests.rs"]
+mod log_tests;
